@@ -38,3 +38,12 @@ def test_build_gb_bad_plane_is_a_clear_error(tmp_path):
     assert out.returncode == 2
     assert "does not contain the tilt axis" in out.stderr and "(1 -1 3)" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_twist(tmp_path):
+    out = _nyegan("build", "gb", "--type", "twist", "--axis", "1", "1", "1", "--misorientation", "38",
+                  "--min-size", "10", "30", "10", "-o", str(tmp_path / "tw.data"))
+    assert out.returncode == 0, out.stderr
+    meta = json.loads((tmp_path / "tw.json").read_text())
+    assert meta["sigma"] == 7 and meta["boundary_type"] == "symmetric_twist"
+    assert read_data(tmp_path / "tw.data").n_atoms == meta["n_atoms"]

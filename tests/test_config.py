@@ -69,6 +69,19 @@ def test_bad_config_names_key(tmp_path, text, key, hint):
     assert f"'{key}'" in message and hint in message
 
 
+def test_twist_boundaries_by_angle():
+    config = validate_schema({"structures": {"grain_boundaries": [
+        {"type": "twist", "axis": [0, 0, 1], "misorientations": [36.0]},
+        {"type": "twist", "axis": [1, 1, 1], "misorientation_range": [30, 61], "sigma_max": 7}]}})
+    names = sorted(check_config(config))
+    assert names == ["twist-001-S5-36p87", "twist-111-S3-60p00", "twist-111-S7-38p21"]
+
+
+def test_twist_with_planes_is_rejected(tmp_path):
+    with pytest.raises(ConfigError, match=r"'structures.grain_boundaries\[0\]'.*misorientations"):
+        load_config(_write(tmp_path, "structures: {grain_boundaries: [{type: twist, axis: [0,0,1], planes: [[0,0,1]]}]}"))
+
+
 def test_malformed_yaml(tmp_path):
     with pytest.raises(ConfigError, match="malformed YAML"):
         load_config(_write(tmp_path, "structures: [unclosed\n  - x"))

@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     which.add_argument("--plane", nargs=3, type=int, metavar=("H", "K", "L"), help="boundary plane of grain A")
     which.add_argument("--misorientation", type=float, metavar="DEG",
                        help="tilt angle; the CSL boundary with Σ <= --sigma-max nearest to it is built")
+    gb.add_argument("--type", choices=["tilt", "twist"], default="tilt",
+                    help="symmetric tilt (plane contains the axis) or twist (plane normal to the axis; needs "
+                         "--misorientation, snapped to the nearest CSL rotation)")
     gb.add_argument("--sigma-max", type=int, default=27, help="largest Σ for --misorientation (default: 27)")
     gb.add_argument("--overlap-cutoff", type=float, default=None, help="delete one atom of pairs closer (Å)")
     _common(gb)
@@ -64,6 +67,13 @@ def _build_and_write(args, kind: str, params: dict) -> None:
 def run_gb(args) -> None:
     params = {"axis": args.axis, "plane": args.plane, "misorientation": args.misorientation,
               "sigma_max": args.sigma_max}
+    if args.type == "twist":
+        from nyegan.csl import nearest_tilt_boundary
+
+        if args.misorientation is None:
+            raise ValueError("--type twist needs --misorientation (the boundary plane is normal to the axis)")
+        boundary, _ = nearest_tilt_boundary(args.axis, args.misorientation, args.sigma_max)
+        params = {"axis": args.axis, "misorientation": boundary.angle_deg, "twist": True}
     _build_and_write(args, "gb", params)
 
 

@@ -97,10 +97,26 @@ class Case:
     params: dict = field(default_factory=dict)
 
 
+def _twist_angles(spec: dict) -> list[tuple[float, int, float | None]]:
+    """(angle, Σ, requested angle) of the CSL twist rotations requested by ``spec``."""
+    options = [(b.angle_deg, b.sigma) for b in enumerate_tilt_boundaries(spec["axis"], spec["sigma_max"])]
+    if "planes" in spec:
+        raise ValueError("twist boundaries lie normal to the axis: give misorientations or misorientation_range")
+    if "misorientations" in spec:
+        return [min(options, key=lambda o: (abs(o[0] - m), o[1])) + (m,) for m in spec["misorientations"]]
+    lo, hi = spec["misorientation_range"]
+    return [o + (None,) for o in options if lo <= o[0] <= hi]
+
+
 def _gb_boundaries(spec: dict, where: str):
     axis = spec["axis"]
     try:
         twofold_reference(axis)
+        if spec.get("type", "tilt") == "twist":
+            found = _twist_angles(spec)
+            if not found:
+                raise ValueError(f"no twist rotation with Σ <= {spec['sigma_max']} in the range; widen it")
+            return found
         if "planes" in spec:
             return [(tilt_boundary(axis, p), None) for p in spec["planes"]]
         if "misorientations" in spec:
@@ -127,6 +143,12 @@ def expand_cases(config: dict) -> dict[str, Case]:
     structures = config["structures"]
     cases: dict[str, Case] = {}
     for i, spec in enumerate(structures["grain_boundaries"]):
+        if spec.get("type", "tilt") == "twist":
+            for angle, sigma, _ in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
+                name = f"twist-{indices_label(spec['axis'])}-S{sigma}-{angle:.2f}".replace(".", "p")
+                cases.setdefault(name, Case(name, "gb", {"axis": list(spec["axis"]), "misorientation": angle,
+                                                         "twist": True}))
+            continue
         for entry in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
             boundary = entry[0]
             name = f"gb-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}"

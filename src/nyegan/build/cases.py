@@ -27,7 +27,12 @@ def build_case(kind: str, params: dict, *, potential: str, element: str = "Al", 
     :func:`nyegan.config.expand_cases`. Lattice and elastic constants come from the potential."""
     pot = resolve_potential(potential, element)
     props = cubic_properties(pot)
-    if kind == "gb":
+    if kind == "gb" and params.get("twist"):
+        from nyegan.build.twist import build_twist
+
+        structure, meta = build_twist(params["axis"], params["misorientation"], a0=props.a0, min_size=min_size,
+                                      overlap_cutoff=overlap_cutoff, seed=seed)
+    elif kind == "gb":
         from nyegan.build.gb import build_stgb
 
         structure, meta = build_stgb(params["axis"], params.get("plane"), params.get("misorientation"),
