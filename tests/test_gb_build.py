@@ -5,6 +5,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from nyegan.build.gb import build_stgb
+from nyegan.build.twist import build_twist
 from nyegan.lattice import fcc_nearest_neighbours
 
 A0 = 4.05
@@ -23,10 +24,16 @@ def _distance_to_boundaries(s, meta):
     return np.min(np.minimum(d, ly - d), axis=1)
 
 
-@pytest.fixture(scope="module", params=BOUNDARIES, ids=lambda b: f"{b[0]}-{b[1]}")
+TWISTS = [((0, 0, 1), 36.869897645844), ((1, 1, 0), 70.528779365509), ((1, 1, 1), 38.213210701738)]
+
+
+@pytest.fixture(scope="module", params=[("tilt", *b) for b in BOUNDARIES] + [("twist", *b) for b in TWISTS],
+                ids=lambda b: f"{b[0]}-{b[1]}-{b[2]}")
 def bicrystal(request):
-    axis, plane = request.param
-    return build_stgb(axis, plane, a0=A0, min_size=(12.0, 60.0, 8.0))
+    kind, axis, which = request.param
+    if kind == "tilt":
+        return build_stgb(axis, which, a0=A0, min_size=(12.0, 60.0, 8.0))
+    return build_twist(axis, which, a0=A0, min_size=(12.0, 60.0, 8.0))
 
 
 def test_bulk_atoms_have_perfect_fcc_shell_across_every_face(bicrystal):
@@ -58,10 +65,9 @@ def test_minimum_pair_distance(bicrystal):
 
 def test_grain_ids_and_orientations(bicrystal):
     s, meta = bicrystal
-    ly = s.cell[1, 1]
     y = s.positions[:, 1]
     tol = 1e-6
-    in_a = (y >= ly / 4 - tol) & (y <= 3 * ly / 4 + tol)
+    in_a = (y >= meta["gb_y"][0] - tol) & (y <= meta["gb_y"][1] + tol)
     assert np.all(s.grain[in_a & (_distance_to_boundaries(s, meta) > tol)] == 1)
     assert np.all(s.grain[~in_a] == 2)
     tree = _tree(s)
@@ -100,3 +106,26 @@ def test_misorientation_mode_picks_nearest_csl():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_stgb(a0=A0, **kwargs)
+
+
+@pytest.mark.parametrize("axis, angle, sigma", [((0, 0, 1), 36.869897645844, 5), ((0, 0, 1), 22.619864948040, 13),
+                                                ((1, 1, 1), 60.0, 3), ((1, 1, 1), 38.213210701738, 7),
+                                                ((1, 1, 0), 50.478803641358, 11)])
+def test_twist_sigma_and_misorientation_about_the_normal(axis, angle, sigma):
+    s, meta = build_twist(axis, angle, a0=A0)
+    assert meta["sigma"] == sigma
+    rot_a, rot_b = (np.array(meta["rotations"][k]) for k in ("1", "2"))
+    assert np.allclose(rot_a @ axis / np.linalg.norm(axis), [0, 1, 0])  # twist axis along the normal y
+    m = rot_b @ rot_a.T
+    assert np.allclose(m[1], [0, 1, 0]) and np.degrees(np.arccos(m[0, 0])) == pytest.approx(angle, abs=1e-6)
+    # coincidence: a fraction 1/Σ of the lattice sites of grain A are sites of grain B
+    c = np.array([[i, j, k] for i in range(-10, 11) for j in range(-10, 11) for k in range(-10, 11)
+                  if (i + j + k) % 2 == 0])
+    rotated = 2 * (c * A0 / 2) @ (rot_b.T @ rot_a).T / A0
+    coincide = np.all(np.abs(rotated - np.round(rotated)) < 1e-6, axis=1) & (np.round(rotated).sum(axis=1) % 2 == 0)
+    assert coincide.mean() == pytest.approx(1 / sigma, rel=0.1)
+
+
+def test_twist_rejects_non_coincidence_angle():
+    with pytest.raises(ValueError, match="coincidence"):
+        build_twist((0, 0, 1), 31.0, a0=A0)

@@ -102,7 +102,7 @@ def build_stgb(axis, plane=None, misorientation: float | None = None, *, a0: flo
         "boundary_type": "symmetric_tilt",
         "axis": list(boundary.axis),
         "plane": list(boundary.plane),
-        "plane_b": (rot_b.T @ np.array([0.0, 1.0, 0.0])).round(12).tolist(),
+        "plane_b": n.tolist(),  # R_B^T ŷ = R_A^T ŷ: both grains share the plane indices
         "sigma": boundary.sigma,
         "misorientation_deg": boundary.angle_deg,
         "requested_misorientation_deg": misorientation,
