@@ -66,13 +66,22 @@ def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings:
     ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (relaxed Structure with extra["pe"], record) on rank 0, (None, None) else."""
     t0 = time.perf_counter()
     case = str(meta.get("case", "structure"))
-    try:
-        pot = potential if isinstance(potential, Potential) else resolve_potential(potential, element)
-        props = cubic_properties(pot)
-    except (FileNotFoundError, ValueError) as exc:
-        raise RelaxError(case, f"bad potential: {exc}") from exc
+    got = None
+    if is_root(comm):  # one rank computes (or reads the cached) properties; all ranks get the same answer
+        try:
+            pot = potential if isinstance(potential, Potential) else resolve_potential(potential, element)
+            got = (pot, cubic_properties(pot))
+        except (FileNotFoundError, ValueError) as exc:
+            got = RelaxError(case, f"bad potential: {exc}")
+        except Exception as exc:  # noqa: BLE001 - LAMMPS failing on the potential file
+            got = RelaxError(case, f"bad potential {potential}: LAMMPS says: {str(exc).strip()}")
+    if comm is not None:
+        got = comm.bcast(got, root=0)
+    if isinstance(got, Exception):
+        raise got
+    pot, props = got
     check_min_distance(s, settings.min_pair_distance, case)
-    is_gb = meta.get("kind") == "gb" or "gb_y" in meta
+    is_gb = meta.get("kind") == "gb"  # bicrystals; gb_dislocation cells relax without a search
     do_search = is_gb and (settings.gb_search if gb_search is None else gb_search)
     if "a0" in meta and abs(float(meta["a0"]) - props.a0) > 1e-3 * props.a0:
         warnings.warn(f"case '{case}': structure built with a0 = {meta['a0']} Å but {pot.name} has a0 = "
@@ -135,27 +144,40 @@ def write_outputs(s: Structure, record: dict, dump_path, json_path=None):
 
 
 def run_relax_files(data_path, out_dump, *, metadata_path=None, potential: str | None = None,
-                    settings: RelaxSettings | None = None, gb_search: bool | None = None, log_file=None, comm=None):
+                    settings: RelaxSettings | None = None, gb_search: bool | None = None, log_file=None, comm=None,
+                    element: str = "Al"):
     """File-level entry (CLI, workflow): read IN.data (+ IN.json), relax, write OUT.dump + OUT.json on rank 0.
 
     Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept."""
     settings = settings or RelaxSettings()
     data_path = Path(data_path)
     metadata_path = Path(metadata_path) if metadata_path else data_path.with_suffix(".json")
-    meta = read_json(metadata_path) if metadata_path.exists() else {}
-    meta.setdefault("case", data_path.stem)
-    potential = potential or meta.get("potential") or "Al_mm.eam.fs"
-    if isinstance(potential, dict):
-        potential = potential.get("name") or potential.get("path")
     json_path = json_path_for(out_dump)
-    if is_root(comm):
+    case = data_path.stem
+    if json_path.resolve() == metadata_path.resolve() or Path(out_dump).resolve() == data_path.resolve():
+        raise RelaxError(case, f"output {out_dump} would overwrite the input ({data_path}, {metadata_path}); "
+                               f"write the relaxed files elsewhere")
+    payload = None
+    if is_root(comm):  # read once and broadcast: every rank must take the same branch
         for p in (Path(out_dump), json_path):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-    if not data_path.exists():
-        raise RelaxError(meta["case"], f"input structure {data_path} does not exist")
-    s = read_data(data_path)
-    out, record = relax_case(s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file)
+        try:
+            meta = read_json(metadata_path) if metadata_path.exists() else {}
+            meta.setdefault("case", case)
+            if not data_path.exists():
+                raise RelaxError(meta["case"], f"input structure {data_path} does not exist")
+            payload = (read_data(data_path), meta)
+        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
+            payload = exc
+    if comm is not None:
+        payload = comm.bcast(payload, root=0)
+    if isinstance(payload, Exception):
+        raise payload
+    s, meta = payload
+    potential = potential or meta.get("potential") or "Al_mm.eam.fs"
+    out, record = relax_case(s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file,
+                             element=element)
     if is_root(comm):
         record["input"] = {"data": str(data_path), "metadata": str(metadata_path) if metadata_path.exists() else None}
         write_outputs(out, record, out_dump, json_path)
