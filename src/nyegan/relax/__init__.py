@@ -9,6 +9,7 @@ from nyegan.relax.case import relax_case, run_relax_files, write_outputs
 from nyegan.relax.energy import EV_PER_A2_TO_MJ_PER_M2, gb_energy_mj_m2
 from nyegan.relax.errors import RelaxError
 from nyegan.relax.settings import RelaxSettings
+from nyegan.relax.table import write_gb_table
 
 __all__ = ["relax_case", "run_relax_files", "write_outputs", "gb_energy_mj_m2", "EV_PER_A2_TO_MJ_PER_M2",
-           "RelaxError", "RelaxSettings"]
+           "RelaxError", "RelaxSettings", "write_gb_table"]
