@@ -123,6 +123,8 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
     G, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
     alpha = curl_of_distortion(grid, G)
     del G
+    mask = np.isfinite(alpha).all(axis=(0, 1))  # supported by atoms and a full difference stencil
+    alpha[:, :, ~mask] = np.nan
     div = divergence(grid, alpha)
     steps = grid.steps
     scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if np.isfinite(alpha).any() else 0.0
@@ -164,7 +166,7 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
     ds = xr.Dataset(
         {"alpha": (("i", "j", *names), alpha, {"units": "1/angstrom", "long_name": "Nye tensor alpha_ij"}),
          "mask": (tuple(names), mask.astype(np.int8),
-                  {"long_name": "1 where enough atoms support the field, 0 outside (free surface, void)"})},
+                  {"long_name": "1 where atoms support the field and its derivatives, 0 (alpha NaN) at and beyond free surfaces or voids"})},
         coords=coords, attrs=attrs)
     for name in names:
         ds[name].attrs["units"] = "angstrom"

@@ -129,7 +129,8 @@ class Grid:
             return field
         pads = self._pads(smoothing)
         padded = np.pad(field, [(p, p) for p in pads]) if any(pads) else field
-        out = np.fft.irfftn(np.fft.rfftn(padded) * kernel, s=padded.shape)
+        axes = list(range(padded.ndim))
+        out = np.fft.irfftn(np.fft.rfftn(padded, axes=axes) * kernel, s=padded.shape, axes=axes)
         crop = tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
         return out[crop]
 
