@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sfft
 
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0
@@ -129,8 +130,7 @@ class Grid:
             return field
         pads = self._pads(smoothing)
         padded = np.pad(field, [(p, p) for p in pads]) if any(pads) else field
-        axes = list(range(padded.ndim))
-        out = np.fft.irfftn(np.fft.rfftn(padded, axes=axes) * kernel, s=padded.shape, axes=axes)
+        out = sfft.irfftn(sfft.rfftn(padded) * kernel, s=padded.shape)
         crop = tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
         return out[crop]
 

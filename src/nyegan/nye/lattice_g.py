@@ -49,7 +49,7 @@ def match_bonds(p: np.ndarray, valid: np.ndarray, ideal: np.ndarray, cone_deg: f
     """
     pn = p / np.maximum(np.linalg.norm(p, axis=2, keepdims=True), 1e-12)
     qn = ideal / np.linalg.norm(ideal, axis=2, keepdims=True)
-    cos = np.einsum("nkd,nmd->nkm", pn, qn)
+    cos = np.matmul(pn, np.swapaxes(qn, 1, 2))  # (n, k, m)
     best = np.argmax(cos, axis=2)  # (n, k) ideal bond closest to each neighbour
     best_cos = np.take_along_axis(cos, best[..., None], axis=2)[..., 0]
     accepted = valid & (best_cos > np.cos(np.radians(cone_deg)))
@@ -69,8 +69,9 @@ def solve_correspondence(P: np.ndarray, Q: np.ndarray, w: np.ndarray, min_matche
 
     Returns G (n, 3, 3), number of matches (n,), ok flag (n,). Flagged atoms get G = I.
     """
-    A = np.einsum("nm,nmi,nmj->nij", w, P, P)
-    B = np.einsum("nm,nmi,nmj->nij", w, P, Q)
+    Pw = np.swapaxes(P * w[..., None], 1, 2)
+    A = np.matmul(Pw, P)
+    B = np.matmul(Pw, Q)
     count = w.sum(axis=1).astype(int)
     eig = np.linalg.eigvalsh(A)
     ok = (count >= min_matches) & (eig[:, 0] > min_eig_ratio * np.maximum(eig[:, 2], 1e-30))
