@@ -17,7 +17,7 @@ def _nyegan(*args, cwd=None):
 def test_help_lists_stages():
     out = _nyegan("--help")
     assert out.returncode == 0
-    for stage in ("build", "check-config"):
+    for stage in ("build", "nye", "check-config"):
         assert stage in out.stdout
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nyegan import __version__, cli_build
+from nyegan import __version__, cli_build, cli_nye
 from nyegan.config import ConfigError, load_config
 
-STAGES = [cli_build]
+STAGES = [cli_build, cli_nye]
 
 
 def _add_check_config(subparsers) -> None:
