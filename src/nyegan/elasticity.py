@@ -224,7 +224,7 @@ def _cot_pi(zeta: np.ndarray) -> np.ndarray:
     e = np.exp(2j * np.pi * zeta[up])
     out[up] = 1j * (e + 1.0) / (e - 1.0)
     e = np.exp(-2j * np.pi * zeta[~up])
-    out[~up] = -1j * (1.0 + e) / (1.0 - e)
+    out[~up] = 1j * (1.0 + e) / (1.0 - e)
     return out
 
 
