@@ -61,8 +61,8 @@ def burgers_fraction(burgers) -> np.ndarray:
 
 def character_angle_deg(burgers, line) -> float:
     """Angle (degrees, 0..180) between the Burgers vector and the line direction."""
-    c = np.dot(unit(burgers), unit(line))
-    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+    b, t = unit(burgers), unit(line)
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(b, t)), np.dot(b, t))))
 
 
 def character_of_angle(angle_deg: float) -> str:
