@@ -17,7 +17,9 @@ Arrangements (net Burgers vector zero, cuts on the glide planes between partners
 - ``dipole``: +b at (Lx/4, Ly/2), -b at (3Lx/4, Ly/2). The slipped half of the plane leaves a uniform
   non-periodic part b/2 per period Ly, removed as a linear field: the cell keeps the corresponding back-strain.
 
-The cores lie midway between two atomic glide planes, so no atom sits on a cut. Because b lies in the cut plane,
+The cores lie midway between two atomic glide planes, so no atom sits on a cut, and on an atomic plane normal
+to x (for the default edge a (1-10) mirror plane: the glide forces of the quadrupole, an unstable equilibrium in a
+crystal with a low Peierls barrier such as Al, then vanish by symmetry and a relaxation keeps the cores). Because b lies in the cut plane,
 the displacement jump is a slip by a lattice vector: no half plane is inserted or removed and the atom count of
 the perfect crystal is kept (even for the edge component: the extra half planes of the +b and -b partners are
 the two ends of the same slipped strip). Pairs closer than ``overlap_cutoff`` after displacement would still lose
@@ -153,7 +155,7 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     periods = np.array([fcc_repeat_length(x_dir, a0), fcc_repeat_length(n, a0), fcc_repeat_length(t, a0)])
     spacing = fcc_plane_spacing(n, a0)
     reps = np.maximum(1, np.ceil(min_size / periods - 1e-9)).astype(int)
-    reps[0] = max(reps[0], 2)
+    reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], fcc_plane_spacing(x_dir, a0))
     if arrangement == "quadrupole":
         reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
     lengths = periods * reps
@@ -163,9 +165,13 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
         pairs = [((lx / 4, ly / 4), (3 * lx / 4, ly / 4)), ((3 * lx / 4, 3 * ly / 4), (lx / 4, 3 * ly / 4))]
     else:
         pairs = [((lx / 2 - lx / 4, ly / 2), (lx / 2 + lx / 4, ly / 2))]
-    core_y = pairs[0][0][1]
+    core_x, core_y = pairs[0][0]
     origin_y = np.mod(core_y - 0.5 * spacing, spacing)  # atomic glide planes at origin_y + k * spacing
-    reference = fill_box_with_lattice(rotation, lengths, a0, origin=(0.0, origin_y, 0.0))
+    # cores on an atomic plane normal to x: a mirror plane of the lattice for the default edge orientation,
+    # so the quadrupole's (unstable) glide equilibrium is exact by symmetry
+    spacing_x = fcc_plane_spacing(x_dir, a0)
+    origin_x = np.mod(core_x, spacing_x)
+    reference = fill_box_with_lattice(rotation, lengths, a0, origin=(origin_x, origin_y, 0.0))
 
     cubic_stiffness = cubic.stiffness()
     stroh = stroh_for_crystal(cubic_stiffness, rotation)
