@@ -219,6 +219,14 @@ class LammpsRelaxer:
         return Structure(positions=x, cell=cell, grain=t.grain.copy(), origin=lo, pbc=t.pbc, ids=self._ids.copy(),
                          extra={"pe": pe})
 
+    def cna(self, a0: float) -> np.ndarray:
+        """Common-neighbour-analysis class per atom (LAMMPS ``cna/atom``, cutoff 0.854·a0 for fcc):
+        1 fcc, 2 hcp, 3 bcc, 4 icosahedral, 5 other; ordered like ``structure()``."""
+        self._run([f"compute nyegan_cna all cna/atom {0.854 * a0}", "run 0"], "classifying atoms (CNA)")
+        out = np.ctypeslib.as_array(self.lmp.gather("c_nyegan_cna", 1, 1)).copy()
+        self._run(["uncompute nyegan_cna"], "classifying atoms (CNA)")
+        return out.astype(int)
+
     def close(self):
         if self.lmp is not None:
             self.lmp.close()

@@ -155,9 +155,9 @@ def _max_op():
 
 
 def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, minimize: MinimizeSettings,
-                 comm=None, log_file=None, case: str = "?"):
+                 comm=None, log_file=None, case: str = "?", cna_a0: float | None = None):
     """Relax one structure on all ranks of ``comm`` (one LAMMPS instance). Returns (Structure, MinimizeResult,
-    anneal info) on rank 0, (None, None, None) elsewhere."""
+    anneal info) on rank 0, (None, None, None) elsewhere. ``cna_a0``: also classify atoms (extra["cna"])."""
     relaxer = LammpsRelaxer(potential, n_types=max(2, int(s.grain.max())), comm=comm, log_file=log_file, case=case)
     try:
         relaxer.load(s)
@@ -169,6 +169,8 @@ def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, mi
                            "energy_before_eV": before.energy}
         res: MinimizeResult = relaxer.minimize(minimize)
         out = relaxer.structure()
+        if cna_a0:
+            out.extra["cna"] = relaxer.cna(cna_a0)
     finally:
         relaxer.close()
     if not is_root(comm):
