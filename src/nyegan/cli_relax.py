@@ -43,9 +43,14 @@ def load_settings(spec: str | None):
         if not path.is_file():
             raise FileNotFoundError(f"--settings {spec}: no such file (give a YAML/JSON file or an inline JSON object)")
         text = path.read_text()
+    import json
+
     import yaml
 
-    data = yaml.safe_load(text) or {}
+    try:  # JSON first: YAML 1.1 reads exponents without a dot (1e-10) as strings
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = yaml.safe_load(text) or {}
     if "relax" in data and isinstance(data["relax"], dict):
         data = data["relax"]
     return RelaxSettings.from_config(data)
