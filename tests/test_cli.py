@@ -47,3 +47,15 @@ def test_build_twist(tmp_path):
     meta = json.loads((tmp_path / "tw.json").read_text())
     assert meta["sigma"] == 7 and meta["boundary_type"] == "symmetric_twist"
     assert read_data(tmp_path / "tw.data").n_atoms == meta["n_atoms"]
+
+
+def test_build_dislocation(tmp_path):
+    out = _nyegan("build", "dislocation", "--character", "mixed", "--min-size", "40", "30", "8",
+                  "-o", str(tmp_path / "d.data"))
+    assert out.returncode == 0, out.stderr
+    meta = json.loads((tmp_path / "d.json").read_text())
+    b = np.array(meta["burgers_box"])
+    assert abs(np.linalg.norm(b) - meta["a0"] / np.sqrt(2)) < 1e-9  # |b| = a0/√2
+    assert abs(meta["character_angle_deg"] - 60.0) < 1e-6
+    assert sum(d["sign"] for d in meta["dislocations"]) == 0  # zero net Burgers vector
+    assert read_data(tmp_path / "d.data").n_atoms == meta["n_atoms"]

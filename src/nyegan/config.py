@@ -169,7 +169,8 @@ def expand_cases(config: dict) -> dict[str, Case]:
                 f"{spec['character']}-{arrangement}-d{spec['distance']:g}")
         cases[name] = Case(name, "gb_dislocation", {"axis": list(boundary.axis), "plane": list(boundary.plane),
                                                     "character": spec["character"], "arrangement": arrangement,
-                                                    "distance": float(spec["distance"])})
+                                                    "distance": float(spec["distance"]),
+                                                    "min_size": spec.get("min_size", structures["min_size"])})
     return cases
 
 

@@ -48,7 +48,8 @@ def build_case(kind: str, params: dict, *, potential: str, element: str = "Al", 
         from nyegan.build.combined import add_dislocations_near_gb
         from nyegan.build.gb import build_stgb
 
-        bicrystal, gb_meta = build_stgb(params["axis"], params["plane"], a0=props.a0, min_size=min_size,
+        bicrystal, gb_meta = build_stgb(params["axis"], params["plane"], a0=props.a0,
+                                        min_size=params.get("min_size", min_size),
                                         overlap_cutoff=overlap_cutoff, seed=seed)
         structure, meta = add_dislocations_near_gb(bicrystal, gb_meta, params["character"], props.a0, props,
                                                    params["distance"],
