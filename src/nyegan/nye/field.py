@@ -71,14 +71,16 @@ def grid_distortion(structure: Structure, corr: AtomCorrespondence, grid: Grid, 
     if not mask.any():
         raise ValueError("no grid node holds enough atoms: use a larger spacing or smoothing")
     mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
-    dev = np.empty((3, 3) + grid.shape, dtype=dtype)
+    deposited = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9)).astype(dtype)
     inv_density = np.zeros(grid.shape, dtype=dtype)
     np.divide(1.0, density, out=inv_density, where=mask)
-    for a in range(3):
-        for b in range(3):
-            g = grid.smooth(grid.deposit(idx, w, corr.G[:, a, b] - mean[a, b]).astype(dtype), kernel, smoothing)
-            g *= inv_density
-            dev[a, b] = g
+    dev = np.empty((9,) + grid.shape, dtype=dtype)
+    for c in range(9):
+        g = grid.smooth(deposited[c], kernel, smoothing)
+        g *= inv_density
+        dev[c] = g
+    del deposited
+    dev = dev.reshape((3, 3) + grid.shape)
     dev[:, :, ~mask] = np.nan
     return mean, dev, density, mask
 

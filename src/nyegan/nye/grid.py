@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sfft
+from scipy import sparse
 
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0
@@ -103,6 +104,19 @@ class Grid:
         weights = w if values is None else w * values[:, None]
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
+
+    def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """CIC deposition of several per-atom fields ``values`` (n_atoms, c) at once: (c, *shape).
+
+        One sparse (nodes x atoms) product: each atom column holds its 2**len(dims) CIC weights, so the matrix is
+        built without sorting.
+        """
+        n_atoms, corners = idx.shape
+        size = int(np.prod(self.shape))
+        deposit_matrix = sparse.csc_matrix((w.ravel(), idx.ravel(), np.arange(0, n_atoms * corners + 1, corners)),
+                                           shape=(size, n_atoms))
+        out = deposit_matrix @ np.asarray(values, dtype=np.float64)  # (size, c)
+        return np.ascontiguousarray(out.T).reshape((values.shape[1],) + self.shape)
 
     # --- smoothing --------------------------------------------------------------------------------------------
     def _pads(self, smoothing: float) -> list[int]:
@@ -192,6 +206,11 @@ def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
             if not terms:
                 continue
             grid.central_difference(G[l], 1 + d, out=D)
+            if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
+                j, k = terms[0]
+                D *= -EPS[j, k, l] * inv[k, m]
+                alpha[:, j] += D
+                continue
             for j, k in terms:
                 alpha[:, j] -= (EPS[j, k, l] * inv[k, m]) * D
     return alpha
