@@ -71,16 +71,14 @@ def grid_distortion(structure: Structure, corr: AtomCorrespondence, grid: Grid, 
     if not mask.any():
         raise ValueError("no grid node holds enough atoms: use a larger spacing or smoothing")
     mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
-    deposited = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9)).astype(dtype)
+    deposited = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9), dtype=dtype)
     inv_density = np.zeros(grid.shape, dtype=dtype)
     np.divide(1.0, density, out=inv_density, where=mask)
-    dev = np.empty((9,) + grid.shape, dtype=dtype)
-    for c in range(9):
+    for c in range(9):  # smoothed in place: one float32 (9, *shape) buffer
         g = grid.smooth(deposited[c], kernel, smoothing)
         g *= inv_density
-        dev[c] = g
-    del deposited
-    dev = dev.reshape((3, 3) + grid.shape)
+        deposited[c] = g
+    dev = deposited.reshape((3, 3) + grid.shape)
     dev[:, :, ~mask] = np.nan
     return mean, dev, density, mask
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sfft
-from scipy import sparse
 
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0
@@ -105,18 +104,14 @@ class Grid:
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
 
-    def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """CIC deposition of several per-atom fields ``values`` (n_atoms, c) at once: (c, *shape).
-
-        One sparse (nodes x atoms) product: each atom column holds its 2**len(dims) CIC weights, so the matrix is
-        built without sorting.
-        """
-        n_atoms, corners = idx.shape
+    def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """CIC deposition of several per-atom fields ``values`` (n_atoms, c): (c, *shape) in ``dtype``."""
+        out = np.empty((values.shape[1],) + self.shape, dtype=dtype)
+        flat = idx.ravel()
         size = int(np.prod(self.shape))
-        deposit_matrix = sparse.csc_matrix((w.ravel(), idx.ravel(), np.arange(0, n_atoms * corners + 1, corners)),
-                                           shape=(size, n_atoms))
-        out = deposit_matrix @ np.asarray(values, dtype=np.float64)  # (size, c)
-        return np.ascontiguousarray(out.T).reshape((values.shape[1],) + self.shape)
+        for c in range(values.shape[1]):
+            out[c] = np.bincount(flat, weights=(w * values[:, c:c + 1]).ravel(), minlength=size).reshape(self.shape)
+        return out
 
     # --- smoothing --------------------------------------------------------------------------------------------
     def _pads(self, smoothing: float) -> list[int]:
