@@ -6,6 +6,8 @@ vector parallel to a box axis). Fields are deposited with cloud-in-cell weights,
 Gaussian (width ``smoothing`` Å, FFT; zero padding along non-periodic directions) and normalised by the smoothed
 weight (normalised convolution), so a uniform per-atom field stays exactly uniform. Nodes where the smoothed
 weight falls below ``mask_fraction`` of the bulk value (outside free surfaces, voids) are masked (NaN).
+The transforms run in the precision of the field given (the Nye stage smooths float32 deviations of G from
+its mean, ~1e-7 relative); differences, curl and divergence are always float64.
 
 Derivatives: d/dx_k = sum_m inv(cell)[k, m] D_m with D_m the central difference along grid axis m. The D_m commute,
 so the discrete div of the discrete curl vanishes identically, and on periodic axes sum_i D_m f = 0 exactly, so
