@@ -7,7 +7,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from nyegan.nye.grid import Grid, curl_of_distortion, divergence
+from nyegan.nye.grid import Grid, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
 from nyegan.nye.reference import AXES, GrainReference, build_reference
 from nyegan.structure import Structure
@@ -51,25 +51,36 @@ def _check_average_axis(cell: np.ndarray, m: int) -> None:
 
 
 def grid_distortion(structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float,
-                    mask_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Smoothed G on the grid (3, 3, *shape), the smoothed weight and the mask of usable nodes."""
+                    mask_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Smoothed G on the grid as its mean (3, 3) plus a float32 deviation field (3, 3, *shape) (NaN where masked),
+    the smoothed weight and the mask of usable nodes.
+
+    Normalised convolution: G(node) = mean + smooth(sum w (G_atom - mean)) / smooth(sum w). Only the deviations
+    go through the (float32) transforms: a uniform G stays exactly uniform, and the curl, which the constant
+    mean does not enter, is taken in float64.
+    """
     frac = structure.fractional()
     idx, w = grid.cic(frac)
     w = w * corr.ok[:, None]
-    kernel = grid.gaussian_kernel(smoothing) if smoothing > 0 else None
-    density = grid.smooth(grid.deposit(idx, w), kernel, smoothing)
+    dtype = np.float32
+    kernel = grid.gaussian_kernel(smoothing, dtype=dtype) if smoothing > 0 else None
+    density = grid.smooth(grid.deposit(idx, w).astype(dtype), kernel, smoothing)
     positive = density[density > 1e-12]
     bulk = float(np.median(positive)) if positive.size else 0.0
     mask = density > mask_fraction * bulk
     if not mask.any():
         raise ValueError("no grid node holds enough atoms: use a larger spacing or smoothing")
-    G = np.empty((3, 3) + grid.shape)
-    safe = np.where(mask, density, 1.0)
-    for a in range(3):
-        for b in range(3):
-            g = grid.smooth(grid.deposit(idx, w, corr.G[:, a, b]), kernel, smoothing) / safe
-            G[a, b] = np.where(mask, g, np.nan)
-    return G, density, mask
+    mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
+    deposited = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9), dtype=dtype)
+    inv_density = np.zeros(grid.shape, dtype=dtype)
+    np.divide(1.0, density, out=inv_density, where=mask)
+    for c in range(9):  # smoothed in place: one float32 (9, *shape) buffer
+        g = grid.smooth(deposited[c], kernel, smoothing)
+        g *= inv_density
+        deposited[c] = g
+    dev = deposited.reshape((3, 3) + grid.shape)
+    dev[:, :, ~mask] = np.nan
+    return mean, dev, density, mask
 
 
 def interpolate_to_atoms(grid: Grid, field: np.ndarray, structure: Structure) -> np.ndarray:
@@ -119,17 +130,17 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
         raise ValueError(f"reference must be 'grains', 'auto' or a GrainReference, got {reference!r}")
 
     corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers)
-    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg)
-    G, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
-    alpha = curl_of_distortion(grid, G)
-    del G
+    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers)
+    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
+    del density
+    alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl
+    del G_dev
     mask = np.isfinite(alpha).all(axis=(0, 1))  # supported by atoms and a full difference stencil
     alpha[:, :, ~mask] = np.nan
-    div = divergence(grid, alpha)
     steps = grid.steps
-    scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if np.isfinite(alpha).any() else 0.0
-    div_rel = float(np.nanmax(np.abs(div)) / scale) if scale > 0 and np.isfinite(div).any() else 0.0
-    del div
+    finite = mask.any()
+    scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if finite else 0.0
+    div_rel = float(divergence_max(grid, alpha) / scale) if scale > 0 else 0.0
 
     names = [("x", "y", "z")[m] for m in grid.dims]
     coords = {name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])

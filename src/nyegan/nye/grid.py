@@ -6,6 +6,8 @@ vector parallel to a box axis). Fields are deposited with cloud-in-cell weights,
 Gaussian (width ``smoothing`` Å, FFT; zero padding along non-periodic directions) and normalised by the smoothed
 weight (normalised convolution), so a uniform per-atom field stays exactly uniform. Nodes where the smoothed
 weight falls below ``mask_fraction`` of the bulk value (outside free surfaces, voids) are masked (NaN).
+The transforms run in the precision of the field given (the Nye stage smooths float32 deviations of G from
+its mean, ~1e-7 relative); differences, curl and divergence are always float64.
 
 Derivatives: d/dx_k = sum_m inv(cell)[k, m] D_m with D_m the central difference along grid axis m. The D_m commute,
 so the discrete div of the discrete curl vanishes identically, and on periodic axes sum_i D_m f = 0 exactly, so
@@ -33,15 +35,16 @@ class Grid:
     pbc: tuple[bool, bool, bool]
     n: tuple[int, int, int]  # intervals per cell vector
     dims: tuple[int, ...]  # kept cell-vector indices (0, 1, 2) or two of them
+    workers: int = 1  # threads for the FFTs
 
     @classmethod
-    def build(cls, cell, origin, pbc, spacing: float, average_along: int | None = None) -> "Grid":
+    def build(cls, cell, origin, pbc, spacing: float, average_along: int | None = None, workers: int = 1) -> "Grid":
         if not spacing > 0:
             raise ValueError(f"spacing must be a positive grid spacing in Å, got {spacing}")
         lengths = np.linalg.norm(cell, axis=1)
         n = tuple(max(3, int(round(L / spacing))) for L in lengths)
         dims = tuple(m for m in range(3) if m != average_along)
-        return cls(np.asarray(cell, float), np.asarray(origin, float), tuple(pbc), n, dims)
+        return cls(np.asarray(cell, float), np.asarray(origin, float), tuple(pbc), n, dims, int(workers))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -103,11 +106,20 @@ class Grid:
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
 
+    def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """CIC deposition of several per-atom fields ``values`` (n_atoms, c): (c, *shape) in ``dtype``."""
+        out = np.empty((values.shape[1],) + self.shape, dtype=dtype)
+        flat = idx.ravel()
+        size = int(np.prod(self.shape))
+        for c in range(values.shape[1]):
+            out[c] = np.bincount(flat, weights=(w * values[:, c:c + 1]).ravel(), minlength=size).reshape(self.shape)
+        return out
+
     # --- smoothing --------------------------------------------------------------------------------------------
     def _pads(self, smoothing: float) -> list[int]:
         return [0 if self.pbc[m] else int(np.ceil(4.0 * smoothing / self.steps[m])) + 2 for m in self.dims]
 
-    def gaussian_kernel(self, smoothing: float) -> np.ndarray:
+    def gaussian_kernel(self, smoothing: float, dtype=np.float64) -> np.ndarray:
         """Fourier transform of an isotropic Gaussian of width ``smoothing`` Å on the (padded) grid (rfftn layout)."""
         pads = self._pads(smoothing)
         full = [s + 2 * p for s, p in zip(self.shape, pads)]
@@ -122,50 +134,101 @@ class Grid:
         for k in range(3):
             kk = sum(2 * np.pi * inv[k, m] * mesh[d] for d, m in enumerate(self.dims))
             k2 = k2 + kk * kk
-        return np.exp(-0.5 * smoothing ** 2 * k2)
+        return np.exp(-0.5 * smoothing ** 2 * k2).astype(dtype)
 
     def smooth(self, field: np.ndarray, kernel: np.ndarray | None, smoothing: float) -> np.ndarray:
-        """Periodic (zero-padded along non-periodic axes) convolution with the Gaussian ``kernel``."""
+        """Periodic (zero-padded along non-periodic axes) convolution with the Gaussian ``kernel``.
+
+        Computed in the precision of ``field`` (float32 halves time and memory of the transforms).
+        """
         if kernel is None or smoothing <= 0:
             return field
         pads = self._pads(smoothing)
         padded = np.pad(field, [(p, p) for p in pads]) if any(pads) else field
-        out = sfft.irfftn(sfft.rfftn(padded) * kernel, s=padded.shape)
+        spec = sfft.rfftn(padded, workers=self.workers)
+        spec *= kernel
+        out = sfft.irfftn(spec, s=padded.shape, workers=self.workers, overwrite_x=True)
         crop = tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
-        return out[crop]
+        return out[crop] if any(pads) else out
 
     # --- derivatives ------------------------------------------------------------------------------------------
-    def central_difference(self, f: np.ndarray, axis: int) -> np.ndarray:
-        """D f along grid axis ``axis`` (position in ``dims``), per unit fractional coordinate."""
-        m = self.dims[axis]
-        d = (np.roll(f, -1, axis=axis) - np.roll(f, 1, axis=axis)) * (self.n[m] / 2.0)
-        if not self.pbc[m]:
-            edge = [slice(None)] * f.ndim
-            edge[axis] = [0, -1]
-            d[tuple(edge)] = np.nan
-        return d
+    def central_difference(self, f: np.ndarray, axis: int, out: np.ndarray | None = None) -> np.ndarray:
+        """D f along array axis ``axis`` of ``f`` (whose trailing axes are the grid axes), per unit fractional
+        coordinate, in float64 whatever ``f``'s type (written into ``out`` when given).
+
+        Periodic axes wrap; the two end nodes of a non-periodic axis have no centred stencil and get NaN.
+        """
+        m = self.dims[axis - (f.ndim - len(self.dims))] if f.ndim > len(self.dims) else self.dims[axis]
+        if out is None:
+            out = np.empty(f.shape, dtype=np.float64)
+
+        def sl(a, b):
+            idx = [slice(None)] * f.ndim
+            idx[axis] = slice(a, b)
+            return tuple(idx)
+
+        np.subtract(f[sl(2, None)], f[sl(None, -2)], out=out[sl(1, -1)], dtype=np.float64)
+        if self.pbc[m]:
+            np.subtract(f[sl(1, 2)], f[sl(-1, None)], out=out[sl(0, 1)], dtype=np.float64)
+            np.subtract(f[sl(0, 1)], f[sl(-2, -1)], out=out[sl(-1, None)], dtype=np.float64)
+        else:
+            out[sl(0, 1)] = np.nan
+            out[sl(-1, None)] = np.nan
+        out *= self.n[m] / 2.0
+        return out
 
     def gradient_component(self, f: np.ndarray, k: int, lead: int = 0) -> np.ndarray:
         """d f / d x_k (box Cartesian k) of a grid field whose grid axes start at array axis ``lead``."""
         inv = self.inv_cell
-        out = np.zeros_like(f)
+        out = np.zeros(f.shape, dtype=np.float64)
         for d, m in enumerate(self.dims):
             if abs(inv[k, m]) > 1e-14:
-                out = out + inv[k, m] * self.central_difference(f, lead + d)
+                out += inv[k, m] * self.central_difference(f, lead + d)
         return out
 
 
 def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
-    """alpha_ij = eps_jkl d_k Ue_il with Ue = I - G^T, i.e. alpha_ij = -eps_jkl d_k G_li. G: (3, 3, *grid)."""
-    alpha = np.zeros_like(G)
-    for j in range(3):
-        for k in range(3):
-            for l in range(3):
-                if EPS[j, k, l] == 0:
-                    continue
-                for i in range(3):
-                    alpha[i, j] -= EPS[j, k, l] * grid.gradient_component(G[l, i], k)
+    """alpha_ij = eps_jkl d_k Ue_il with Ue = I - G^T, i.e. alpha_ij = -eps_jkl d_k G_li. G: (3, 3, *grid).
+
+    Each difference D_m G_l. (three components at once) is taken once and added to every alpha_.j it enters;
+    differences with no weight (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64.
+    """
+    inv = grid.inv_cell
+    alpha = np.zeros(G.shape, dtype=np.float64)
+    D = np.empty((3,) + G.shape[2:], dtype=np.float64)
+    for l in range(3):
+        for d, m in enumerate(grid.dims):
+            terms = [(j, k) for j in range(3) for k in range(3)
+                     if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
+            if not terms:
+                continue
+            grid.central_difference(G[l], 1 + d, out=D)
+            if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
+                j, k = terms[0]
+                D *= -EPS[j, k, l] * inv[k, m]
+                alpha[:, j] += D
+                continue
+            for j, k in terms:
+                alpha[:, j] -= (EPS[j, k, l] * inv[k, m]) * D
     return alpha
+
+
+def divergence_max(grid: Grid, alpha: np.ndarray) -> float:
+    """max |(div alpha)_i| = max |d_j alpha_ij| over the grid nodes where it is defined (NaN-aware), 1/Å²."""
+    inv = grid.inv_cell
+    worst = 0.0
+    D = np.empty(alpha.shape[2:], dtype=np.float64)
+    for i in range(3):
+        div = np.zeros(alpha.shape[2:], dtype=np.float64)
+        for j in range(3):
+            for d, m in enumerate(grid.dims):
+                if abs(inv[j, m]) > 1e-14:
+                    grid.central_difference(alpha[i, j], d, out=D)
+                    D *= inv[j, m]
+                    div += D
+        if np.isfinite(div).any():
+            worst = max(worst, float(np.nanmax(np.abs(div))))
+    return worst
 
 
 def divergence(grid: Grid, alpha: np.ndarray) -> np.ndarray:

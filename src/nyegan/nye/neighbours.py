@@ -42,24 +42,27 @@ class PeriodicNeighbours:
         self.positions = frac @ cell  # wrapped, relative to the origin
         margin = self.cutoff / face_spacings(cell)
         layers = [int(np.ceil(margin[m])) if structure.pbc[m] else 0 for m in range(3)]
+        # near[m][s]: atoms whose image shifted by s cells along vector m lies within the margin of the box
+        near = [{s: (frac[:, m] + s > -margin[m]) & (frac[:, m] + s < 1.0 + margin[m])
+                 for s in range(-layers[m], layers[m] + 1)} for m in range(3)]
         parts, owners = [self.positions], [np.arange(len(frac))]
         for shift in itertools.product(*[range(-n, n + 1) for n in layers]):
             if not any(shift):
                 continue
-            shifted = frac + np.asarray(shift, dtype=float)
-            keep = np.all((shifted > -margin) & (shifted < 1.0 + margin), axis=1)
-            parts.append(shifted[keep] @ cell)
-            owners.append(np.nonzero(keep)[0])
+            keep = np.flatnonzero(near[0][shift[0]] & near[1][shift[1]] & near[2][shift[2]])
+            parts.append(self.positions[keep] + np.asarray(shift, dtype=float) @ cell)
+            owners.append(keep)
         self.all_positions = np.concatenate(parts)
         self.owner = np.concatenate(owners)
         self.tree = cKDTree(self.all_positions)
+        self._padded = np.concatenate([self.all_positions, np.zeros((1, 3))])  # row for 'no neighbour'
 
     def query(self, indices: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         centres = self.positions[indices]
-        dist, idx = self.tree.query(centres, k=self.k + 1, distance_upper_bound=self.cutoff, workers=self.workers)
-        dist, idx = dist[:, 1:], idx[:, 1:]  # the nearest hit (distance 0) is the atom itself
-        valid = np.isfinite(dist)
-        idx = np.where(valid, idx, 0)
-        vectors = self.all_positions[idx] - centres[:, None, :]
-        vectors[~valid] = 0.0
+        _, idx = self.tree.query(centres, k=self.k + 1, distance_upper_bound=self.cutoff, workers=self.workers)
+        idx = idx[:, 1:]  # the nearest hit (distance 0) is the atom itself
+        valid = idx < len(self.all_positions)  # missing neighbours come back as index len(all_positions)
+        vectors = self._padded[idx]
+        vectors -= centres[:, None, :]
+        vectors *= valid[..., None]
         return vectors, valid
