@@ -179,3 +179,47 @@ def test_relaxed_quadrupole_is_stable_with_eam(character, tmp_path):
         centre = np.array(d["position"])
         closure = burgers_circuit(relaxed, rot, props.a0, rectangle_path(centre - half, centre + half))
         assert np.allclose(closure, d["sign"] * b, atol=1e-6)
+
+
+@pytest.mark.parametrize("character", ["edge", "mixed"])
+def test_quadrupolar_dipole_is_default_and_removes_the_climb_slab(character):
+    s, meta = build_dislocation_cell(character, A0, AL, min_size=(36.0, 36.0, 9.0))
+    assert meta["arrangement"] == "quadrupolar"
+    rot = np.array(meta["rotations"]["1"])
+    b = np.array(meta["burgers_box"])
+    lx, ly, lz = meta["lattice_box"]
+    # one sign per glide plane, opposite cores at (Lx/4, Ly/4) and (3Lx/4, 3Ly/4)
+    (p, m) = [np.array(d["position"]) for d in meta["dislocations"]]
+    assert np.allclose(m - p, [lx / 2, ly / 2])
+    assert [d["sign"] for d in meta["dislocations"]] == [1, -1]
+    for d in meta["dislocations"]:
+        assert np.allclose(burgers_circuit(s, rot, A0, circle_path(d["position"], 7.0)), d["sign"] * b, atol=1e-8)
+    # climb slab: |b_x| thick over half the height, atom density 4 / a0^3; box shrinks by |b_x| / 2, tilts by b_x / 2
+    assert meta["n_atoms_removed_climb"] == round(4 * abs(b[0]) * (ly / 2) * lz / A0 ** 3)
+    assert s.n_atoms == meta["n_atoms_perfect"] - meta["n_atoms_removed_climb"]
+    assert np.isclose(s.cell[0, 0], lx - abs(b[0]) / 2) and np.isclose(abs(s.cell[1, 0]), abs(b[0]) / 2)
+    pos = s.wrapped().positions
+    shifts = np.array([i * s.cell[0] + j * s.cell[1] + k * s.cell[2] for i in (-1, 0, 1) for j in (-1, 0, 1)
+                       for k in (-1, 0, 1)])
+    tree = cKDTree((pos[None] + shifts[:, None]).reshape(-1, 3))
+    dist, _ = tree.query(pos, k=2)
+    assert dist[:, 1].min() > 0.7 * D_NN
+
+
+@pytest.mark.slow
+def test_relaxed_quadrupolar_edge_dipole_keeps_its_cores(tmp_path):
+    import xarray as xr  # noqa: F401
+    from nyegan.nye.burgers import core_content
+    from nyegan.nye.field import compute_nye
+    from nyegan.potentials import cubic_properties, resolve_potential
+
+    pot = resolve_potential("Al_mm.eam.fs")
+    props = cubic_properties(pot)
+    s, meta = build_dislocation_cell("edge", props.a0, props, min_size=(50.0, 40.0, 8.0))
+    e0, e1, n, relaxed = _relax_with_lammps(s, tmp_path, pot)
+    assert n == s.n_atoms and e1 < e0
+    ds = compute_nye(relaxed, props.a0, reference="grains", rotations=meta["rotations"], average_along="z")
+    b = np.array(meta["burgers_box"])
+    found = core_content(ds, cores=[d["position"] for d in meta["dislocations"]])
+    for d, c in zip(meta["dislocations"], found):
+        assert np.allclose(c["burgers_vector"], d["sign"] * b, atol=0.03 * np.linalg.norm(b))

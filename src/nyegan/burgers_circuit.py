@@ -51,7 +51,7 @@ def burgers_circuit(structure: Structure, rotation: np.ndarray, a0: float, path_
                     mask=None, candidates: int = 64) -> np.ndarray:
     """Closure failure (box frame, Å) of the Burgers circuit through the atoms nearest to a closed xy path.
 
-    structure: orthogonal periodic cell. rotation: crystal -> box of the lattice the circuit lies in.
+    structure: periodic cell, orthogonal or tilted in xy (third vector along z). rotation: crystal -> box of the lattice the circuit lies in.
     path_xy: closed polyline (n, 2), box coordinates, ordered counter-clockwise for the RH convention.
     mask: optional boolean selection of the atoms usable (e.g. one grain).
     At each path point, among the ``candidates`` atoms nearest in projection (within 1 Å of the nearest), the
@@ -59,15 +59,26 @@ def burgers_circuit(structure: Structure, rotation: np.ndarray, a0: float, path_
     step is only defined modulo them and the result is reduced modulo the box: it is unambiguous for
     |b_k| < L_k / 2 (use a cell at least ~3 lattice periods long along z for screw components).
     """
-    if not structure.is_orthogonal:
-        raise ValueError("burgers_circuit needs an orthogonal cell")
+    if np.abs(structure.cell[2, :2]).max() > 1e-10:
+        raise ValueError("burgers_circuit needs the third box vector along z (orthogonal or xy-tilted cell)")
     idx = np.arange(structure.n_atoms) if mask is None else np.flatnonzero(mask)
     lengths = np.diag(structure.cell)
     pos = structure.wrapped().positions[idx] - structure.origin
-    tree = cKDTree(np.mod(pos[:, :2], lengths[:2]), boxsize=lengths[:2])
-    path = np.mod(np.asarray(path_xy, dtype=float) - structure.origin[:2], lengths[:2])
+    if structure.is_orthogonal:
+        tree = cKDTree(np.mod(pos[:, :2], lengths[:2]), boxsize=lengths[:2])
+        path = np.mod(np.asarray(path_xy, dtype=float) - structure.origin[:2], lengths[:2])
+        n_real = len(pos)
+    else:  # xy tilt: explicit periodic images in the plane, path wrapped into the cell
+        a, b = structure.cell[0, :2], structure.cell[1, :2]
+        shifts = np.array([i * a + j * b for i in (-1, 0, 1) for j in (-1, 0, 1)])
+        tree = cKDTree((pos[None, :, :2] + shifts[:, None, :]).reshape(-1, 2))
+        cell2 = structure.cell[:2, :2]
+        frac = np.linalg.solve(cell2.T, (np.asarray(path_xy, dtype=float) - structure.origin[:2]).T).T
+        path = np.mod(frac, 1.0) @ cell2
+        n_real = len(pos)
     k = min(candidates, len(pos))
     dist, near = tree.query(path, k=k)
+    near = near % n_real
     chain = [int(near[0, 0])]
     for dist_i, near_i in zip(dist[1:], near[1:]):
         ok = dist_i <= dist_i[0] + 1.0

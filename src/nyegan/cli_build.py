@@ -41,7 +41,8 @@ def add_parser(subparsers) -> None:
     disl = kinds.add_parser("dislocation", help="straight dislocations in a periodic cell (net Burgers zero)")
     disl.add_argument("--character", choices=["edge", "screw", "mixed"], required=True)
     disl.add_argument("--line", nargs=3, type=int, metavar=("U", "V", "W"), help="line direction (crystal)")
-    disl.add_argument("--arrangement", choices=["quadrupole", "dipole"], default="quadrupole")
+    disl.add_argument("--arrangement", choices=["quadrupolar", "quadrupole", "dipole"], default=None,
+                      help="default: quadrupolar (stable dipole) for edge/mixed, quadrupole for screw")
     _common(disl)
     disl.set_defaults(func=run_dislocation)
 

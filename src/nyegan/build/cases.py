@@ -43,7 +43,7 @@ def build_case(kind: str, params: dict, *, potential: str, element: str = "Al", 
 
         structure, meta = build_dislocation_cell(params["character"], props.a0, props, line=params.get("line"),
                                                  min_size=params.get("min_size", min_size),
-                                                 arrangement=params.get("arrangement", "quadrupole"), seed=seed)
+                                                 arrangement=params.get("arrangement"), seed=seed)
     elif kind == "gb_dislocation":
         from nyegan.build.combined import add_dislocations_near_gb
         from nyegan.build.gb import build_stgb

@@ -41,6 +41,7 @@ from nyegan.potentials import CubicProperties
 from nyegan.structure import Structure
 
 CHARACTERS = ("edge", "screw", "mixed")
+ARRANGEMENTS = ("quadrupolar", "quadrupole", "dipole")
 DEFAULT_GLIDE_PLANE = (1, 1, 1)
 DEFAULT_BURGERS = (0.5, -0.5, 0.0)
 _ANGLE_TOL_DEG = 1e-4
@@ -132,7 +133,7 @@ def _even_plane_repeats(n_rep: int, period: float, spacing: float) -> int:
 
 
 def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, line=None, burgers=None,
-                           glide_plane=None, min_size=(40.0, 40.0, 5.0), arrangement: str = "quadrupole",
+                           glide_plane=None, min_size=(40.0, 40.0, 5.0), arrangement: str | None = None,
                            seed: int = 0, overlap_cutoff: float | None = None) -> tuple[Structure, dict]:
     """Periodic fcc cell with a dislocation quadrupole or dipole (unrelaxed anisotropic Volterra field).
 
@@ -142,8 +143,10 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     (Å) lose one atom (default 0.6 of the nearest-neighbour distance). seed: recorded (the build is
     deterministic). Returns the structure (grain id 1) and its metadata.
     """
-    if arrangement not in ("quadrupole", "dipole"):
-        raise ValueError(f"arrangement must be 'quadrupole' or 'dipole', got {arrangement!r}")
+    if arrangement is None:
+        arrangement = "quadrupole" if character == "screw" else "quadrupolar"
+    if arrangement not in ARRANGEMENTS:
+        raise ValueError(f"arrangement must be one of {ARRANGEMENTS} (or None for the default), got {arrangement!r}")
     if not a0 > 0:
         raise ValueError(f"a0 must be positive, got {a0}")
     min_size = np.asarray(min_size, dtype=float).reshape(-1)
@@ -158,6 +161,9 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], fcc_plane_spacing(x_dir, a0))
     if arrangement == "quadrupole":
         reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
+    if arrangement == "quadrupolar":
+        return _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing,
+                                  seed, overlap_cutoff)
     lengths = periods * reps
     lx, ly, _ = lengths
 
@@ -215,6 +221,140 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
         "overlap_cutoff": cutoff,
         "n_removed_overlap": n_removed,
         "linear_term_removed": field.linear.tolist(),
+        "seed": int(seed),
+        "nyegan_version": nyegan.__version__,
+    }
+    return s, meta
+
+
+def _close_pairs_xy_tilted(s: Structure, cutoff: float) -> int:
+    """Number of atom pairs closer than ``cutoff`` (Å) in a cell tilted in xy (explicit periodic images)."""
+    pos = s.wrapped().positions - s.origin
+    shifts = np.array([i * s.cell[0] + j * s.cell[1] + k * s.cell[2]
+                       for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    from scipy.spatial import cKDTree
+    images = cKDTree((pos[None] + shifts[:, None]).reshape(-1, 3))
+    pairs = images.query_ball_point(pos, cutoff, return_length=True)
+    return int((pairs - 1).sum() // 2)
+
+
+def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed,
+                       overlap_cutoff):
+    """Dipole +b at (Lx/4, Ly/4), -b at (3Lx/4, 3Ly/4): one sign per glide plane, opposite neighbours at ~45°.
+
+    Cut: a glide segment (Lx/4, Ly/4) -> (3Lx/4, Ly/4) and a climb segment at x = 3Lx/4 spanning half the height
+    (up to 3Ly/4, or down through the periodic boundary, whichever makes the two faces overlap), across which the
+    edge component |b_x| of material (|b_x| / d planes normal to x) is removed. The plastic strain of the dipole
+    (x shift b/2 per period Ly from the glide cut, per period Lx from the climb cut) is absorbed by the box:
+    Lx -> Lx + delta_x and an xy tilt (Bulatov & Cai), so no homogeneous back-stress pushes the cores; only
+    the z (screw) parts of the shifts, which a LAMMPS box with its line along z cannot absorb, stay as a
+    uniform elastic strain (zero for edge dislocations).
+    """
+    spacing_x = fcc_plane_spacing(x_dir, a0)
+    reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], spacing_x)
+    reps[1] = max(2, reps[1] + reps[1] % 2)  # Ly / 2 a whole period: the removed slab is a whole number of cells
+    while periods[1] * reps[1] < 0.8 * periods[0] * reps[0]:  # near-square: neighbours close to 45°
+        reps[1] += 2
+    while periods[0] * reps[0] < 0.8 * periods[1] * reps[1]:
+        reps[0] = _even_plane_repeats(reps[0] + 1, periods[0], spacing_x)
+    lengths = periods * reps
+    lx, ly, lz = lengths
+    b_box = rotation @ (b * a0)
+    n_slab = abs(b_box[0]) / spacing_x
+    if abs(n_slab - round(n_slab)) > 1e-6:
+        raise ValueError(f"the edge component of b ({abs(b_box[0]):.4f} Å) is not a whole number of atomic planes "
+                         f"normal to x (spacing {spacing_x:.4f} Å): use arrangement='quadrupole'")
+    n_slab = int(round(n_slab))
+    p_plus = np.array([lx / 4, ly / 4])
+    x_climb = 3 * lx / 4
+    origin_y = np.mod(p_plus[1] - 0.5 * spacing, spacing)
+    # slab faces x_climb +- |b_x| / 2 midway between atomic planes normal to x
+    origin_x = np.mod(x_climb - 0.5 * abs(b_box[0]) - 0.5 * spacing_x, spacing_x)
+    reference = fill_box_with_lattice(rotation, lengths, a0, origin=(origin_x, origin_y, 0.0))
+    stroh = stroh_for_crystal(cubic.stiffness(), rotation)
+    corner = np.array([x_climb, p_plus[1]])
+
+    def make(direction):
+        p_minus = corner + [0.0, direction * ly / 2]
+        return p_minus, PeriodicDislocationField(stroh, b_box, lengths[:2], [(p_plus, corner), (corner, p_minus)])
+
+    direction = 1.0
+    p_minus, field = make(direction)
+    probe = np.array([[x_climb - 0.3, p_plus[1] + ly / 4], [x_climb + 0.3, p_plus[1] + ly / 4]])
+    jump = field._raw_displacement(probe)
+    if n_slab and jump[0, 0] - jump[1, 0] < 0:  # faces would open: climb the other way round instead
+        direction = -1.0
+        p_minus, field = make(direction)
+    y_lo = min(p_plus[1], p_minus[1])
+    in_slab = ((np.abs(reference[:, 0] - x_climb) < 0.5 * abs(b_box[0]))
+               & (np.mod(reference[:, 1] - y_lo, ly) < ly / 2))
+    n_climb = int(in_slab.sum())
+    reference = reference[~in_slab]
+    u = field._raw_displacement(reference)
+    # u(r + L_k) - u(r) = plastic shift f_k b (f = +-1/2: b times the fraction of the period the cut crosses)
+    # + an elastic part of the conditionally convergent image sum; the box absorbs the plastic shift (what a
+    # LAMMPS box with z along the line can hold: x of a1, x and y of a2), the rest is removed as a linear term
+    shift = field.linear * lengths[:2]  # (3, 2) columns: shifts over Lx, Ly (Å)
+    bb = float(b_box @ b_box)
+    fractions = np.round(2.0 * (b_box @ shift) / bb) / 2.0
+    # the x-periodic image sum hides the climb cut's shift in an elastic strain of the band it spans: take it
+    # from the jump across the climb cut instead (u_right - u_left = -jump, over half of the height)
+    jump = field._raw_displacement(probe)
+    fractions[0] = -0.5 * np.sign(float(b_box @ (jump[0] - jump[1]))) if n_slab else 0.0
+    plastic = b_box[:, None] * fractions[None, :]
+    absorbed = np.zeros((3, 2))
+    absorbed[0, 0] = plastic[0, 0]
+    absorbed[:2, 1] = plastic[:2, 1]
+    cell = np.array([[lx + absorbed[0, 0], 0.0, 0.0], [absorbed[0, 1], ly + absorbed[1, 1], 0.0], [0.0, 0.0, lz]])
+    residual = (shift - absorbed) / lengths[:2]  # (3, 2): removed as a uniform strain
+    shift_x, shift_y = plastic[:, 0], plastic[:, 1]
+    u -= reference[:, :2] @ residual.T
+    u -= u.mean(axis=0)
+    s = Structure(positions=reference + u, cell=cell, grain=np.ones(len(reference), int)).wrapped()
+    cutoff = 0.6 * a0 / np.sqrt(2.0) if overlap_cutoff is None else float(overlap_cutoff)
+    n_close = _close_pairs_xy_tilted(s, cutoff)
+    if n_close:
+        raise RuntimeError(f"{n_close} atom pairs closer than {cutoff:.3f} Å after the climb cut: report this cell")
+    n_perfect = len(reference) + n_climb
+    wrapped_minus = np.mod(p_minus, lengths[:2])
+    cuts = [(p_plus, corner), (corner, p_minus)]
+    meta = {
+        "kind": "dislocation",
+        "character": character,
+        "character_angle_deg": angle,
+        "burgers": b.tolist(),
+        "burgers_box": b_box.round(12).tolist(),
+        "line": t.tolist(),
+        "glide_plane": n.tolist(),
+        "box_directions": {"x": x_dir.tolist(), "y": n.tolist(), "z": t.tolist()},
+        "rotations": {"1": rotation.tolist()},
+        "dislocations": [{"position": [float(v) for v in p_plus], "sign": 1},
+                         {"position": [float(v) for v in wrapped_minus], "sign": -1}],
+        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in cuts],
+        "arrangement": "quadrupolar",
+        "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
+                           "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
+        "a0": float(a0),
+        "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
+        "stroh_p": [[float(p.real), float(p.imag)] for p in stroh.p],
+        "glide_plane_spacing": spacing,
+        "periodic_cell": periods.tolist(),
+        "replication": reps.tolist(),
+        "lattice_box": [float(v) for v in lengths],
+        "cell": s.cell.tolist(),
+        "box_tilt_xy": float(cell[1, 0]),
+        "climb_direction": "up" if direction > 0 else "down (through the periodic boundary)",
+        "n_atoms": s.n_atoms,
+        "n_atoms_perfect": n_perfect,
+        "n_atoms_removed_climb": n_climb,
+        "n_planes_removed_climb": n_slab,
+        "overlap_cutoff": cutoff,
+        "n_removed_overlap": 0,
+        "plastic_shift": {"x": shift_x.round(12).tolist(), "y": shift_y.round(12).tolist()},
+        "plastic_shift_absorbed_in_box": {"x": absorbed[:, 0].round(12).tolist(),
+                                          "y": absorbed[:, 1].round(12).tolist()},
+        "residual_plastic_strain_not_absorbed": ((plastic - absorbed) / lengths[:2]).round(12).tolist(),
+        "linear_term_removed": residual.tolist(),
         "seed": int(seed),
         "nyegan_version": nyegan.__version__,
     }
