@@ -33,7 +33,7 @@ def test_defaults_are_filled():
     assert config["potential"] == "Al_mm.eam.fs"
     assert config["structures"]["min_size"] == [20.0, 60.0, 8.0]
     (case,) = check_config(config).values()
-    assert case.params["arrangement"] == "quadrupole" and case.name == "disl-edge-quadrupole"
+    assert case.params["arrangement"] == "quadrupolar" and case.name == "disl-edge-quadrupolar"
 
 
 @pytest.mark.parametrize("text, key, hint", [
@@ -61,6 +61,8 @@ def test_defaults_are_filled():
     ("structures: {grain_boundaries: [{axis: [0,0,1], misorientation_range: [10, 12], sigma_max: 5}]}",
      "structures.grain_boundaries[0]", "widen"),
     ("structures: {}", "structures", "no structures"),
+    ("structures: {gb_dislocations: [{axis: [1,1,0], plane: [1,-1,3], character: edge, distance: 9, "
+     "arrangement: quadrupolar}]}", "structures.gb_dislocations[0].arrangement", "dipole"),
 ])
 def test_bad_config_names_key(tmp_path, text, key, hint):
     with pytest.raises(ConfigError) as err:

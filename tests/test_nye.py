@@ -18,9 +18,9 @@ from nyegan.nye.lattice_g import atom_correspondence
 from nyegan.nye.reference import axis_angle_matrix
 from nyegan.potentials import cubic_properties, resolve_potential
 
-# Stroh (anisotropic) quadrupole cells, box lengths at least (x, y, z) Å. The relaxed mixed quadrupole needs the
-# larger cell: at 96 x 48 Å its partials glide and two of the four dislocations annihilate under CG.
-DISLOCATION_CELLS = {"edge": (64.0, 36.0, 9.0), "screw": (64.0, 36.0, 9.0), "mixed": (130.0, 60.0, 9.0)}
+# Stroh (anisotropic) cells in the builder's default arrangement (screw: quadrupole; edge and mixed: the stable
+# 'quadrupolar' dipole with opposite signs at 45°), box lengths at least (x, y, z) Å.
+DISLOCATION_CELLS = {"edge": (50.0, 50.0, 9.0), "screw": (64.0, 36.0, 9.0), "mixed": (50.0, 50.0, 9.0)}
 # symmetric tilt boundaries and their minimum-angle misorientation about the tilt axis (degrees, from geometry:
 # twice the angle between the boundary normal and the nearest mirror plane containing the axis)
 GBS = {"S5-310-001": ([0, 0, 1], [3, 1, 0], 2 * np.degrees(np.arctan(1 / 3))),
@@ -39,10 +39,11 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("nye")
 
 
-def dislocation_cell(character, a0, min_size=None):
-    """Builder quadrupole: structure, rotation, Burgers vector (box, Å), core positions (4, 2) Å, signs (4,)."""
+def dislocation_cell(character, a0, min_size=None, arrangement=None):
+    """Builder cell: structure, rotation, Burgers vector (box, Å), core positions (n, 2) Å, signs (n,)."""
     props = cubic_properties(resolve_potential(POTENTIAL))
-    s, meta = build_dislocation_cell(character, a0, props, min_size=min_size or DISLOCATION_CELLS[character])
+    s, meta = build_dislocation_cell(character, a0, props, min_size=min_size or DISLOCATION_CELLS[character],
+                                     arrangement=arrangement)
     cores = np.array([d["position"] for d in meta["dislocations"]])
     signs = np.array([d["sign"] for d in meta["dislocations"]])
     return s, np.array(meta["rotations"]["1"]), np.array(meta["burgers_box"]), cores, signs
@@ -65,7 +66,7 @@ def gb_relaxed(a0, workdir):
 
 def _burgers_ok(content, b, signs=None, tol=0.01):
     """Each region holds +-b (the sign given by ``signs`` when known) within ``tol`` |b|; the regions sum to 0."""
-    assert len(content) == 4
+    assert len(content) == (4 if signs is None else len(signs))
     bb = np.dot(b, b)
     for k, e in enumerate(content):
         v = np.asarray(e["burgers_vector"])
@@ -112,12 +113,13 @@ def test_relaxed_screw_quadrupole_burgers_vectors(screw_relaxed, a0):
 
 
 @pytest.mark.slow
-def test_relaxed_mixed_quadrupole_burgers_vectors_include_both_partials(a0, workdir):
-    """The relaxed 60° dislocations dissociate into Shockley partials bounding a stacking fault. The Voronoi cell
+@pytest.mark.parametrize("character", ["edge", "mixed"])
+def test_relaxed_edge_and_mixed_burgers_vectors_include_both_partials(character, a0, workdir):
+    """The relaxed edge and 60° dislocations dissociate into Shockley partials bounding a stacking fault. The Voronoi cell
     of each builder core position holds both partials, so it integrates to the full b; a region holding a single
     partial would give a Shockley vector (|b_p| = |b| / sqrt 3, 30° off b)."""
-    s0, rot, b, cores, signs = dislocation_cell("mixed", a0)
-    s = relax(s0, workdir, "mixed", ftol=1e-4, maxiter=400)
+    s0, rot, b, cores, signs = dislocation_cell(character, a0)
+    s = relax(s0, workdir, character, ftol=1e-4, maxiter=400)
     faulted = atom_correspondence(s, a0, reference_from_rotations({1: rot})).n_matched < 12
     assert faulted.sum() > 0.01 * s.n_atoms  # dissociated cores: stacking-fault atoms with a non-fcc shell
     ds = compute_nye(s, a0, reference="grains", rotations={1: rot}, average_along="z", content=None)
@@ -133,9 +135,9 @@ def test_relaxed_mixed_quadrupole_burgers_vectors_include_both_partials(a0, work
 
 @pytest.mark.parametrize("character", ["edge", "mixed"])
 def test_unrelaxed_edge_and_mixed_quadrupoles_burgers_vectors(character, a0):
-    """Anisotropic (Stroh) Volterra fields as built. Relaxed edge quadrupoles of the builder annihilate under CG
-    with this potential (the glide equilibrium of the cell is unstable and the Peierls stress of Al is small)."""
-    s, rot, b, cores, signs = dislocation_cell(character, a0, min_size=(64.0, 36.0, 9.0))
+    """Anisotropic (Stroh) Volterra fields as built, in the checkerboard quadrupole (opposite signs sharing a glide
+    plane: fine unrelaxed, but it annihilates under CG for edge character, hence not the default)."""
+    s, rot, b, cores, signs = dislocation_cell(character, a0, min_size=(64.0, 36.0, 9.0), arrangement="quadrupole")
     ds = compute_nye(s, a0, reference="grains", rotations={1: rot}, average_along="z", content=None)
     _burgers_ok(core_content(ds, cores=cores), b, signs)
 

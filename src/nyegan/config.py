@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from nyegan.build.dislocation import default_arrangement
 from nyegan.csl import enumerate_tilt_boundaries, nearest_tilt_boundary, tilt_boundary, twofold_reference
 from nyegan.lattice import indices_label
 
@@ -154,7 +155,7 @@ def expand_cases(config: dict) -> dict[str, Case]:
             name = f"gb-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}"
             cases.setdefault(name, Case(name, "gb", {"axis": list(boundary.axis), "plane": list(boundary.plane)}))
     for i, spec in enumerate(structures["dislocations"]):
-        arrangement = spec.get("arrangement", "quadrupole")
+        arrangement = spec.get("arrangement") or default_arrangement(spec["character"])
         name = dislocation_case_name(spec["character"], arrangement, spec.get("line"))
         if name in cases:
             raise ConfigError(f"config key 'structures.dislocations[{i}]': duplicate of case '{name}'")
@@ -165,6 +166,9 @@ def expand_cases(config: dict) -> dict[str, Case]:
         where = f"structures.gb_dislocations[{i}]"
         (boundary, _), = _gb_boundaries({"axis": spec["axis"], "planes": [spec["plane"]]}, where)
         arrangement = spec.get("arrangement", "quadrupole")
+        if arrangement not in ("quadrupole", "dipole"):
+            raise ConfigError(f"config key '{where}.arrangement': near a boundary only 'quadrupole' or 'dipole' "
+                              f"are available, got '{arrangement}'")
         name = (f"gbdisl-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}-"
                 f"{spec['character']}-{arrangement}-d{spec['distance']:g}")
         cases[name] = Case(name, "gb_dislocation", {"axis": list(boundary.axis), "plane": list(boundary.plane),

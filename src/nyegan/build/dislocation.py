@@ -42,6 +42,11 @@ from nyegan.structure import Structure
 
 CHARACTERS = ("edge", "screw", "mixed")
 ARRANGEMENTS = ("quadrupolar", "quadrupole", "dipole")
+
+
+def default_arrangement(character: str) -> str:
+    """Stable default: opposite signs at 45° ('quadrupolar') when b has an edge part, else the screw quadrupole."""
+    return "quadrupole" if character == "screw" else "quadrupolar"
 DEFAULT_GLIDE_PLANE = (1, 1, 1)
 DEFAULT_BURGERS = (0.5, -0.5, 0.0)
 _ANGLE_TOL_DEG = 1e-4
@@ -144,7 +149,7 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     deterministic). Returns the structure (grain id 1) and its metadata.
     """
     if arrangement is None:
-        arrangement = "quadrupole" if character == "screw" else "quadrupolar"
+        arrangement = default_arrangement(character)
     if arrangement not in ARRANGEMENTS:
         raise ValueError(f"arrangement must be one of {ARRANGEMENTS} (or None for the default), got {arrangement!r}")
     if not a0 > 0:
