@@ -65,8 +65,9 @@ def build_model(ds, model_options: dict):
     scale = torch.as_tensor(ds["alpha_scale"].values)
     train = ds["is_train"].values == 1
     Lmean = float(ds["cell_lengths"].values[train, :dim].mean())
-    return NyeGAN(len(FEATURES), grid, dim, ds["alpha_scale"].values, ds["cond_mean"].values,
-                  ds["cond_std"].values, default_w_scale(scale, Lmean), str(ds.attrs["difference_scheme"]),
+    # plain lists: checkpoints then load with torch.load(weights_only=True)
+    return NyeGAN(len(FEATURES), grid, dim, ds["alpha_scale"].values.tolist(), ds["cond_mean"].values.tolist(),
+                  ds["cond_std"].values.tolist(), default_w_scale(scale, Lmean), str(ds.attrs["difference_scheme"]),
                   **model_options)
 
 
