@@ -14,7 +14,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 PY = sys.executable
 
 TINY_GAN = dict(batch_size=4, steps=6, steps_per_epoch=3, checkpoint_every=2, nz=8, width_g=4, width_d=4,
-                n_up=2, n_down=2, embed=8, n_critic=2, images=True, threads=1)
+                n_up=2, n_down=2, embed=8, n_critic=2, images=True, threads=1, log_every=1)
 
 
 def write_tiny_cases(root, thetas=(10.0, 20.0, 30.0), seeds=2, grid=(16, 32)):
