@@ -83,7 +83,6 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
     write_json(out_dir / "metrics.json", result)
     from nyegan.gan.plots import profiles_figure, spectra_figure
 
-    if profiles:
-        profiles_figure(profiles, out_dir / "mean_profiles.png")
-        spectra_figure(spectra, out_dir / "power_spectra.png")
+    profiles_figure(profiles, out_dir / "mean_profiles.png")  # written even when empty (workflow outputs)
+    spectra_figure(spectra, out_dir / "power_spectra.png")
     return result

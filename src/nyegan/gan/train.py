@@ -3,7 +3,8 @@
 Outputs under ``out_dir``: ``checkpoints/step*.ckpt`` every ``checkpoint_every`` optimiser steps and
 ``checkpoints/last.ckpt`` (always written at the end), ``logs/`` with TensorBoard events, ``metrics.csv``
 (CSV logger) and ``images/epoch_*.png`` (real vs generated every epoch).
-Resuming: a rerun continues from ``last.ckpt`` at the saved step (a finished run returns at once); under
+Resuming: a rerun continues from ``last.ckpt`` (else the newest ``step*.ckpt``) at the saved step (a finished
+run returns at once); under
 SLURM, Lightning's ``SLURMEnvironment`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the
 requeued run resumes from that checkpoint.
 """
@@ -77,7 +78,10 @@ def _resume_path(out_dir: Path, ckpt_dir: Path):
     if SLURMEnvironment.detect() and list(out_dir.glob("hpc_ckpt_*.ckpt")):
         return None  # Lightning resumes from the newest HPC checkpoint itself
     last = ckpt_dir / "last.ckpt"
-    return str(last) if last.exists() else None
+    if last.exists():
+        return str(last)
+    steps = sorted(ckpt_dir.glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return str(steps[-1]) if steps else None  # last.ckpt removed (e.g. by a workflow manager): newest step
 
 
 def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) -> Path:
