@@ -123,3 +123,44 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
     for key in ("spectrum_distance", "correlation_distance", "mean_field_error", "content_error_data"):
         assert key in s
     assert (tmp_path / "gan" / "mean_profiles.png").exists()
+
+
+@pytest.mark.slow
+def test_slurm_requeue_signal_checkpoint_is_resumed(dataset, tmp_path):
+    """Under a SLURM job environment, SIGUSR1 makes Lightning write hpc_ckpt_*.ckpt (requeue via scontrol is
+    attempted and fails here); the requeued run (same environment) resumes from that checkpoint."""
+    import os
+    import subprocess
+
+    from _gan_fixtures import PY, SRC
+
+    cfg = dict(TINY_GAN, steps=400, checkpoint_every=3, images=False)
+    script = tmp_path / "job.py"
+    script.write_text(_script(dataset, cfg))
+    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1", SLURM_NTASKS="1", SLURM_JOB_NAME="nyegan-train",
+               SLURM_JOB_ID="4242", SLURM_PROCID="0", SLURM_LOCALID="0", SLURM_NODEID="0", SLURM_NNODES="1",
+               SLURM_NTASKS_PER_NODE="1")
+    proc = subprocess.Popen([PY, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    run = tmp_path / "run"
+    t0 = time.time()
+    try:
+        while not list((run / "checkpoints").glob("step*.ckpt")):
+            assert proc.poll() is None and time.time() - t0 < 200, "training ended or stalled"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGUSR1)
+        while not list(run.glob("hpc_ckpt_*.ckpt")):
+            assert proc.poll() is None and time.time() - t0 < 200, "no HPC checkpoint after SIGUSR1"
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the write finish, then the scheduler kills the job
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    hpc = sorted(run.glob("hpc_ckpt_*.ckpt"))[-1]
+    hpc_step = torch.load(hpc, weights_only=True)["global_step"]
+    assert hpc_step >= 3
+    cfg2 = dict(cfg, steps=torch.load(hpc, weights_only=True)["nyegan_iteration"] + 2)
+    script.write_text(_script(dataset, cfg2))
+    r = subprocess.run([PY, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert int((tmp_path / "start_rank0.txt").read_text()) == hpc_step

@@ -2,7 +2,7 @@
 
 Outputs under ``out_dir``: ``checkpoints/step*.ckpt`` every ``checkpoint_every`` optimiser steps and
 ``checkpoints/last.ckpt`` (always written at the end), ``logs/`` with TensorBoard events, ``metrics.csv``
-(CSV logger) and ``images/epoch_*.png`` (real vs generated every epoch).
+(CSV logger; the history of earlier, resumed segments in ``metrics.partNNN.csv``) and ``images/epoch_*.png`` (real vs generated every epoch).
 Resuming: a rerun continues from ``last.ckpt`` (else the newest ``step*.ckpt``) at the saved step (a finished
 run returns at once); under
 SLURM, Lightning's ``SLURMEnvironment`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the
@@ -11,6 +11,7 @@ requeued run resumes from that checkpoint.
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -84,6 +85,15 @@ def _resume_path(out_dir: Path, ckpt_dir: Path):
     return str(steps[-1]) if steps else None  # last.ckpt removed (e.g. by a workflow manager): newest step
 
 
+def _keep_previous_csv(log_dir: Path) -> None:
+    """Lightning's CSVLogger empties metrics.csv of a reused version folder: keep a resumed run's history."""
+    rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", os.environ.get("LOCAL_RANK", 0))))
+    f = log_dir / "metrics.csv"
+    if rank == 0 and f.exists() and f.stat().st_size:
+        k = len(list(log_dir.glob("metrics.part*.csv")))
+        f.rename(log_dir / f"metrics.part{k:03d}.csv")
+
+
 def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) -> Path:
     """Train (or resume) the conditional GAN on ``dataset_path``; returns the path of ``last.ckpt``.
 
@@ -124,6 +134,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
 
     ckpt_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="step{step:07d}", every_n_train_steps=int(tr["checkpoint_every"]),
                               save_last=True, save_top_k=-1, auto_insert_metric_name=False)
+    _keep_previous_csv(out_dir / "logs" / "version_0")
     loggers = [TensorBoardLogger(out_dir, name="logs", version=0), CSVLogger(out_dir, name="logs", version=0)]
     trainer = pl.Trainer(
         accelerator=accel, devices=tr["devices"], num_nodes=int(tr["num_nodes"]), strategy=strategy,
