@@ -2,7 +2,8 @@
 
 - ``power_spectra``: 1D power spectra along x and along y (averaged over the other axes, the samples, and
   summed over the nine components), on the fractional grid (mode numbers, not 1/Å: cells differ in size).
-- ``spectrum_distance``: mean |log10 P_a - log10 P_b| over the nonzero modes of both axes.
+- ``spectrum_distance``: mean |log10 P_a - log10 P_b| over the nonzero modes of both axes (floored at
+  1e-6 of the peak power).
 - ``correlation_distance``: L2 distance of the normalised two-point autocorrelations along y and x
   (inverse FFT of the spectra), in [0, 2].
 - ``mean_profile``: the x-averaged profile alpha_ij(y); x shifts are a symmetry, so the conditional mean
@@ -30,9 +31,14 @@ def power_spectra(alpha, dim: int = 2) -> list[np.ndarray]:
     return out
 
 
-def spectrum_distance(a, b, dim: int = 2, floor: float = 1e-30) -> float:
+def spectrum_distance(a, b, dim: int = 2, rel_floor: float = 1e-6) -> float:
+    """Mean |log10 P_a - log10 P_b| over nonzero modes; powers below ``rel_floor`` x the largest power of
+    either spectrum are clipped to it (round-off-level tails of smooth fields would otherwise dominate)."""
     pa, pb = power_spectra(a, dim), power_spectra(b, dim)
-    d = [np.abs(np.log10(x[1:] + floor) - np.log10(y[1:] + floor)).mean() for x, y in zip(pa, pb)]
+    d = []
+    for x, y in zip(pa, pb):
+        floor = rel_floor * max(x.max(), y.max(), 1e-300)
+        d.append(np.abs(np.log10(np.maximum(x[1:], floor)) - np.log10(np.maximum(y[1:], floor))).mean())
     return float(np.mean(d))
 
 
