@@ -5,6 +5,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import xarray as xr
@@ -123,6 +124,14 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
     for key in ("spectrum_distance", "correlation_distance", "mean_field_error", "content_error_data"):
         assert key in s
     assert (tmp_path / "gan" / "mean_profiles.png").exists()
+    # a requested condition never seen at all (25 deg) gets its Frank-Bilby content exactly
+    from nyegan.gan.generate import generate
+
+    req = [{"kind": "gb", "misorientation_deg": 25.0, "axis": [0, 0, 1], "plane": [0, 1, 0],
+            "cell": [[17.0, 0, 0], [0, 60.0, 0], [0, 0, 4.0]], "gb_y": [10.0, 40.0]}]
+    g = generate(ckpt, tmp_path / "dataset.nc", tmp_path / "req.nc", n_per_condition=2, requests=req)
+    np.testing.assert_allclose(g["content"].values[:, 0, 1], 2 * np.sin(np.radians(12.5)), rtol=1e-5)
+    np.testing.assert_allclose(g["content"].values[:, 1, 1], -2 * np.sin(np.radians(12.5)), rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from nyegan import content as content_mod
 from nyegan import fieldops
 from nyegan.dataset import load_dataset
 from nyegan.gan import metrics
+from nyegan.gan.physics import targets_from_condition
 from nyegan.io import write_json
 
 
@@ -52,8 +53,6 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
         L = torch.from_numpy(gen["cell_lengths"].values[gi, :dim])
         cond = torch.from_numpy(gen["cond"].values[gi])
         gbf = torch.from_numpy(gen["gb_frac"].values[gi])
-        from nyegan.gan.physics import targets_from_condition
-
         tgt, active = targets_from_condition(cond)
         got = content_mod.slab_content(a, gbf, L[:, 1], dim)
         rec = {"n_generated": int(len(gi)), "n_atomistic": int(len(di)),

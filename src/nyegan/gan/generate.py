@@ -45,7 +45,14 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
     sign = float(ds.attrs.get("frank_bilby_sign", 1.0))
     rows = []
     for k, r in enumerate(requests):
-        L = np.asarray(r.get("cell_lengths") or np.abs(np.diag(np.asarray(r["cell"], float))), float)
+        if "cell_lengths" in r:
+            L = np.asarray(r["cell_lengths"], float)
+        elif "cell" in r:
+            L = np.abs(np.diag(np.asarray(r["cell"], float)))
+        else:
+            raise ValueError(f"request {k}: give 'cell_lengths' [Lx, Ly, Lz] (Å) or 'cell' (3x3 rows)")
+        if "kind" not in r:
+            raise ValueError(f"request {k}: 'kind' missing (gb | dislocation | gb_dislocation)")
         gb = np.array([0.25, 0.75])
         if "gb_y" in r:
             gb = np.mod(np.asarray(r["gb_y"], float) / L[1], 1.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from pathlib import Path
 
 import torch
@@ -109,6 +110,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     from nyegan.gan.data import NyeDataModule
 
     tr, mo = split_options(cfg)
+    warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     if int(tr["threads"]) > 0:
         torch.set_num_threads(int(tr["threads"]))
     out_dir = Path(out_dir)
