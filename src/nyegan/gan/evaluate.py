@@ -71,8 +71,8 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
             rec["correlation_distance"] = metrics.correlation_distance(a, real, dim)
             pg, pr = metrics.mean_profile(a, dim), metrics.mean_profile(real, dim)
             rec["mean_field_error"] = float(np.linalg.norm(pg - pr) / (np.linalg.norm(pr) + 1e-300))
-            profiles[key] = {"atomistic": pr[1, 2], "generated": pg[1, 2]}
-            spectra[f"{key} atomistic"] = metrics.power_spectra(real, dim)
+            profiles[key] = {"dataset": pr[1, 2], "generated": pg[1, 2]}
+            spectra[f"{key} dataset"] = metrics.power_spectra(real, dim)
             spectra[f"{key} generated"] = metrics.power_spectra(a, dim)
         groups[key] = rec
     names = sorted({k for r in groups.values() for k in r if not k.startswith("n_")})
