@@ -114,8 +114,17 @@ def _cache_file() -> Path:
     return root / "potential_properties.json"
 
 
+def _self_comm():
+    """MPI_COMM_SELF when running under MPI: the property run is serial and must not involve other ranks."""
+    try:
+        from mpi4py import MPI
+    except ImportError:  # pragma: no cover
+        return None
+    return MPI.COMM_SELF if MPI.Is_initialized() and MPI.COMM_WORLD.Get_size() > 1 else None
+
+
 def _compute_properties(pot: Potential, strain: float = 1e-4) -> CubicProperties:
-    lmp = new_lammps()
+    lmp = new_lammps(comm=_self_comm())
     try:
         lmp.commands_list([
             "units metal", "boundary p p p", "atom_style atomic",

@@ -1,0 +1,27 @@
+# Two entry points, both doing all the set-up on a fresh machine (Python >= 3.11):
+#   make demo   - create .venv, install nyegan, run the workflow on config/config.yaml
+#   make test   - create .venv, install nyegan with test extras, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: demo test install clean
+
+$(BIN)/.nyegan-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: a local CPU wheel where one is provided, else the PyPI build
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.nyegan-installed
+
+demo: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf results logs .snakemake

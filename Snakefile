@@ -1,0 +1,21 @@
+# nyegan workflow: structures -> LAMMPS relaxation -> Nye fields -> dataset -> GAN -> generate + evaluate.
+# Run: snakemake --cores all              (laptop, default config/config.yaml)
+#      snakemake --profile profiles/slurm (SLURM clusters)
+# One case:  snakemake --cores 2 results/nye/gb-001-S5-310.nc
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/structures.smk"
+include: "workflow/rules/relax.smk"
+include: "workflow/rules/nye.smk"
+
+
+rule all:
+    input:
+        structures=expand("results/structures/{case}.data", case=CASES),
+        relaxed=expand("results/relaxed/{case}.dump", case=CASES),
+        gb_energies=["results/gb_energies.csv", "results/gb_energies.png"] if GB_CASES else [],
+        nye=expand("results/nye/{case}.nc", case=CASES),
+        nye_summary="results/nye/summary.csv",

@@ -1,0 +1,221 @@
+"""Periodic cells holding straight dislocations in fcc (dipoles / quadrupoles), from anisotropic (Stroh) fields.
+
+Box frame: z = line direction, y = glide-plane normal, x = y × z; the box is orthogonal and its lengths are exact
+lattice periods. The Burgers vector is a0/2<110> in the glide plane. Defaults (glide plane (111),
+b = a0/2 [1 -1 0]):
+
+- edge:  line [1 1 -2]  (x = [-1 1 0], so b points along -x)
+- screw: line [1 -1 0]  (b along +z)
+- mixed: line [1 0 -1], the 60° dislocation (b . line > 0; of the two <110> lines at 60° to b in (111) the
+  lexicographically largest is taken).
+
+Arrangements (net Burgers vector zero, cuts on the glide planes between partners):
+
+- ``quadrupole``: +b at (Lx/4, Ly/4), -b at (3Lx/4, Ly/4), -b at (Lx/4, 3Ly/4), +b at (3Lx/4, 3Ly/4); the cuts
+  are the glide-plane segments between the two cores of each row. Every core sits at a symmetric position of
+  its images, the field has no spurious linear term and the cell no average plastic strain.
+- ``dipole``: +b at (Lx/4, Ly/2), -b at (3Lx/4, Ly/2). The slipped half of the plane leaves a uniform
+  non-periodic part b/2 per period Ly, removed as a linear field: the cell keeps the corresponding back-strain.
+
+The cores lie midway between two atomic glide planes, so no atom sits on a cut, and on an atomic plane normal
+to x (for the default edge a (1-10) mirror plane: the glide forces of the quadrupole, an unstable equilibrium in a
+crystal with a low Peierls barrier such as Al, then vanish by symmetry and a relaxation keeps the cores). Because b lies in the cut plane,
+the displacement jump is a slip by a lattice vector: no half plane is inserted or removed and the atom count of
+the perfect crystal is kept (even for the edge component: the extra half planes of the +b and -b partners are
+the two ends of the same slipped strip). Pairs closer than ``overlap_cutoff`` after displacement would still lose
+one atom each (counted in the metadata); none occur for the default cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+import nyegan
+from nyegan.build.gb import remove_close_pairs
+from nyegan.elasticity import PeriodicDislocationField, stroh_for_crystal
+from nyegan.lattice import (as_int_vector, fcc_plane_spacing, fcc_repeat_length, fill_box_with_lattice,
+                            reduce_indices, rotation_from_rows, unit)
+from nyegan.potentials import CubicProperties
+from nyegan.structure import Structure
+
+CHARACTERS = ("edge", "screw", "mixed")
+DEFAULT_GLIDE_PLANE = (1, 1, 1)
+DEFAULT_BURGERS = (0.5, -0.5, 0.0)
+_ANGLE_TOL_DEG = 1e-4
+
+
+def burgers_fraction(burgers) -> np.ndarray:
+    """Burgers vector as a fraction of a0 (crystal frame), a0/2<110>. Accepts [0.5, -0.5, 0] or [1, -1, 0]."""
+    b = np.asarray(burgers, dtype=float).reshape(-1)
+    if b.size != 3 or not np.any(b):
+        raise ValueError(f"burgers must be three numbers (fractions of a0, e.g. [0.5, -0.5, 0]), got {burgers}")
+    direction = b / np.abs(b).max()
+    if sorted(np.abs(np.round(direction, 9)).tolist()) != [0.0, 1.0, 1.0]:
+        raise ValueError(f"burgers {list(b)} is not along a <110> direction: fcc perfect dislocations have "
+                         "b = a0/2<110>, e.g. [0.5, -0.5, 0]")
+    if not (np.isclose(np.linalg.norm(b), np.sqrt(0.5)) or np.isclose(np.linalg.norm(b), np.sqrt(2.0))):
+        raise ValueError(f"burgers {list(b)} has the wrong length: give a0/2<110> as [0.5, -0.5, 0] "
+                         "(or the direction [1, -1, 0])")
+    return 0.5 * direction
+
+
+def character_angle_deg(burgers, line) -> float:
+    """Angle (degrees, 0..180) between the Burgers vector and the line direction."""
+    b, t = unit(burgers), unit(line)
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(b, t)), np.dot(b, t))))
+
+
+def character_of_angle(angle_deg: float) -> str:
+    if min(angle_deg, 180.0 - angle_deg) < _ANGLE_TOL_DEG:
+        return "screw"
+    if abs(angle_deg - 90.0) < _ANGLE_TOL_DEG:
+        return "edge"
+    return "mixed"
+
+
+def _lines_in_plane(plane) -> list[np.ndarray]:
+    """The <110> directions lying in a plane (one of each ± pair, lexicographically largest first)."""
+    dirs = []
+    for v in itertools.permutations((1, -1, 0)):
+        for s in (1, -1):
+            d = s * np.array(v)
+            if np.dot(d, plane) == 0 and not any(np.array_equal(d, e) or np.array_equal(-d, e) for e in dirs):
+                dirs.append(d)
+    return sorted(dirs, key=lambda d: tuple(d), reverse=True)
+
+
+def default_line(character: str, burgers, glide_plane) -> np.ndarray:
+    """Line direction (integer crystal indices) of a dislocation of the given character in the glide plane."""
+    b2 = np.round(2.0 * np.asarray(burgers)).astype(int)
+    n = np.asarray(glide_plane, dtype=int)
+    if character == "edge":
+        return reduce_indices(np.cross(n, b2))
+    if character == "screw":
+        return reduce_indices(b2)
+    candidates = [d for d in _lines_in_plane(n) if abs(character_angle_deg(b2, d) - 60.0) < 1e-6]
+    if not candidates:
+        raise ValueError(f"no <110> line at 60° to b = {list(burgers)} in the glide plane {list(n)}: "
+                         "give the line direction explicitly (line=[u, v, w])")
+    return candidates[0]
+
+
+def slip_system(character: str, line=None, burgers=None, glide_plane=None):
+    """Validated (line, burgers fraction, glide plane, character angle) for the crystal-frame inputs."""
+    if character not in CHARACTERS:
+        raise ValueError(f"character must be one of {CHARACTERS}, got {character!r}")
+    n = reduce_indices(as_int_vector(DEFAULT_GLIDE_PLANE if glide_plane is None else glide_plane, "glide_plane"))
+    b = burgers_fraction(DEFAULT_BURGERS if burgers is None else burgers)
+    if abs(np.dot(b, n)) > 1e-12:
+        raise ValueError(f"burgers {list(b)} does not lie in the glide plane {list(n)} (b . n must be 0): "
+                         "choose a <110> direction of that plane")
+    if line is None:
+        t = default_line(character, b, n)
+    else:
+        t = reduce_indices(as_int_vector(line, "line"))
+        if np.dot(t, n) != 0:
+            raise ValueError(f"line {list(t)} does not lie in the glide plane {list(n)} (line . n must be 0)")
+    angle = character_angle_deg(b, t)
+    if character_of_angle(angle) != character:
+        raise ValueError(f"line {list(t)} and burgers {list(b)} make {angle:.2f}°, a "
+                         f"{character_of_angle(angle)} dislocation, not {character}: change line or character")
+    return t, b, n, angle
+
+
+def _even_plane_repeats(n_rep: int, period: float, spacing: float) -> int:
+    """Smallest n >= n_rep with n * period / 2 a whole number of plane spacings."""
+    per = int(round(period / spacing))
+    while (n_rep * per) % 2:
+        n_rep += 1
+    return n_rep
+
+
+def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, line=None, burgers=None,
+                           glide_plane=None, min_size=(40.0, 40.0, 5.0), arrangement: str = "quadrupole",
+                           seed: int = 0, overlap_cutoff: float | None = None) -> tuple[Structure, dict]:
+    """Periodic fcc cell with a dislocation quadrupole or dipole (unrelaxed anisotropic Volterra field).
+
+    character: "edge" | "screw" | "mixed". a0: lattice constant (Å) of the atoms; cubic: elastic constants (GPa)
+    used for the field (its a0 is not used). line / burgers / glide_plane: crystal indices; burgers as fractions
+    of a0 (a0/2<110>). min_size: minimum box lengths (Å) along x, y, z. overlap_cutoff: pairs closer than this
+    (Å) lose one atom (default 0.6 of the nearest-neighbour distance). seed: recorded (the build is
+    deterministic). Returns the structure (grain id 1) and its metadata.
+    """
+    if arrangement not in ("quadrupole", "dipole"):
+        raise ValueError(f"arrangement must be 'quadrupole' or 'dipole', got {arrangement!r}")
+    if not a0 > 0:
+        raise ValueError(f"a0 must be positive, got {a0}")
+    min_size = np.asarray(min_size, dtype=float).reshape(-1)
+    if min_size.size != 3 or np.any(min_size < 0):
+        raise ValueError(f"min_size must be three non-negative lengths (Å), got {list(min_size)}")
+    t, b, n, angle = slip_system(character, line, burgers, glide_plane)
+    x_dir = reduce_indices(np.cross(n, t))
+    rotation = rotation_from_rows(x_dir, n, t)
+    periods = np.array([fcc_repeat_length(x_dir, a0), fcc_repeat_length(n, a0), fcc_repeat_length(t, a0)])
+    spacing = fcc_plane_spacing(n, a0)
+    reps = np.maximum(1, np.ceil(min_size / periods - 1e-9)).astype(int)
+    reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], fcc_plane_spacing(x_dir, a0))
+    if arrangement == "quadrupole":
+        reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
+    lengths = periods * reps
+    lx, ly, _ = lengths
+
+    if arrangement == "quadrupole":
+        pairs = [((lx / 4, ly / 4), (3 * lx / 4, ly / 4)), ((3 * lx / 4, 3 * ly / 4), (lx / 4, 3 * ly / 4))]
+    else:
+        pairs = [((lx / 2 - lx / 4, ly / 2), (lx / 2 + lx / 4, ly / 2))]
+    core_x, core_y = pairs[0][0]
+    origin_y = np.mod(core_y - 0.5 * spacing, spacing)  # atomic glide planes at origin_y + k * spacing
+    # cores on an atomic plane normal to x: a mirror plane of the lattice for the default edge orientation,
+    # so the quadrupole's (unstable) glide equilibrium is exact by symmetry
+    spacing_x = fcc_plane_spacing(x_dir, a0)
+    origin_x = np.mod(core_x, spacing_x)
+    reference = fill_box_with_lattice(rotation, lengths, a0, origin=(origin_x, origin_y, 0.0))
+
+    cubic_stiffness = cubic.stiffness()
+    stroh = stroh_for_crystal(cubic_stiffness, rotation)
+    b_box = rotation @ (b * a0)
+    field = PeriodicDislocationField(stroh, b_box, lengths[:2], pairs)
+    u = field.displacement(reference)
+    u -= u.mean(axis=0)  # no rigid translation of the cell
+    s = Structure(positions=reference + u, cell=np.diag(lengths), grain=np.ones(len(reference), int)).wrapped()
+    n_perfect = s.n_atoms
+    cutoff = 0.6 * a0 / np.sqrt(2.0) if overlap_cutoff is None else float(overlap_cutoff)
+    s, n_removed = remove_close_pairs(s, cutoff, prefer_remove_grain=1)
+
+    dislocations = []
+    for plus, minus in pairs:
+        dislocations.append({"position": [float(v) for v in plus], "sign": 1})
+        dislocations.append({"position": [float(v) for v in minus], "sign": -1})
+    meta = {
+        "kind": "dislocation",
+        "character": character,
+        "character_angle_deg": angle,
+        "burgers": b.tolist(),
+        "burgers_box": b_box.round(12).tolist(),
+        "line": t.tolist(),
+        "glide_plane": n.tolist(),
+        "box_directions": {"x": x_dir.tolist(), "y": n.tolist(), "z": t.tolist()},
+        "rotations": {"1": rotation.tolist()},
+        "dislocations": dislocations,
+        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in pairs],
+        "arrangement": arrangement,
+        "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
+                           "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
+        "a0": float(a0),
+        "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
+        "stroh_p": [[float(p.real), float(p.imag)] for p in stroh.p],
+        "glide_plane_spacing": spacing,
+        "periodic_cell": periods.tolist(),
+        "replication": reps.tolist(),
+        "cell": s.cell.tolist(),
+        "n_atoms": s.n_atoms,
+        "n_atoms_perfect": n_perfect,
+        "overlap_cutoff": cutoff,
+        "n_removed_overlap": n_removed,
+        "linear_term_removed": field.linear.tolist(),
+        "seed": int(seed),
+        "nyegan_version": nyegan.__version__,
+    }
+    return s, meta

@@ -1,0 +1,54 @@
+"""The ``nyegan`` command: each pipeline stage usable outside Snakemake (same library functions)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nyegan import __version__, cli_build, cli_nye, cli_relax
+from nyegan.config import ConfigError, load_config
+
+STAGES = [cli_build, cli_relax, cli_nye]
+
+
+def _add_check_config(subparsers) -> None:
+    p = subparsers.add_parser("check-config", help="validate a workflow config and list the cases it builds")
+    p.add_argument("config", help="YAML config file (e.g. config/config.yaml)")
+    p.set_defaults(func=_run_check_config)
+
+
+def _run_check_config(args) -> None:
+    from nyegan.config import check_config
+
+    config = load_config(args.config)
+    cases = check_config(config)
+    print(f"{args.config}: valid, {len(cases)} cases")
+    for case in cases.values():
+        print(f"  {case.name}  ({case.kind})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nyegan", description="Atomistic defects -> LAMMPS relaxation -> Nye fields -> generative model. "
+                                   "Units: Å, eV, GPa, mJ/m²; angles in degrees.")
+    parser.add_argument("--version", action="version", version=f"nyegan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for stage in STAGES:
+        stage.add_parser(sub)
+    _add_check_config(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"nyegan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

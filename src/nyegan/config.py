@@ -1,0 +1,189 @@
+"""Workflow configuration: schema validation with defaults, physical checks, and expansion into named cases.
+
+The schema lives beside the workflow (``workflow/schemas/config.schema.yaml``); the CLI uses the same file. Every error names the offending key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nyegan.csl import enumerate_tilt_boundaries, nearest_tilt_boundary, tilt_boundary, twofold_reference
+from nyegan.lattice import indices_label
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key path in the message."""
+
+
+def schema_path() -> Path:
+    """The workflow's JSON schema (YAML)."""
+    candidate = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+    if not candidate.exists():
+        raise FileNotFoundError(f"{candidate} not found: install nyegan from its repository with "
+                                f"'pip install -e .' so the workflow schema is available")
+    return candidate
+
+
+def load_schema(path: Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or schema_path()).read_text())
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _fill_defaults(validator_class):
+    """A jsonschema validator class that also writes schema defaults into the instance."""
+    import jsonschema
+
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def validate_schema(config: dict, schema: dict | None = None) -> dict:
+    """Validate ``config`` against the schema, fill defaults in place, and return it; ConfigError on failure."""
+    import jsonschema
+
+    schema = schema or load_schema()
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration must be a mapping of keys to values, got {type(config).__name__}")
+    cls = _fill_defaults(jsonschema.validators.validator_for(schema))
+    errors = list(cls(schema).iter_errors(config))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = _key_path(err.absolute_path)
+        what = err.message
+        if err.validator == "additionalProperties":
+            allowed = sorted(err.schema.get("properties", {}))
+            what += f"; allowed keys here: {', '.join(allowed)}"
+        elif err.validator == "oneOf":
+            what = "give exactly one of 'planes', 'misorientations' or 'misorientation_range'"
+        raise ConfigError(f"config key '{where}': {what}")
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a YAML config file (clear error on malformed YAML) and validate it."""
+    try:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    validate_schema(config)
+    check_config(config)
+    return config
+
+
+@dataclass
+class Case:
+    """One structure of the sweep: a stable name, its kind and the builder parameters."""
+
+    name: str
+    kind: str  # "gb" | "dislocation" | "gb_dislocation"
+    params: dict = field(default_factory=dict)
+
+
+def _twist_angles(spec: dict) -> list[tuple[float, int, float | None]]:
+    """(angle, Σ, requested angle) of the CSL twist rotations requested by ``spec``."""
+    options = [(b.angle_deg, b.sigma) for b in enumerate_tilt_boundaries(spec["axis"], spec["sigma_max"])]
+    if "planes" in spec:
+        raise ValueError("twist boundaries lie normal to the axis: give misorientations or misorientation_range")
+    if "misorientations" in spec:
+        return [min(options, key=lambda o: (abs(o[0] - m), o[1])) + (m,) for m in spec["misorientations"]]
+    lo, hi = spec["misorientation_range"]
+    return [o + (None,) for o in options if lo <= o[0] <= hi]
+
+
+def _gb_boundaries(spec: dict, where: str):
+    axis = spec["axis"]
+    try:
+        twofold_reference(axis)
+        if spec.get("type", "tilt") == "twist":
+            found = _twist_angles(spec)
+            if not found:
+                raise ValueError(f"no twist rotation with Σ <= {spec['sigma_max']} in the range; widen it")
+            return found
+        if "planes" in spec:
+            return [(tilt_boundary(axis, p), None) for p in spec["planes"]]
+        if "misorientations" in spec:
+            return [nearest_tilt_boundary(axis, m, spec["sigma_max"]) + (m,) for m in spec["misorientations"]]
+        lo, hi = spec["misorientation_range"]
+        if lo > hi:
+            raise ValueError(f"misorientation_range [{lo}, {hi}] has min > max")
+        found = [(b, None) for b in enumerate_tilt_boundaries(axis, spec["sigma_max"]) if lo <= b.angle_deg <= hi]
+        if not found:
+            raise ValueError(f"no boundary with Σ <= {spec['sigma_max']} between {lo} and {hi} degrees; "
+                             f"widen the range or raise sigma_max")
+        return found
+    except ValueError as exc:
+        raise ConfigError(f"config key '{where}': {exc}") from None
+
+
+def dislocation_case_name(character: str, arrangement: str, line=None) -> str:
+    name = f"disl-{character}-{arrangement}"
+    return name + (f"-{indices_label(line)}" if line is not None else "")
+
+
+def expand_cases(config: dict) -> dict[str, Case]:
+    """All cases of the sweep by name (validated config). Boundaries chosen twice are built once."""
+    structures = config["structures"]
+    cases: dict[str, Case] = {}
+    for i, spec in enumerate(structures["grain_boundaries"]):
+        if spec.get("type", "tilt") == "twist":
+            for angle, sigma, _ in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
+                name = f"twist-{indices_label(spec['axis'])}-S{sigma}-{angle:.2f}".replace(".", "p")
+                cases.setdefault(name, Case(name, "gb", {"axis": list(spec["axis"]), "misorientation": angle,
+                                                         "twist": True}))
+            continue
+        for entry in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
+            boundary = entry[0]
+            name = f"gb-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}"
+            cases.setdefault(name, Case(name, "gb", {"axis": list(boundary.axis), "plane": list(boundary.plane)}))
+    for i, spec in enumerate(structures["dislocations"]):
+        arrangement = spec.get("arrangement", "quadrupole")
+        name = dislocation_case_name(spec["character"], arrangement, spec.get("line"))
+        if name in cases:
+            raise ConfigError(f"config key 'structures.dislocations[{i}]': duplicate of case '{name}'")
+        cases[name] = Case(name, "dislocation", {"character": spec["character"], "arrangement": arrangement,
+                                                 "line": spec.get("line"),
+                                                 "min_size": spec.get("min_size", structures["min_size"])})
+    for i, spec in enumerate(structures["gb_dislocations"]):
+        where = f"structures.gb_dislocations[{i}]"
+        (boundary, _), = _gb_boundaries({"axis": spec["axis"], "planes": [spec["plane"]]}, where)
+        arrangement = spec.get("arrangement", "quadrupole")
+        name = (f"gbdisl-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}-"
+                f"{spec['character']}-{arrangement}-d{spec['distance']:g}")
+        cases[name] = Case(name, "gb_dislocation", {"axis": list(boundary.axis), "plane": list(boundary.plane),
+                                                    "character": spec["character"], "arrangement": arrangement,
+                                                    "distance": float(spec["distance"]),
+                                                    "min_size": spec.get("min_size", structures["min_size"])})
+    return cases
+
+
+def check_config(config: dict) -> dict[str, Case]:
+    """Physical checks beyond the schema (potential exists, planes contain axes, ...); returns the cases."""
+    from nyegan.potentials import resolve_potential
+
+    try:
+        resolve_potential(config["potential"], config["element"])
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(f"config key 'potential': {exc}") from None
+    cases = expand_cases(config)
+    if not cases:
+        raise ConfigError("config key 'structures': no structures requested; add grain_boundaries, "
+                          "dislocations or gb_dislocations")
+    return cases

@@ -1,0 +1,119 @@
+"""Automatic reference: local fcc orientation per atom, clustered into grains (cubic symmetry aware).
+
+Per atom with a full first shell (12 neighbours): a seed rotation from two neighbour bonds 60° apart, refined by
+matching all bonds within the cone and taking the rotation part (polar decomposition) of the least-squares fit.
+Grains: greedy clustering of orientations by misorientation angle (minimum over the 24 proper cubic operations);
+atoms without an orientation, or far from every grain, take the grain of the nearest oriented atom. The grains
+then get the same median-lattice construction as with given rotations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from nyegan.lattice import cubic_point_group, fcc_nearest_neighbours
+from nyegan.nye.lattice_g import SHELL_CUTOFF_FACTOR, match_bonds, solve_correspondence
+from nyegan.nye.neighbours import PeriodicNeighbours
+from nyegan.nye.reference import AXES, GrainReference, build_reference, orthonormalise
+from nyegan.structure import Structure
+
+
+def _frame(u, v):
+    e1 = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    e3 = np.cross(u, v)
+    e3 /= np.linalg.norm(e3, axis=-1, keepdims=True)
+    return np.stack([e1, np.cross(e3, e1), e3], axis=-1)  # columns
+
+
+def local_orientations(structure: Structure, a0: float, cone_deg: float = 27.0, chunk: int = 100_000,
+                       workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation crystal->box per atom (N, 3, 3) and a flag (N,) for atoms with a full, well-fitted shell."""
+    nb = PeriodicNeighbours(structure, SHELL_CUTOFF_FACTOR * a0, max_neighbours=16, workers=workers)
+    bonds = fcc_nearest_neighbours(a0)
+    q1, q2 = np.array([1.0, 1.0, 0.0]), np.array([1.0, 0.0, 1.0])
+    crystal_frame = _frame(q1[None], q2[None])[0]
+    n = structure.n_atoms
+    rot = np.repeat(np.eye(3)[None], n, axis=0)
+    ok = np.zeros(n, dtype=bool)
+    for start in range(0, n, chunk):
+        sl = slice(start, min(start + chunk, n))
+        p, valid = nb.query(sl)
+        full = valid.sum(axis=1) == 12
+        p1 = p[:, 0]
+        pn = p / np.maximum(np.linalg.norm(p, axis=2, keepdims=True), 1e-12)
+        cos = np.einsum("nd,nkd->nk", pn[:, 0], pn)
+        cos[~valid] = -2.0
+        cos[:, 0] = -2.0
+        k2 = np.argmin(np.abs(cos - 0.5), axis=1)
+        p2 = np.take_along_axis(p, k2[:, None, None], axis=1)[:, 0]
+        seed = _frame(p1, p2) @ crystal_frame.T  # maps crystal q1, q2 onto p1, p2
+        ideal = np.einsum("nij,bj->nbi", seed, bonds)
+        P, w = match_bonds(p, valid, ideal, cone_deg)
+        G, count, good = solve_correspondence(P, np.broadcast_to(bonds, P.shape), w, min_matches=12)
+        # q ≈ G^T p: crystal <- box; rotation part transposed is crystal -> box
+        rot[sl] = np.swapaxes(orthonormalise(np.swapaxes(G, 1, 2)), 1, 2)
+        ok[sl] = full & good
+    return rot, ok
+
+
+def misorientation_deg(rots: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum misorientation angle (degrees) of each rotation (N, 3, 3) to ``ref`` and the best operation index."""
+    ops = cubic_point_group(proper_only=True)
+    m = np.einsum("ji,njk->nik", ref, rots)  # R_ref^T R_n
+    tr = np.einsum("sab,nba->ns", ops, m)
+    best = np.argmax(tr, axis=1)
+    c = np.clip((tr[np.arange(len(rots)), best] - 1) / 2, -1, 1)
+    return np.degrees(np.arccos(c)), best
+
+
+def cluster_orientations(rots: np.ndarray, ok: np.ndarray, tol_deg: float = 5.0, max_grains: int = 8,
+                         min_fraction: float = 0.05, n_candidates: int = 64, seed: int = 0
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy clustering; returns grain index per atom (-1 unassigned) and mean rotations (n_grains, 3, 3)."""
+    rng = np.random.default_rng(seed)
+    ops = cubic_point_group(proper_only=True)
+    label = np.full(len(rots), -1)
+    free = np.flatnonzero(ok)
+    total = len(free)
+    means = []
+    while len(free) > max(1, min_fraction * total) and len(means) < max_grains:
+        sample = free if len(free) <= 20000 else rng.choice(free, 20000, replace=False)
+        cands = rng.choice(free, min(n_candidates, len(free)), replace=False)
+        counts = [(misorientation_deg(rots[sample], rots[c])[0] < tol_deg).sum() for c in cands]
+        ref = rots[cands[int(np.argmax(counts))]]
+        ang, best = misorientation_deg(rots[free], ref)
+        members = free[ang < tol_deg]
+        if len(members) < min_fraction * total:
+            break
+        aligned = np.einsum("nij,njk->nik", rots[members], ops[best[ang < tol_deg]])  # R_n S: ref's variant
+        mean = orthonormalise(aligned.mean(axis=0))
+        means.append(mean)
+        label[members] = len(means) - 1
+        free = free[ang >= tol_deg]
+    if not means:
+        raise ValueError("reference='auto' found no fcc grain (no atom has a full, regular first shell); "
+                         "check a0 and the lattice, or give rotations with reference='grains'")
+    return label, np.array(means)
+
+
+def detect_reference(structure: Structure, a0: float, tilt_axis="z", cone_deg: float = 27.0, tol_deg: float = 5.0,
+                     workers: int = 1) -> tuple[GrainReference, np.ndarray]:
+    """Median-lattice reference from detected grains; returns it and the grain id (1, 2, ...) of every atom."""
+    rots, ok = local_orientations(structure, a0, cone_deg, workers=workers)
+    label, means = cluster_orientations(rots, ok, tol_deg)
+    # assign every atom: oriented atoms close to a grain keep it; the rest take the nearest labelled atom's grain
+    angles = np.stack([misorientation_deg(rots, m)[0] for m in means], axis=1)
+    near = np.argmin(angles, axis=1)
+    label = np.where(ok & (angles[np.arange(len(near)), near] < 3 * tol_deg), near, -1)
+    known = np.flatnonzero(label >= 0)
+    unknown = np.flatnonzero(label < 0)
+    if len(unknown):
+        wrapped = structure.wrapped().positions
+        tree = cKDTree(wrapped[known])
+        _, j = tree.query(wrapped[unknown])
+        label[unknown] = label[known[j]]
+    axis = np.eye(3)[AXES[tilt_axis]] if isinstance(tilt_axis, str) else np.asarray(tilt_axis, float)
+    ids = np.arange(1, len(means) + 1)
+    ref = build_reference(ids, means, axis=axis, method="auto")
+    return ref, label + 1

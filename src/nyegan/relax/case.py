@@ -1,0 +1,194 @@
+"""Relax one case (GB or dislocation cell) end to end: checks, LAMMPS, energies, outputs.
+
+Non-convergence policy: a final minimisation that stops on a converged criterion (energy/force tolerance,
+line search exhausted at machine precision) is accepted. One that stops on ``maxiter``/``maxeval`` is accepted
+with a warning (recorded in the JSON ``warnings``) when the force norm is below ``fnorm_fail`` (eV/Å; the energy
+is then converged to well below 1 mJ/m² for the cells used here), and is an error above it. Search states are
+never errors: they are screened, and their convergence is recorded per state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+import nyegan
+from nyegan.io import atomic_path, read_data, read_json, write_dump
+from nyegan.io.atomic import _to_jsonable
+from nyegan.potentials import Potential, cubic_properties, resolve_potential
+from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
+from nyegan.relax.errors import RelaxError
+from nyegan.relax.parallel import is_root
+from nyegan.relax.partials import partial_separations
+from nyegan.relax.search import relax_single, search_gb
+from nyegan.relax.settings import RelaxSettings
+from nyegan.structure import Structure
+
+
+def check_min_distance(s: Structure, min_distance: float, case: str):
+    """Raise if two atoms are closer than ``min_distance`` (Å): an overlapping ("blown-up") input."""
+    if min_distance <= 0 or s.n_atoms < 2:
+        return
+    w = s.wrapped()
+    box = np.where(s.pbc, np.diag(s.cell), np.inf) if s.is_orthogonal and all(s.pbc) else None
+    pts = w.positions - s.origin
+    if box is not None:
+        pts = np.mod(pts, box)
+    pairs = cKDTree(pts, boxsize=box).query_pairs(min_distance, output_type="ndarray")
+    if len(pairs):
+        i, j = pairs[0]
+        d = np.linalg.norm(s.minimum_image((s.positions[i] - s.positions[j])[None]))
+        raise RelaxError(case, f"{len(pairs)} atom pair(s) closer than relax.min_pair_distance = {min_distance} Å "
+                               f"(e.g. atoms {s.ids[i]} and {s.ids[j]} at {d:.3f} Å): the input structure "
+                               f"overlaps; rebuild it (overlap_cutoff) or lower min_pair_distance")
+
+
+def check_convergence(res, fnorm_fail: float, case: str, log_file) -> list[str]:
+    if res.converged:
+        return []
+    msg = (f"final minimisation stopped on '{res.stop_criterion}' after {res.iterations} iterations with force "
+           f"norm {res.fnorm:.3g} eV/Å")
+    if res.fnorm > fnorm_fail:
+        raise RelaxError(case, msg + f" > relax.fnorm_fail = {fnorm_fail} eV/Å: not converged; raise relax.maxiter",
+                         log_file)
+    warnings.warn(f"case '{case}': {msg} (below fnorm_fail, accepted)")
+    return [msg]
+
+
+def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings: RelaxSettings, *,
+               gb_search: bool | None = None, comm=None, log_file=None, element: str = "Al") -> tuple[Structure | None, dict | None]:
+    """Relax ``s`` described by ``meta`` (builder metadata). GB cells (meta["kind"] == "gb") get the translation
+    / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings).
+    ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (relaxed Structure with extra["pe"], record) on rank 0, (None, None) else."""
+    t0 = time.perf_counter()
+    case = str(meta.get("case", "structure"))
+    got = None
+    if is_root(comm):  # one rank computes (or reads the cached) properties; all ranks get the same answer
+        try:
+            pot = potential if isinstance(potential, Potential) else resolve_potential(potential, element)
+            got = (pot, cubic_properties(pot))
+        except (FileNotFoundError, ValueError) as exc:
+            got = RelaxError(case, f"bad potential: {exc}")
+        except Exception as exc:  # noqa: BLE001 - LAMMPS failing on the potential file
+            got = RelaxError(case, f"bad potential {potential}: LAMMPS says: {str(exc).strip()}")
+    if comm is not None:
+        got = comm.bcast(got, root=0)
+    if isinstance(got, Exception):
+        raise got
+    pot, props = got
+    check_min_distance(s, settings.min_pair_distance, case)
+    is_gb = meta.get("kind") == "gb"  # bicrystals; gb_dislocation cells relax without a search
+    do_search = is_gb and (settings.gb_search if gb_search is None else gb_search)
+    if "a0" in meta and abs(float(meta["a0"]) - props.a0) > 1e-3 * props.a0:
+        warnings.warn(f"case '{case}': structure built with a0 = {meta['a0']} Å but {pot.name} has a0 = "
+                      f"{props.a0:.5f} Å; the grains start strained")
+    if do_search:
+        out, rec = search_gb(s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case)
+    else:
+        minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
+        disl = meta.get("dislocations")
+        out, res, anneal = relax_single(s, pot, settings, minimize, comm=comm, log_file=log_file, case=case,
+                                        cna_a0=props.a0 if disl else None)
+        rec = None
+        if is_root(comm):
+            rec = {"energy_eV": res.energy, "convergence": res.to_dict(), "anneal": anneal, "n_states": 1}
+            if disl:
+                spacing = float(meta.get("glide_plane_spacing", props.a0 / np.sqrt(3.0)))
+                rec["partials"] = {
+                    "method": "hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent "
+                              "(nyegan.relax.partials)",
+                    "cores": partial_separations(out, out.extra.pop("cna"), disl, spacing),
+                }
+            if is_gb:
+                rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh,
+                                                         float(s.cell[0, 0] * s.cell[2, 2]))
+                rec["chosen_state"] = {"index": 0, "tx": 0.0, "tz": 0.0, "cutoff_nn": 0.0, "deletion_cutoff_A": 0.0,
+                                       "n_deleted": 0}
+    if not is_root(comm):
+        return None, None
+    conv = rec["convergence"]
+    from nyegan.relax.engine import MinimizeResult
+
+    rec["warnings"] = check_convergence(MinimizeResult(**conv), settings.minimize.fnorm_fail, case, log_file)
+    n = out.n_atoms
+    record = {
+        "case": case,
+        "kind": meta.get("kind", "gb" if is_gb else "other"),
+        **rec,
+        "n_atoms": n,
+        "excess_energy_eV": excess_energy(rec["energy_eV"], n, props.ecoh),
+        "cell": out.cell,
+        "gb_search": bool(do_search),
+        "potential": {"name": pot.name, "path": str(pot.path), "sha256": pot.sha256(), "pair_style": pot.pair_style},
+        "a0": props.a0,
+        "ecoh_eV": props.ecoh,
+        "settings": {"minimize": settings.minimize.__dict__, "search": settings.search.__dict__,
+                     "anneal": settings.anneal.__dict__, "ranks_per_state": settings.ranks_per_state},
+        "mpi_ranks": comm.Get_size() if comm is not None else 1,
+        "wall_time_s": time.perf_counter() - t0,
+        "build": meta,
+        "nyegan_version": nyegan.__version__,
+    }
+    return out, record
+
+
+def json_path_for(dump_path) -> Path:
+    """OUT.dump -> OUT.json."""
+    p = Path(dump_path)
+    return p.with_suffix(".json")
+
+
+def write_outputs(s: Structure, record: dict, dump_path, json_path=None):
+    """Write the dump (id type x y z pe) and the JSON together: both appear, or neither."""
+    import json
+
+    json_path = json_path or json_path_for(dump_path)
+    with atomic_path(dump_path) as tmp_dump, atomic_path(json_path) as tmp_json:
+        write_dump(tmp_dump, s, columns=["pe"])
+        tmp_json.write_text(json.dumps(_to_jsonable(record), indent=2) + "\n")
+
+
+def run_relax_files(data_path, out_dump, *, metadata_path=None, potential: str | None = None,
+                    settings: RelaxSettings | None = None, gb_search: bool | None = None, log_file=None, comm=None,
+                    element: str = "Al"):
+    """File-level entry (CLI, workflow): read IN.data (+ IN.json), relax, write OUT.dump + OUT.json on rank 0.
+
+    Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept."""
+    settings = settings or RelaxSettings()
+    data_path = Path(data_path)
+    metadata_path = Path(metadata_path) if metadata_path else data_path.with_suffix(".json")
+    json_path = json_path_for(out_dump)
+    case = data_path.stem
+    if json_path.resolve() == metadata_path.resolve() or Path(out_dump).resolve() == data_path.resolve():
+        raise RelaxError(case, f"output {out_dump} would overwrite the input ({data_path}, {metadata_path}); "
+                               f"write the relaxed files elsewhere")
+    payload = None
+    if is_root(comm):  # read once and broadcast: every rank must take the same branch
+        for p in (Path(out_dump), json_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        try:
+            meta = read_json(metadata_path) if metadata_path.exists() else {}
+            meta.setdefault("case", case)
+            if not data_path.exists():
+                raise RelaxError(meta["case"], f"input structure {data_path} does not exist")
+            payload = (read_data(data_path), meta)
+        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
+            payload = exc
+    if comm is not None:
+        payload = comm.bcast(payload, root=0)
+    if isinstance(payload, Exception):
+        raise payload
+    s, meta = payload
+    potential = potential or meta.get("potential") or "Al_mm.eam.fs"
+    out, record = relax_case(s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file,
+                             element=element)
+    if is_root(comm):
+        record["input"] = {"data": str(data_path), "metadata": str(metadata_path) if metadata_path.exists() else None}
+        write_outputs(out, record, out_dump, json_path)
+    return record

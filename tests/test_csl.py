@@ -1,0 +1,76 @@
+"""Σ and tilt angles of symmetric tilt boundaries against CSL theory and tabulated values."""
+
+import numpy as np
+import pytest
+
+from nyegan.lattice import cubic_point_group
+from nyegan.csl import (enumerate_tilt_boundaries, nearest_tilt_boundary, sigma_of_plane, tilt_boundary,
+                        twofold_reference)
+
+
+def tilt_angles_about_axis(axis, plane):
+    """Angles (deg) of all rotations about the tilt axis that map grain A onto its mirror image B in the plane,
+    from the rotation matrices alone: R_B S R_A^T for the 24 proper cubic operations S."""
+    t = np.array(axis, float) / np.linalg.norm(axis)
+    n = np.array(plane, float) / np.linalg.norm(plane)
+    rot_a = np.array([np.cross(n, t), n, t])
+    rot_b = np.diag([-1.0, 1.0, -1.0]) @ rot_a
+    angles = []
+    for op in cubic_point_group(proper_only=True):
+        m = rot_b @ op @ rot_a.T
+        if np.allclose(m[2], [0, 0, 1]) and np.allclose(m[:, 2], [0, 0, 1]):
+            angles.append(abs(np.degrees(np.arctan2(m[1, 0], m[0, 0]))))
+    return angles
+
+
+@pytest.mark.parametrize("axis, plane, sigma, theta", [
+    ((0, 0, 1), (3, 1, 0), 5, 36.87),
+    ((0, 0, 1), (2, 1, 0), 5, 53.13),
+    ((1, 1, 0), (1, -1, 1), 3, 109.47),
+    ((1, 1, 0), (1, -1, 3), 11, 50.48),
+    ((1, 1, 0), (2, -2, 1), 9, 141.06),
+    ((1, -1, 0), (2, 2, 1), 9, 141.06),
+    ((1, 1, 1), (3, -2, -1), 7, 38.21),
+    ((1, 1, 0), (1, -1, 2), 3, 70.53),
+    ((0, 0, 1), (5, 1, 0), 13, 22.62),
+])
+def test_known_boundaries(axis, plane, sigma, theta):
+    b = tilt_boundary(axis, plane)
+    assert b.sigma == sigma
+    assert b.angle_deg == pytest.approx(theta, abs=0.01)
+    assert np.min(np.abs(np.array(tilt_angles_about_axis(axis, plane)) - theta)) < 0.01
+
+
+@pytest.mark.parametrize("h, k, l", [(3, 1, 0), (5, 1, 0), (1, 1, 1), (1, 1, 3), (2, 2, 1), (3, 2, 1), (7, 5, 0)])
+def test_sigma_is_odd_part_of_index_norm(h, k, l):
+    n2 = h * h + k * k + l * l
+    while n2 % 2 == 0:
+        n2 //= 2
+    assert sigma_of_plane((h, k, l)) == n2
+
+
+@pytest.mark.parametrize("axis", [(0, 0, 1), (1, 1, 0), (1, 1, 1), (1, 1, 2)])
+def test_tilt_angle_is_a_rotation_about_the_axis_mapping_a_onto_b(axis):
+    boundaries = enumerate_tilt_boundaries(axis, 41)
+    assert len(boundaries) >= 3
+    for b in boundaries:
+        assert np.min(np.abs(np.array(tilt_angles_about_axis(axis, b.plane)) - b.angle_deg)) < 1e-6
+        assert b.sigma <= 41 and b.sigma % 2 == 1
+
+
+def test_nearest_boundary_reports_deviation():
+    b, dev = nearest_tilt_boundary((0, 0, 1), 35.0, sigma_max=13)
+    assert b.sigma == 5 and b.plane in ((3, 1, 0), (1, 3, 0), (3, -1, 0), (1, -3, 0))
+    assert dev == pytest.approx(36.8699 - 35.0, abs=1e-3)
+    with pytest.raises(ValueError, match="sigma_max"):
+        nearest_tilt_boundary((0, 0, 1), 35.0, sigma_max=1)
+
+
+def test_plane_must_contain_axis_with_hint():
+    with pytest.raises(ValueError, match=r"does not contain the tilt axis.*\(1 -1 3\)"):
+        tilt_boundary((1, 1, 0), (1, 1, 3))
+
+
+def test_axis_without_twofold_is_rejected():
+    with pytest.raises(ValueError, match="no 2-fold axis"):
+        twofold_reference((1, 2, 3))

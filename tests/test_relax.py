@@ -1,0 +1,188 @@
+"""Relaxation stage with real LAMMPS: GB search, energies against theory/literature, MPI, failure handling."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nyegan.build.gb import build_stgb
+from nyegan.io import read_dump, write_data, write_json
+from nyegan.potentials import cubic_properties, resolve_potential
+from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
+from nyegan.relax.engine import LammpsRelaxer
+from nyegan.relax.settings import AnnealSettings, SearchSettings
+from nyegan.relax.states import search_states, translation_grid
+from nyegan.structure import Structure
+
+POT = "Al_mm.eam.fs"
+SRC = Path(__file__).resolve().parents[1] / "src"
+# Σ11(332)[110]: the as-built mirror configuration is far from the ground state; half a period along the tilt
+# axis plus deleting close pairs lowers it a lot (seen with any translation grid containing tz = Pz/2).
+S11_SEARCH = {"gb_search": {"translations": [1, 2], "deletion_cutoffs": [0.0, 0.8]}}
+
+
+@pytest.fixture(scope="module")
+def al():
+    return cubic_properties(resolve_potential(POT))
+
+
+def _write_case(tmp_path, s, meta, potential=POT):
+    data = tmp_path / "in" / f"{meta['case']}.data"
+    write_data(data, s)
+    write_json(data.with_suffix(".json"), {**meta, "potential": potential, "element": "Al"})
+    return data
+
+
+def test_translation_grid_covers_one_period_without_repeating():
+    grid = translation_grid((6.0, 4.0), (3, 2))
+    assert grid.tolist() == [[0, 0], [0, 2], [2, 0], [2, 2], [4, 0], [4, 2]]
+    states = search_states((6.0, 4.0), SearchSettings(translations=(3, 2), deletion_cutoffs=(0.0, 0.5)))
+    assert len(states) == 12 and states[0].tx == states[0].tz == states[0].cutoff_nn == 0.0
+
+
+def test_perfect_crystal_has_zero_excess_energy(al):
+    # energy of N atoms of perfect fcc through the engine equals -N E_coh: the reference of every γ
+    a = al.a0
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    cells = np.stack(np.meshgrid(range(3), range(3), range(3), indexing="ij"), -1).reshape(-1, 3)
+    pos = ((cells[:, None, :] + basis[None]) * a).reshape(-1, 3)
+    s = Structure(positions=pos, cell=np.eye(3) * 3 * a, grain=np.ones(len(pos), int))
+    with LammpsRelaxer(resolve_potential(POT), n_types=2) as r:
+        r.load(s)
+        res = r.minimize(RelaxSettings().minimize.with_box_relax("none"))
+        out = r.structure()
+    assert res.energy == pytest.approx(-len(pos) * al.ecoh, abs=1e-6)
+    assert np.allclose(out.extra["pe"], -al.ecoh, atol=1e-8)
+
+
+def test_gb_search_finds_state_below_unshifted(al, tmp_path):
+    s, meta = build_stgb((1, 1, 0), (3, -3, 2), a0=al.a0, min_size=(10, 40, 0))
+    out, rec = relax_case(s, meta, POT, RelaxSettings.from_config(S11_SEARCH), log_file=tmp_path / "s11.log")
+    assert rec["n_states"] == 4
+    assert rec["gb_energy_mJ_m2"] > 0
+    assert rec["gb_energy_mJ_m2"] < rec["unshifted_gb_energy_mJ_m2"] - 20.0
+    assert rec["chosen_state"]["index"] != 0
+    assert rec["convergence"]["converged"]
+    assert out.n_atoms == rec["n_atoms"] == s.n_atoms - rec["chosen_state"]["n_deleted"]
+    # x and z stay at the CSL periods; only the normal relaxes
+    assert out.cell[0, 0] == pytest.approx(s.cell[0, 0]) and out.cell[2, 2] == pytest.approx(s.cell[2, 2])
+
+
+@pytest.mark.mpi
+def test_search_on_two_mpi_ranks_matches_serial(al, tmp_path):
+    s, meta = build_stgb((1, 1, 0), (3, -3, 2), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta)
+    out_dump = tmp_path / "relaxed" / "s11.dump"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "nyegan", "relax", str(data), "--np", "2", "--settings", json.dumps(S11_SEARCH),
+           "--log", str(tmp_path / "logs" / "s11.log"), "-o", str(out_dump)]  # --np 2 re-launches under mpiexec
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(out_dump.with_suffix(".json").read_text())
+    assert rec["mpi_ranks"] == 2 and rec["n_partitions"] == 2
+    assert {st["partition"] for st in rec["states"]} == {0, 1}
+    assert rec["gb_energy_mJ_m2"] < rec["unshifted_gb_energy_mJ_m2"] - 20.0
+    _, serial = relax_case(s, meta, POT, RelaxSettings.from_config(S11_SEARCH))
+    # same states, same minimum; the data-file round trip (1e-10 Å) lets CG stop a hair apart
+    assert rec["gb_energy_mJ_m2"] == pytest.approx(serial["gb_energy_mJ_m2"], abs=0.05)
+    dumped = read_dump(out_dump)
+    assert dumped.n_atoms == rec["n_atoms"] and "pe" in dumped.extra
+    assert dumped.extra["pe"].sum() == pytest.approx(rec["energy_eV"], abs=1e-3)
+    log = (tmp_path / "logs" / "s11.log").read_text()
+    assert "partition 1" in log and "Stopping criterion" in log
+    assert not list((tmp_path / "logs").glob("*.p1"))
+
+
+@pytest.mark.slow
+def test_twin_cusp_and_cell_size_convergence(al):
+    plain = RelaxSettings.from_config({"gb_search": {"enabled": False}})
+    search = RelaxSettings.from_config({"gb_search": {"translations": [2, 2], "deletion_cutoffs": [0.0]}})
+    twin = relax_case(*build_stgb((1, 1, 0), (1, -1, 1), a0=al.a0, min_size=(10, 40, 0)), POT, plain)[1]
+    s5 = {}
+    for ly in (40.0, 70.0):
+        s5[ly] = relax_case(*build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, ly, 8)), POT, search)[1]
+    e5 = s5[40.0]["gb_energy_mJ_m2"]
+    # coherent twin: a cusp, an order of magnitude below general high-angle boundaries
+    assert 0 < twin["gb_energy_mJ_m2"] < 0.25 * e5
+    # boundaries 10 vs 17 Å apart: the short-ranged EAM interaction makes γ converge fast with separation
+    assert s5[70.0]["gb_energy_mJ_m2"] == pytest.approx(e5, rel=0.02)
+
+
+def test_sigma5_310_matches_published_value_for_mishin_cu():
+    # Published: Σ5(310)[001] symmetric tilt in Cu with the Mishin et al. (2001) EAM (shipped with LAMMPS as
+    # Cu_mishin1.eam.alloy): 904 mJ/m² (Tschopp & McDowell, Phil. Mag. 87 (2007) 3147, translation/deletion
+    # search + CG). No published value for this boundary with Al_mm.eam.fs (Mendelev 2008) was found, so the
+    # literature check uses the shipped Cu potential (same code path, element = Cu). Tolerance 2%: our search is
+    # a coarse grid on a small cell; the cited structure is the mirror-symmetric one our grid contains.
+    cu = resolve_potential("Cu_mishin1.eam.alloy", element="Cu")
+    props = cubic_properties(cu)
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=props.a0, min_size=(10, 40, 0))
+    _, rec = relax_case(s, meta, cu, RelaxSettings.from_config({"gb_search": {"translations": [2, 2]}}))
+    assert rec["gb_energy_mJ_m2"] == pytest.approx(904.0, rel=0.02)
+
+
+def test_table_and_plot(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta)
+    rec = run_relax_files(data, tmp_path / "relaxed" / "a.dump",
+                          settings=RelaxSettings.from_config({"gb_search": {"translations": [1, 1]}}))
+    rows = write_gb_table([tmp_path / "relaxed" / "a.json"], tmp_path / "gb.csv", tmp_path / "gb.png")
+    assert rows[0]["energy_mJ_m2"] == pytest.approx(rec["gb_energy_mJ_m2"], abs=1e-3)
+    header = (tmp_path / "gb.csv").read_text().splitlines()[0]
+    assert header == ("case,axis,plane,sigma,misorientation_deg,energy_mJ_m2,n_atoms,translation_x,"
+                      "translation_z,deletion_cutoff")
+    assert (tmp_path / "gb.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- failure handling: clear errors naming the case, log kept, no outputs ----------------------------------
+
+def _no_outputs(out_dump: Path):
+    assert not out_dump.exists() and not out_dump.with_suffix(".json").exists()
+    assert not [p for p in out_dump.parent.glob(".*.tmp")] if out_dump.parent.exists() else True
+
+
+def test_missing_potential_is_a_clear_error(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta, potential="Al_nonexistent.eam.fs")
+    out = tmp_path / "relaxed" / "x.dump"
+    out.parent.mkdir()
+    out.write_text("stale")  # an old output must not survive a failed run
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*Al_nonexistent\.eam\.fs.*not found"):
+        run_relax_files(data, out, log_file=tmp_path / "logs" / "x.log")
+    _no_outputs(out)
+
+
+def test_overlapping_atoms_are_refused(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    s.positions[1] = s.positions[0] + [0.05, 0.0, 0.0]
+    data = _write_case(tmp_path, s, meta)
+    out = tmp_path / "relaxed" / "x.dump"
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*closer than relax.min_pair_distance"):
+        run_relax_files(data, out)
+    _no_outputs(out)
+
+
+def test_lost_atoms_report_lammps_error_and_keep_log(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta)
+    out = tmp_path / "relaxed" / "x.dump"
+    log = tmp_path / "logs" / "x.log"
+    settings = RelaxSettings.from_config({"min_pair_distance": 0.0, "gb_search": {"enabled": False},
+                                          "anneal": {"steps": 50, "temperature": 1.0e9}})  # atoms fly out
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*LAMMPS failed while annealing.*Lost atoms") as err:
+        run_relax_files(data, out, settings=settings, log_file=log)
+    assert str(log) in str(err.value)
+    assert "Lost atoms" in log.read_text()
+    _no_outputs(out)
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(ValueError, match="relax.gb_search: unknown keys"):
+        RelaxSettings.from_config({"gb_search": {"translation": [2, 2]}})
+    with pytest.raises(ValueError, match="deletion_cutoffs"):
+        RelaxSettings.from_config({"gb_search": {"deletion_cutoffs": [1.5]}})
+    assert AnnealSettings().enabled is False

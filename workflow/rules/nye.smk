@@ -1,0 +1,36 @@
+# Stage 3: Nye dislocation-density field of every relaxed case (G-method), PNG map, summary table.
+
+
+rule nye_field:
+    input:
+        dump="results/relaxed/{case}.dump",
+        meta="results/structures/{case}.json",
+    output:
+        field="results/nye/{case}.nc",
+        png="results/nye/{case}.png",
+        atoms="results/nye/{case}.atoms.dump" if config["nye"]["per_atom_dump"] else [],
+    params:
+        nye=config["nye"],
+        potential=config["potential"],
+    log:
+        "logs/nye/{case}.log",
+    conda:
+        "../../envs/nyegan.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    script:
+        "../scripts/nye_field.py"
+
+
+rule nye_summary:
+    input:
+        fields=expand("results/nye/{case}.nc", case=CASES),
+    output:
+        table="results/nye/summary.csv",
+    log:
+        "logs/nye/summary.log",
+    conda:
+        "../../envs/nyegan.yaml"
+    script:
+        "../scripts/nye_summary.py"

@@ -1,0 +1,24 @@
+# Stage 1: build every case of the sweep (LAMMPS data + JSON metadata).
+
+
+rule build_structure:
+    output:
+        data="results/structures/{case}.data",
+        meta="results/structures/{case}.json",
+    params:
+        kind=lambda wc: CASE_SPECS[wc.case].kind,
+        spec=lambda wc: CASE_SPECS[wc.case].params,
+        potential=config["potential"],
+        element=config["element"],
+        min_size=config["structures"]["min_size"],
+        overlap_cutoff=config["structures"]["overlap_cutoff"],
+        seed=config["seed"],
+    log:
+        "logs/structures/{case}.log",
+    conda:
+        "../../envs/nyegan.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/build_structure.py"
