@@ -123,3 +123,38 @@ def test_ensemble_metrics_separate_matching_from_different_fields():
     # x-averaged mean profile of alpha_yz integrates to the Frank-Bilby content over the first slab
     prof = metrics.mean_profile(a)[1, 2]
     assert abs(prof[:32].sum() * 80.0 / 64 - 2 * np.sin(np.radians(10.0))) < 1e-6
+
+
+def test_dataset_from_nye_stage_fields_of_built_boundaries(tmp_path):
+    """Real per-case files: boundaries from the builder, Nye fields from the Nye stage (unrelaxed cells).
+    Each slab carries +-2 sin(angle/2) of the lattice correspondence the Nye stage chose (36.87 deg for the
+    53.13 deg Σ5 (210) boundary), whatever the sign convention of the case."""
+    import subprocess
+    import sys
+
+    from nyegan.io import read_data, write_dump
+
+    (tmp_path / "structures").mkdir()
+    nye, meta = [], []
+    for plane in ("3 1 0", "2 1 0"):
+        name = "gb" + plane.replace(" ", "")
+        data = tmp_path / "structures" / f"{name}.data"
+        subprocess.run([sys.executable, "-m", "nyegan", "build", "gb", "--axis", "0", "0", "1", "--plane",
+                        *plane.split(), "-o", str(data)], check=True, capture_output=True)
+        write_dump(tmp_path / f"{name}.dump", read_data(data))
+        out = tmp_path / "nye" / f"{name}.nc"
+        subprocess.run([sys.executable, "-m", "nyegan", "nye", str(tmp_path / f"{name}.dump"), "--metadata",
+                        str(data.with_suffix(".json")), "--average-along", "z", "-o", str(out)],
+                       check=True, capture_output=True)
+        nye.append(out)
+        meta.append(data.with_suffix(".json"))
+    ds = build_dataset(nye, meta, tmp_path / "dataset.nc", grid=(32, 64), heldout_misorientations=[])
+    angle = np.abs(ds["correspondence_angle_deg"].values)
+    np.testing.assert_allclose(angle, np.degrees(2 * np.arctan(1 / 3)), rtol=1e-6)  # Σ5: 36.87 deg both
+    fb = 2 * np.sin(np.radians(angle) / 2)
+    c = ds["content"].values
+    np.testing.assert_allclose(c[:, 0, 1] * ds["content_sign"].values, fb, rtol=1e-5)
+    np.testing.assert_allclose(c[:, 1, 1], -c[:, 0, 1], rtol=1e-9)
+    from nyegan.dataset.conditions import INDEX
+
+    np.testing.assert_allclose(ds["cond"].values[:, INDEX["fb_content"]], fb, rtol=1e-6)

@@ -55,7 +55,12 @@ def _read_field(nc_path: Path, dim: int) -> tuple[np.ndarray, dict]:
                              f"{['x', 'y', 'z'][:dim]} (set dataset.dim)")
         attrs = dict(ds.attrs)
         attrs["_coords"] = {d: np.asarray(ds[d].values, float) for d in spatial if d in ds.coords}
-        return np.asarray(a.values, dtype=np.float64), attrs
+        values = np.asarray(a.values, dtype=np.float64)
+        bad = ~np.isfinite(values)
+        attrs["_masked_fraction"] = float(bad.any(axis=(0, 1)).mean())
+        if bad.any():  # masked nodes (free surfaces, voids): no dislocation density there
+            values = np.where(bad, 0.0, values)
+        return values, attrs
 
 
 def _cell_lengths(attrs: dict, meta: dict, field: np.ndarray, dim: int) -> np.ndarray:
@@ -80,7 +85,11 @@ def load_case(nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: st
     alpha = fourier_resample(field, tuple(grid))
     has_gb = "gb_y" in meta and meta.get("kind") in ("gb", "gb_dislocation")
     if has_gb:
-        gb = np.mod(np.asarray(meta["gb_y"], float) / L[1], 1.0)
+        # the resampled grid treats input sample n as the centre of cell n, i.e. at y0 - h/2 + (n + 1/2) h
+        # with y0 the first grid coordinate (Nye grids put nodes at origin + n h)
+        yc = attrs["_coords"].get("y")
+        start = yc[0] - 0.5 * (yc[1] - yc[0]) if yc is not None and len(yc) > 1 else 0.0
+        gb = np.mod((np.asarray(meta["gb_y"], float) - start) / L[1], 1.0)
         shift = gb[0] - CANONICAL_Y1
         alpha = fractional_shift(alpha, shift, alpha.ndim - dim + 1)  # f(y + shift): boundary 1 -> 1/4
         gb_frac = np.mod(gb - shift, 1.0)
@@ -95,9 +104,14 @@ def load_case(nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: st
     sign = 1.0
     if has_gb and abs(content[0, 1]) > 1e-12:
         sign = float(np.sign(content[0, 1]))
-    cond = condition_vector(meta, L, gb_frac if has_gb else None, sign)
+    # Frank-Bilby angle: the lattice correspondence the Nye stage used (minimum angle, e.g. 36.87 deg for a
+    # 53.13 deg <001> boundary), recorded in its attrs; else the metadata misorientation
+    fb_angle = float(attrs.get("correspondence_angle_deg") or meta.get("misorientation_deg", np.nan))
+    cond = condition_vector(meta, L, gb_frac if has_gb else None, sign,
+                            fb_angle_deg=fb_angle if has_gb and np.isfinite(fb_angle) else None)
     return dict(case=str(meta.get("case", nye_path.stem)), meta=meta, alpha=alpha, lengths=L, gb_frac=gb_frac,
                 has_gb=has_gb, content=content, content_sign=sign, cond=cond, div_residual_raw=raw_div,
+                fb_angle=fb_angle if has_gb else np.nan, masked_fraction=attrs["_masked_fraction"],
                 source_scheme=str(attrs.get("difference_scheme", "unknown")))
 
 
@@ -161,6 +175,10 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
             "content": (("sample", "boundary", "component"), np.stack([r["content"] for r in recs]),
                         {"long_name": "net Burgers content per unit boundary length of each slab", "units": "1"}),
             "content_sign": ("sample", np.array([r["content_sign"] for r in recs])),
+            "correspondence_angle_deg": ("sample", np.array([r["fb_angle"] for r in recs]), {
+                "units": "degree", "long_name": "angle of the lattice correspondence (Frank-Bilby content 2 sin(angle/2))"}),
+            "masked_fraction": ("sample", np.array([r["masked_fraction"] for r in recs]),
+                                {"long_name": "fraction of grid nodes without atoms (alpha set to 0)"}),
             "div_residual_raw": ("sample", np.array([r["div_residual_raw"] for r in recs]),
                                  {"long_name": "relative divergence residual before projection"}),
             "split": ("sample", np.array(split, dtype=object)),

@@ -17,7 +17,7 @@ CHARACTERS = ("edge", "screw", "mixed")
 
 FEATURES = (
     "kind_gb", "kind_dislocation", "kind_gb_dislocation",
-    "fb_content",            # 2 sin(theta/2) (0 without a boundary)
+    "fb_content",            # 2 |sin(angle/2)| of the lattice correspondence (0 without a boundary)
     "theta_rad",
     "axis_a", "axis_b", "axis_c",
     "plane_a", "plane_b", "plane_c",
@@ -40,8 +40,13 @@ def _canonical_direction(v) -> list[float]:
     return sorted((v / n).tolist(), reverse=True)
 
 
-def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float) -> np.ndarray:
-    """Raw feature vector (len(FEATURES),) for one case's metadata (see the build-metadata contract)."""
+def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float,
+                     fb_angle_deg: float | None = None) -> np.ndarray:
+    """Raw feature vector (len(FEATURES),) for one case's metadata (see the build-metadata contract).
+
+    ``fb_angle_deg``: angle of the lattice correspondence giving the Frank-Bilby content (default: the
+    metadata misorientation).
+    """
     kind = meta.get("kind")
     if kind not in KINDS:
         raise ValueError(f"metadata 'kind' = {kind!r} for case {meta.get('case')!r}: expected one of {KINDS}")
@@ -49,7 +54,8 @@ def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float) -> 
     f[INDEX[f"kind_{kind}"]] = 1.0
     if "misorientation_deg" in meta:
         th = math.radians(float(meta["misorientation_deg"]))
-        f[INDEX["fb_content"]] = 2.0 * math.sin(th / 2.0)
+        fb = math.radians(float(fb_angle_deg)) if fb_angle_deg is not None else th
+        f[INDEX["fb_content"]] = 2.0 * abs(math.sin(fb / 2.0))
         f[INDEX["theta_rad"]] = th
     f[INDEX["axis_a"]:INDEX["axis_c"] + 1] = _canonical_direction(meta.get("axis", [0, 0, 0]))
     f[INDEX["plane_a"]:INDEX["plane_c"] + 1] = _canonical_direction(meta.get("plane", [0, 0, 0]))
