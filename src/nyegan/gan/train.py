@@ -111,6 +111,8 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
 
     tr, mo = split_options(cfg)
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
+    # TensorBoard and CSV share logs/version_0; a resumed run's metrics.csv is kept by _keep_previous_csv
+    warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
     if int(tr["threads"]) > 0:
         torch.set_num_threads(int(tr["threads"]))
     out_dir = Path(out_dir)
