@@ -1,4 +1,4 @@
-"""Shared helpers of the dataset / GAN tests: a tiny analytic sweep written in the per-case contract."""
+"""Shared utilities of the dataset / GAN tests: a tiny analytic sweep written in the per-case contract."""
 
 from __future__ import annotations
 
