@@ -30,6 +30,9 @@ rule gan_train:
         # GPUs per node and nodes for the SLURM executor; Lightning reads devices / num_nodes from params.gan
         gpu=lambda wc: int(config["gan"].get("devices", 1)) if config["gan"].get("accelerator", "auto") == "gpu" else 0,
         nodes=lambda wc: int(config["gan"].get("num_nodes", 1)),
+        # SLURM: SIGUSR1 90 s before the time limit -> Lightning writes hpc_ckpt_*.ckpt and requeues the job,
+        # which resumes from it (nyegan.gan.train)
+        slurm_extra="--signal=SIGUSR1@90 --requeue",
     script:
         "../scripts/gan_train.py"
 
