@@ -1,0 +1,100 @@
+"""Physics-respecting augmentations of Nye fields (torch, batched, on the training device).
+
+Transformation law. Under an orthogonal map x' = Q x of the box (proper or improper), the elastic distortion
+is a true tensor, beta' = Q beta Q^T, while the curl carries one Levi-Civita symbol, so the Nye tensor is a
+*pseudo*-tensor:
+
+    alpha'_ij(x') = det(Q) Q_ik Q_jl alpha_kl(Q^T x').
+
+For the axis mirrors used here Q = diag(s), s_k = +-1, det Q = prod s, so alpha'_ij = det(Q) s_i s_j alpha_ij
+with the grid flipped along the mirrored axes (cell-centred periodic grid: index n -> N - 1 - n).
+The Burgers content through an x-y section (line z), B_i = int alpha_iz dx dy, becomes
+B'_i = det(Q) s_z s_i B_i. Hence
+
+- mirror x (s = (-1, 1, 1)): B_x -> B_x, B_y -> -B_y, B_z -> -B_z. A tilt boundary's edge content flips sign
+  (equivalent to exchanging the two grains), so the ``content_sign`` condition flips with it.
+- mirror z (s = (1, 1, -1), line reversal; in 2D the z-averaged grid is unchanged): B_x, B_y unchanged,
+  B_z -> -B_z (a screw component changes handedness).
+
+Both maps send an fcc bicrystal to a physically equivalent one (fcc is centrosymmetric: a mirror is an
+inversion followed by a proper 2-fold rotation), so they are symmetries of the conditional distribution once
+the sign-carrying conditions are transformed. The boundary planes (normal y) stay in place.
+Periodic shifts by whole grid steps along x (and z in 3D) are exact symmetries of a periodic cell.
+``div alpha = 0`` is preserved exactly for the spectral and central schemes (their symbols are odd in q).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nyegan.dataset.conditions import INDEX
+
+
+def mirror_factors(signs, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(3, 3) factors det(Q) s_i s_j for Q = diag(signs)."""
+    s = torch.as_tensor(signs, dtype=dtype, device=device)
+    return torch.prod(s) * s[:, None] * s[None, :]
+
+
+def content_factors(signs, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(3,) factors det(Q) s_z s_i of the line-z Burgers content B_i (and of burgers_box)."""
+    s = torch.as_tensor(signs, dtype=dtype, device=device)
+    return torch.prod(s) * s[2] * s
+
+
+def apply_mirror(alpha: torch.Tensor, cond: torch.Tensor, signs, dim: int, which: torch.Tensor | None = None):
+    """Mirror the samples selected by boolean ``which`` (B,) (all if None). Returns (alpha, cond) copies."""
+    B = alpha.shape[0]
+    if which is None:
+        which = torch.ones(B, dtype=torch.bool, device=alpha.device)
+    flipped = alpha
+    for ax, s in enumerate(signs[:dim]):
+        if s < 0:
+            flipped = torch.flip(flipped, dims=(alpha.ndim - dim + ax,))
+    f = mirror_factors(signs, alpha.device, alpha.dtype).reshape((1, 3, 3) + (1,) * dim)
+    flipped = flipped * f
+    w = which.reshape((B,) + (1,) * (alpha.ndim - 1))
+    out = torch.where(w, flipped, alpha)
+    cf = content_factors(signs, cond.device, cond.dtype)
+    new_cond = cond.clone()
+    sel = which
+    new_cond[sel, INDEX["content_sign"]] = cond[sel, INDEX["content_sign"]] * cf[1]
+    b0 = INDEX["burgers_x"]
+    new_cond[sel, b0:b0 + 3] = cond[sel, b0:b0 + 3] * cf
+    return out, new_cond
+
+
+def roll_batch(alpha: torch.Tensor, shifts: torch.Tensor, axis: int) -> torch.Tensor:
+    """Per-sample periodic roll by integer ``shifts`` (B,) along tensor axis ``axis``."""
+    n = alpha.shape[axis]
+    idx = (torch.arange(n, device=alpha.device)[None, :] - shifts[:, None]) % n  # (B, n)
+    shape = [1] * alpha.ndim
+    shape[0] = alpha.shape[0]
+    shape[axis] = n
+    idx = idx.reshape(shape).expand(alpha.shape)
+    return torch.gather(alpha, axis, idx)
+
+
+def augment(alpha: torch.Tensor, cond: torch.Tensor, dim: int, generator: torch.Generator | None = None,
+            shift: bool = True, mirror_x: bool = True, mirror_z: bool = True):
+    """Random periodic shifts along x (and z in 3D) and random x / z mirrors, with conditions transformed."""
+    B = alpha.shape[0]
+    dev = alpha.device
+    g = generator
+
+    def coin():
+        return torch.rand(B, generator=g, device=g.device if g is not None else dev).to(dev) < 0.5
+
+    if shift:
+        nx = alpha.shape[-dim]
+        alpha = roll_batch(alpha, torch.randint(0, nx, (B,), generator=g, device=g.device if g else dev).to(dev),
+                           alpha.ndim - dim)
+        if dim == 3:
+            nz = alpha.shape[-1]
+            alpha = roll_batch(alpha, torch.randint(0, nz, (B,), generator=g, device=g.device if g else dev).to(dev),
+                               alpha.ndim - 1)
+    if mirror_x:
+        alpha, cond = apply_mirror(alpha, cond, (-1, 1, 1), dim, coin())
+    if mirror_z:
+        alpha, cond = apply_mirror(alpha, cond, (1, 1, -1), dim, coin())
+    return alpha, cond

@@ -1,0 +1,99 @@
+"""Physics of generated fields: built-in constraints, penalty terms and residuals.
+
+Two ways to make generated fields compatible (chosen by ``physics``):
+
+- ``"builtin"``: the generator outputs a periodic distortion W (dimensionless) and alpha = curl W with the
+  dataset's difference scheme, so div alpha = 0 and the cell mean vanishes to round-off; then
+  ``nyegan.content.project_content`` makes the net Burgers content of each boundary slab equal to the
+  Frank-Bilby value +-2 sin(theta/2) e_y (pure tilt-boundary cells) exactly.
+- ``"penalty"``: the generator outputs alpha directly and the losses ``penalty_terms`` push the relative
+  divergence, the cell mean and the content error towards zero.
+
+Condition features used (raw, see ``nyegan.dataset.conditions``): ``fb_content`` = 2 sin(theta/2),
+``content_sign`` (+-1), ``kind_gb`` (selects the cells whose content is constrained).
+All physics runs in float32/float64 outside autocast (FFTs are not bf16-safe).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nyegan import content as content_mod
+from nyegan import fieldops
+from nyegan.dataset.conditions import INDEX
+
+MODES = ("builtin", "penalty")
+
+
+def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(targets (B, 2, 3), active (B,)) Frank-Bilby content of each slab from raw condition features."""
+    fb = cond_raw[:, INDEX["fb_content"]] * cond_raw[:, INDEX["content_sign"]]
+    t = torch.zeros(cond_raw.shape[0], 2, 3, dtype=cond_raw.dtype, device=cond_raw.device)
+    t[:, 0, 1] = fb
+    t[:, 1, 1] = -fb
+    return t, cond_raw[:, INDEX["kind_gb"]] > 0.5
+
+
+def fields_from_output(raw: torch.Tensor, mode: str, lengths: torch.Tensor, gb_frac: torch.Tensor,
+                       cond_raw: torch.Tensor, alpha_scale: torch.Tensor, w_scale: float, dim: int,
+                       scheme: str = "spectral", content_width: float = 2.0) -> torch.Tensor:
+    """Map the generator's 9 output channels to a Nye field (B, 3, 3, *grid) in 1/Å."""
+    if mode not in MODES:
+        raise ValueError(f"gan.physics = {mode!r}: choose one of {MODES}")
+    B = raw.shape[0]
+    grid = raw.shape[2:]
+    with torch.autocast(device_type=raw.device.type, enabled=False):
+        x = raw.float().reshape((B, 3, 3) + tuple(grid))
+        if mode == "penalty":
+            return x * alpha_scale.reshape((1, 3, 3) + (1,) * dim).float()
+        alpha = fieldops.curl(x * w_scale, lengths.float(), dim, scheme)
+        tgt, active = targets_from_condition(cond_raw.float())
+        return content_mod.project_content(alpha, tgt, active, gb_frac.float(), lengths[:, 1].float(), dim,
+                                           content_width)
+
+
+def physics_residuals(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor, cond_raw: torch.Tensor,
+                      dim: int, scheme: str = "spectral") -> dict[str, torch.Tensor]:
+    """Batch-mean residuals: relative divergence, relative cell mean, content error (absolute and relative)."""
+    with torch.autocast(device_type=alpha.device.type, enabled=False):
+        a = alpha.float()
+        L = lengths.float()
+        div_rel = fieldops.relative_divergence(a, L, dim, scheme).mean()
+        red = tuple(range(3, 3 + dim))
+        mean = a.mean(dim=red)
+        rms = torch.sqrt((a ** 2).mean(dim=red).sum((1, 2)) + 1e-30)
+        mean_rel = (torch.sqrt((mean ** 2).sum((1, 2))) / rms).mean()
+        tgt, active = targets_from_condition(cond_raw.float())
+        got = content_mod.slab_content(a, gb_frac.float(), L[:, 1], dim)
+        err = (got - tgt).abs().amax(dim=(1, 2))
+        n = active.sum().clamp(min=1)
+        content_err = (err * active).sum() / n
+        scale = (tgt.abs().amax(dim=(1, 2)) * active).sum() / n
+        return {"div_rel": div_rel, "mean_rel": mean_rel, "content_err": content_err,
+                "content_rel": content_err / scale.clamp(min=1e-12)}
+
+
+def penalty_terms(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor, cond_raw: torch.Tensor,
+                  alpha_scale: torch.Tensor, dim: int, scheme: str = "spectral") -> dict[str, torch.Tensor]:
+    """Differentiable, scale-free penalty terms of the ``penalty`` mode."""
+    with torch.autocast(device_type=alpha.device.type, enabled=False):
+        a = alpha.float()
+        L = lengths.float()
+        d = fieldops.divergence(a, L, dim, scheme)
+        g = fieldops.gradient_norm(a, L, dim, scheme)
+        red = tuple(range(2, 2 + dim))
+        div = ((d ** 2).mean(dim=red).sum(1) / (g.detach() ** 2 + 1e-30)).mean()
+        s2 = (alpha_scale.float() ** 2).mean()
+        mean = (a.mean(dim=tuple(range(3, 3 + dim))) ** 2).sum((1, 2)).mean() / s2
+        tgt, active = targets_from_condition(cond_raw.float())
+        got = content_mod.slab_content(a, gb_frac.float(), L[:, 1], dim)
+        c2 = ((got - tgt) ** 2).sum((1, 2))
+        cont = (c2 * active).sum() / active.sum().clamp(min=1) / 0.01
+        return {"div": div, "mean": mean, "content": cont}
+
+
+def default_w_scale(alpha_scale: torch.Tensor, lengths_mean: float) -> float:
+    """Scale of W so that curl W from O(1) network outputs has the data's magnitude: rms(alpha) L / 2 pi."""
+    return float(torch.sqrt((alpha_scale.double() ** 2).mean())) * lengths_mean / (2 * math.pi)

@@ -1,0 +1,160 @@
+"""Dataset assembly from per-case Nye files (analytic fields in the atomistic contract)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from nyegan import content, fieldops
+from nyegan.dataset import build_dataset
+from nyegan.dataset.resample import fourier_resample
+from nyegan.gan import synthetic
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cases")
+    names = []
+    for k, theta in enumerate((10.0, 20.0, 30.0, 40.0)):
+        for s in range(2):
+            name = f"gb{theta:g}_{s}"
+            # different cell sizes, source grids and boundary positions
+            Lx = 18.0 + 4 * s
+            synthetic.write_case(root, name, "gb", theta, (Lx, 70.0 + 10 * s, 4.0), grid=(24 + 8 * s, 60 + 8 * k),
+                                 seed=k * 10 + s, gb_frac=(0.1 + 0.05 * s, 0.6 + 0.05 * s))
+            names.append(name)
+    synthetic.write_case(root, "screw", "dislocation", lengths=(40.0, 40.0, 4.0), grid=(32, 32), character="screw")
+    names.append("screw")
+    nye = [root / "nye" / f"{n}.nc" for n in names]
+    meta = [root / "structures" / f"{n}.json" for n in names]
+    return root, nye, meta
+
+
+def test_dataset_contents_follow_theory(cases, tmp_path):
+    root, nye, meta = cases
+    out = tmp_path / "dataset.nc"
+    build_dataset(nye, meta, out, grid=(32, 64), heldout_misorientations=[30.0], validation_fraction=0.2)
+    ds = xr.open_dataset(out)  # plain xarray reads it
+    assert ds["alpha"].dims == ("sample", "i", "j", "x", "y")
+    assert list(ds["i"].values) == ["x", "y", "z"]
+    gb = ds["has_gb"].values == 1
+    theta = ds["misorientation_deg"].values[gb]
+    fb = 2 * np.sin(np.radians(theta) / 2)
+    c = ds["content"].values[gb]
+    # Frank-Bilby: +2 sin(theta/2) e_y on one boundary, the opposite on the other, after resampling + shifting
+    np.testing.assert_allclose(c[:, 0, 1], fb, rtol=2e-4)
+    np.testing.assert_allclose(c[:, 1, 1], -fb, rtol=2e-4)
+    assert np.abs(c[:, :, [0, 2]]).max() < 1e-5
+    # screw dipole: content b along z = a0/sqrt(2) per L_x on the slab of the +b dislocation
+    sc = ds["content"].values[~gb][0]
+    np.testing.assert_allclose(sc[0, 2], 4.05 / math.sqrt(2) / 40.0, rtol=1e-4)
+    # compatibility and zero mean in the dataset's scheme (float32 storage)
+    a = torch.from_numpy(ds["alpha"].values.astype(np.float64))
+    L = torch.from_numpy(ds["cell_lengths"].values[:, :2])
+    assert float(fieldops.relative_divergence(a, L, 2).max()) < 1e-6
+    assert float(a.mean(dim=(-2, -1)).abs().max()) < 1e-7
+    # boundaries moved to 1/4 and keep their spacing
+    np.testing.assert_allclose(ds["gb_frac"].values[gb, 0], 0.25, atol=1e-12)
+    np.testing.assert_allclose(ds["gb_frac"].values[gb, 1], 0.75, atol=1e-12)
+    prof = ds["alpha"].sel(i="y", j="z").values[gb].mean(1)  # (sample, y)
+    assert np.all(np.abs(ds["y"].values[prof.argmax(1)] - 0.25) < 1.5 / 64)
+    # whole held-out misorientation, deterministic validation
+    split = ds["split"].values
+    assert set(split[ds["misorientation_deg"].values == 30.0]) == {"heldout"}
+    assert "heldout" not in split[ds["misorientation_deg"].values != 30.0]
+    assert (split == "validation").sum() >= 1
+    ds2 = build_dataset(nye, meta, tmp_path / "again.nc", grid=(32, 64), heldout_misorientations=[30.0],
+                        validation_fraction=0.2)
+    assert list(ds2["split"].values) == list(split)
+    assert np.all(ds["alpha_scale"].values > 0)
+    ds.close()
+
+
+def test_default_heldout_and_bad_heldout(cases, tmp_path):
+    root, nye, meta = cases
+    ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32))
+    held = ds.attrs["heldout_misorientations_deg"]
+    assert len(held) == 1 and held[0] in (20.0, 30.0)
+    with pytest.raises(ValueError, match="heldout_misorientations"):
+        build_dataset(nye, meta, tmp_path / "e.nc", grid=(16, 32), heldout_misorientations=[33.0])
+    with pytest.raises(ValueError, match="dataset.dim"):
+        build_dataset(nye, meta, tmp_path / "f.nc", grid=(16, 32, 8), dim=3)
+
+
+def test_fourier_resample_is_exact_for_band_limited_fields():
+    L = 10.0
+    f = lambda x: np.sin(2 * np.pi * x / L) + 0.3 * np.cos(6 * np.pi * x / L)
+    for n, m in [(20, 32), (32, 20), (17, 24)]:
+        x = (np.arange(n) + 0.5) * L / n
+        X = (np.arange(m) + 0.5) * L / m
+        np.testing.assert_allclose(fourier_resample(f(x), (m,)), f(X), atol=1e-12)
+
+
+def test_content_projection_is_exact_and_keeps_compatibility():
+    torch.manual_seed(0)
+    B, grid, dim = 3, (16, 32), 2
+    L = torch.tensor([[20.0, 60.0], [25.0, 80.0], [15.0, 50.0]], dtype=torch.float64)
+    W = torch.randn(B, 3, 3, *grid, dtype=torch.float64)
+    a = fieldops.curl(W, L, dim)
+    gbf = torch.tensor([[0.25, 0.75]] * B, dtype=torch.float64)
+    theta = torch.tensor([10.0, 25.0, 50.0], dtype=torch.float64)
+    tgt = content.frank_bilby_targets(theta, torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
+    active = torch.tensor([True, True, False])
+    p = content.project_content(a, tgt, active, gbf, L[:, 1], dim)
+    got = content.slab_content(p, gbf, L[:, 1], dim)
+    np.testing.assert_allclose(got[:2].numpy(), tgt[:2].numpy(), atol=1e-12)
+    np.testing.assert_allclose(p[2].numpy(), a[2].numpy())
+    assert float(fieldops.divergence(p, L, dim).abs().max()) < 1e-10
+    assert float(p.mean(dim=(-2, -1)).abs().max()) < 1e-12
+
+
+def test_ensemble_metrics_separate_matching_from_different_fields():
+    from nyegan.gan import metrics
+
+    a = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=s) for s in range(4)])
+    b = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=10 + s) for s in range(4)])
+    c = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=s, width=4.0, noise=0.05)
+                  for s in range(4)])
+    assert metrics.spectrum_distance(a, a) == 0.0 and metrics.correlation_distance(a, a) == 0.0
+    assert metrics.spectrum_distance(a, b) < metrics.spectrum_distance(a, c)
+    assert metrics.correlation_distance(a, b) < metrics.correlation_distance(a, c)
+    # x-averaged mean profile of alpha_yz integrates to the Frank-Bilby content over the first slab
+    prof = metrics.mean_profile(a)[1, 2]
+    assert abs(prof[:32].sum() * 80.0 / 64 - 2 * np.sin(np.radians(10.0))) < 1e-6
+
+
+def test_dataset_from_nye_stage_fields_of_built_boundaries(tmp_path):
+    """Real per-case files: boundaries from the builder, Nye fields from the Nye stage (unrelaxed cells).
+    Each slab carries +-2 sin(angle/2) of the lattice correspondence the Nye stage chose (36.87 deg for the
+    53.13 deg Σ5 (210) boundary), whatever the sign convention of the case."""
+    import subprocess
+    import sys
+
+    from nyegan.io import read_data, write_dump
+
+    (tmp_path / "structures").mkdir()
+    nye, meta = [], []
+    for plane in ("3 1 0", "2 1 0"):
+        name = "gb" + plane.replace(" ", "")
+        data = tmp_path / "structures" / f"{name}.data"
+        subprocess.run([sys.executable, "-m", "nyegan", "build", "gb", "--axis", "0", "0", "1", "--plane",
+                        *plane.split(), "-o", str(data)], check=True, capture_output=True)
+        write_dump(tmp_path / f"{name}.dump", read_data(data))
+        out = tmp_path / "nye" / f"{name}.nc"
+        subprocess.run([sys.executable, "-m", "nyegan", "nye", str(tmp_path / f"{name}.dump"), "--metadata",
+                        str(data.with_suffix(".json")), "--average-along", "z", "-o", str(out)],
+                       check=True, capture_output=True)
+        nye.append(out)
+        meta.append(data.with_suffix(".json"))
+    ds = build_dataset(nye, meta, tmp_path / "dataset.nc", grid=(32, 64), heldout_misorientations=[])
+    angle = np.abs(ds["correspondence_angle_deg"].values)
+    np.testing.assert_allclose(angle, np.degrees(2 * np.arctan(1 / 3)), rtol=1e-6)  # Σ5: 36.87 deg both
+    fb = 2 * np.sin(np.radians(angle) / 2)
+    c = ds["content"].values
+    np.testing.assert_allclose(c[:, 0, 1] * ds["content_sign"].values, fb, rtol=1e-5)
+    np.testing.assert_allclose(c[:, 1, 1], -c[:, 0, 1], rtol=1e-9)
+    from nyegan.dataset.conditions import INDEX
+
+    np.testing.assert_allclose(ds["cond"].values[:, INDEX["fb_content"]], fb, rtol=1e-6)

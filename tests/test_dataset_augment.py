@@ -1,0 +1,103 @@
+"""Augmentations: alpha is a pseudo-tensor; div alpha = 0 and the Burgers content transform by theory."""
+
+import numpy as np
+import pytest
+import torch
+
+from nyegan import content, fieldops
+from nyegan.dataset.augment import apply_mirror, augment, roll_batch
+from nyegan.dataset.conditions import FEATURES, INDEX
+from nyegan.gan import synthetic
+
+L2 = torch.tensor([[20.0, 80.0]], dtype=torch.float64)
+GBF = torch.tensor([[0.25, 0.75]], dtype=torch.float64)
+
+
+def _cond(B=1):
+    c = torch.zeros(B, len(FEATURES), dtype=torch.float64)
+    c[:, INDEX["content_sign"]] = 1.0
+    c[:, INDEX["burgers_x"]] = 0.3
+    c[:, INDEX["burgers_y"]] = 0.2
+    c[:, INDEX["burgers_z"]] = 0.1
+    return c
+
+
+def _mirror_true_tensor(W, signs, dim):
+    """Distortion is a true tensor: W'_il(x') = s_i s_l W_il(Q x)."""
+    s = torch.tensor(signs, dtype=W.dtype)
+    out = W * (s[:, None] * s[None, :]).reshape((1, 3, 3) + (1,) * dim)
+    for ax in range(dim):
+        if signs[ax] < 0:
+            out = torch.flip(out, dims=(W.ndim - dim + ax,))
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["spectral", "central"])
+@pytest.mark.parametrize("signs", [(-1, 1, 1), (1, 1, -1)])
+def test_mirror_law_matches_curl_of_mirrored_distortion(scheme, signs):
+    torch.manual_seed(1)
+    W = torch.randn(2, 3, 3, 16, 24, dtype=torch.float64)
+    L = torch.tensor([[20.0, 30.0]] * 2, dtype=torch.float64)
+    a = fieldops.curl(W, L, 2, scheme)
+    am, _ = apply_mirror(a, _cond(2), signs, 2)
+    expect = fieldops.curl(_mirror_true_tensor(W, signs, 2), L, 2, scheme)
+    np.testing.assert_allclose(am.numpy(), expect.numpy(), atol=1e-12)
+    assert float(fieldops.divergence(am, L, 2, scheme).abs().max()) < 1e-11
+
+
+def test_mirror_3d_law():
+    torch.manual_seed(2)
+    W = torch.randn(1, 3, 3, 8, 10, 6, dtype=torch.float64)
+    L = [8.0, 10.0, 6.0]
+    for signs in [(-1, 1, 1), (1, 1, -1)]:
+        a = fieldops.curl(W, L, 3)
+        am, _ = apply_mirror(a, _cond(), signs, 3)
+        expect = fieldops.curl(_mirror_true_tensor(W, signs, 3), L, 3)
+        np.testing.assert_allclose(am.numpy(), expect.numpy(), atol=1e-12)
+
+
+def test_mirror_x_flips_tilt_boundary_content_and_sign_condition():
+    a = torch.from_numpy(synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=3))[None]
+    c0 = content.slab_content(a, GBF, L2[:, 1], 2)
+    am, cm = apply_mirror(a, _cond(), (-1, 1, 1), 2)
+    c1 = content.slab_content(am, GBF, L2[:, 1], 2)
+    # B'_i = det(Q) s_z s_i B_i = (+1, -1, -1) * B_i
+    np.testing.assert_allclose(c1.numpy(), (c0 * torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)).numpy(),
+                               atol=1e-14)
+    np.testing.assert_allclose(c1[0, 0, 1].item(), -2 * np.sin(np.radians(10.0)), rtol=1e-10)
+    assert cm[0, INDEX["content_sign"]] == -1.0
+    assert torch.allclose(cm[0, INDEX["burgers_x"]:INDEX["burgers_z"] + 1],
+                          torch.tensor([0.3, -0.2, -0.1], dtype=torch.float64))
+    back, cb = apply_mirror(am, cm, (-1, 1, 1), 2)
+    np.testing.assert_allclose(back.numpy(), a.numpy(), atol=1e-15)
+    assert cb[0, INDEX["content_sign"]] == 1.0
+
+
+def test_mirror_z_reverses_screw_content_only():
+    b = 4.05 / np.sqrt(2)
+    a = torch.from_numpy(synthetic.dislocation_dipole_field((b / 2, 0.0, b * 0.8), (40.0, 40.0), (32, 32)))[None]
+    L = torch.tensor([40.0], dtype=torch.float64)
+    c0 = content.slab_content(a, GBF, L, 2)
+    am, _ = apply_mirror(a, _cond(), (1, 1, -1), 2)
+    c1 = content.slab_content(am, GBF, L, 2)
+    np.testing.assert_allclose(c1.numpy(), (c0 * torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)).numpy(),
+                               atol=1e-14)
+
+
+def test_random_augment_keeps_divergence_and_content():
+    a = torch.from_numpy(np.stack([synthetic.tilt_gb_field(t, (20.0, 80.0), (32, 64), seed=k)
+                                   for k, t in enumerate((12.0, 24.0, 36.0, 48.0))]))
+    L = L2.repeat(4, 1)
+    gbf = GBF.repeat(4, 1)
+    cond = _cond(4)
+    g = torch.Generator().manual_seed(0)
+    aa, cc = augment(a, cond, 2, generator=g)
+    assert float(fieldops.divergence(aa, L, 2).abs().max()) < 1e-12
+    c0 = content.slab_content(a, gbf, L[:, 1], 2)
+    c1 = content.slab_content(aa, gbf, L[:, 1], 2)
+    flip = cc[:, INDEX["content_sign"]] / cond[:, INDEX["content_sign"]]
+    np.testing.assert_allclose(c1[:, 0, 1].numpy(), (flip * c0[:, 0, 1]).numpy(), atol=1e-14)
+    # pure shifts keep the field's statistics and content
+    r = roll_batch(a, torch.tensor([3, 0, 7, 31]), 3)
+    np.testing.assert_allclose(content.slab_content(r, gbf, L[:, 1], 2).numpy(), c0.numpy(), atol=1e-14)
+    assert torch.equal(r[1], a[1]) and torch.equal(r[0, ..., 3, :], a[0, ..., 0, :])

@@ -1,0 +1,67 @@
+# Dataset and conditional GAN stages.
+# Needs from common.smk: NYE_CASES (case names) and the validated `config` (sections "dataset" and "gan").
+
+
+rule gan_dataset:
+    input:
+        nye=expand("results/nye/{case}.nc", case=NYE_CASES),
+        meta=expand("results/structures/{case}.json", case=NYE_CASES),
+    output:
+        "results/dataset.nc",
+    params:
+        dataset=config["dataset"],
+    log:
+        "logs/gan/dataset.log",
+    script:
+        "../scripts/gan_dataset.py"
+
+
+rule gan_train:
+    input:
+        "results/dataset.nc",
+    output:
+        "results/gan/checkpoints/last.ckpt",
+    params:
+        gan=config["gan"],
+        outdir="results/gan",
+    log:
+        "logs/gan/train.log",
+    resources:
+        # GPUs per node and nodes for the SLURM executor; Lightning reads devices / num_nodes from params.gan
+        gpu=lambda wc: int(config["gan"].get("devices", 1)) if config["gan"].get("accelerator", "auto") == "gpu" else 0,
+        nodes=lambda wc: int(config["gan"].get("num_nodes", 1)),
+        # SLURM: SIGUSR1 90 s before the time limit -> Lightning writes hpc_ckpt_*.ckpt and requeues the job,
+        # which resumes from it (nyegan.gan.train)
+        slurm_extra="--signal=SIGUSR1@90 --requeue",
+    script:
+        "../scripts/gan_train.py"
+
+
+rule gan_generate:
+    input:
+        ckpt="results/gan/checkpoints/last.ckpt",
+        dataset="results/dataset.nc",
+    output:
+        "results/gan/generated.nc",
+    params:
+        gan=config["gan"],
+    log:
+        "logs/gan/generate.log",
+    script:
+        "../scripts/gan_generate.py"
+
+
+rule gan_evaluate:
+    input:
+        generated="results/gan/generated.nc",
+        dataset="results/dataset.nc",
+    output:
+        metrics="results/gan/metrics.json",
+        profiles=report("results/gan/mean_profiles.png", category="GAN", caption="../report/gan_profiles.rst"),
+        spectra=report("results/gan/power_spectra.png", category="GAN", caption="../report/gan_spectra.rst"),
+    params:
+        outdir="results/gan",
+    log:
+        "logs/gan/evaluate.log",
+    script:
+        "../scripts/gan_evaluate.py"
