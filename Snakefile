@@ -10,6 +10,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/relax.smk"
 include: "workflow/rules/nye.smk"
+include: "workflow/rules/gan.smk"
 
 
 rule all:
@@ -19,3 +20,5 @@ rule all:
         gb_energies=["results/gb_energies.csv", "results/gb_energies.png"] if GB_CASES else [],
         nye=expand("results/nye/{case}.nc", case=CASES),
         nye_summary="results/nye/summary.csv",
+        dataset="results/dataset.nc",
+        gan_metrics="results/gan/metrics.json",

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
@@ -18,17 +17,20 @@ def test_defaults_validate_and_match_the_library():
     from nyegan.gan.config import dataset_kwargs
     from nyegan.gan.train import split_options
 
-    schema = yaml.safe_load((ROOT / "workflow/schemas/gan.schema.yaml").read_text())
-    defaults = yaml.safe_load((ROOT / "config/gan_defaults.yaml").read_text())
-    jsonschema.validate(defaults, schema)
+    from nyegan.config import ConfigError, load_schema, validate_schema
+
+    schema = load_schema()
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    defaults = {sec: config[sec] for sec in ("dataset", "gan")}
+    validate_schema(config)
     for sec in ("dataset", "gan"):
         props = schema["properties"][sec]["properties"]
         assert set(props) == set(defaults[sec])
         assert all(props[k]["default"] == defaults[sec][k] for k in props)
     dataset_kwargs(defaults["dataset"])
     split_options(defaults["gan"])
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"gan": {"physics": "soft"}}, schema)
+    with pytest.raises(ConfigError, match="gan.physics"):
+        validate_schema({"gan": {"physics": "soft"}})
     with pytest.raises(ValueError, match="unknown gan options"):
         split_options({"stepz": 3})
 
@@ -37,7 +39,8 @@ def test_defaults_validate_and_match_the_library():
 def test_gan_rules_run_under_snakemake(tmp_path):
     nye, _ = write_tiny_cases(tmp_path / "results")
     cases = sorted(p.stem for p in nye)
-    defaults = yaml.safe_load((ROOT / "config/gan_defaults.yaml").read_text())
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    defaults = {sec: config[sec] for sec in ("dataset", "gan")}
     defaults["dataset"].update(grid=[16, 32], heldout_misorientations=[20.0])
     defaults["gan"].update({k: v for k, v in TINY_GAN.items()}, steps=4, accelerator="cpu")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(defaults))

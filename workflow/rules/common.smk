@@ -24,3 +24,5 @@ DISLOCATION_CASES = [name for name, case in CASE_SPECS.items() if case.kind != "
 
 wildcard_constraints:
     case="|".join(re.escape(c) for c in CASES) if CASES else "$^",
+
+NYE_CASES = CASES  # every relaxed case has a Nye field, and all of them feed the dataset

@@ -1,5 +1,6 @@
 # Dataset and conditional GAN stages.
 # Needs from common.smk: NYE_CASES (case names) and the validated `config` (sections "dataset" and "gan").
+from pathlib import Path
 
 
 rule gan_dataset:
@@ -12,6 +13,8 @@ rule gan_dataset:
         dataset=config["dataset"],
     log:
         "logs/gan/dataset.log",
+    conda:
+        "../../envs/nyegan.yaml"
     script:
         "../scripts/gan_dataset.py"
 
@@ -23,9 +26,11 @@ rule gan_train:
         "results/gan/checkpoints/last.ckpt",
     params:
         gan=config["gan"],
-        outdir="results/gan",
+        outdir=lambda wc, output: str(Path(output[0]).parent.parent),  # results/gan
     log:
         "logs/gan/train.log",
+    conda:
+        "../../envs/nyegan.yaml"
     resources:
         # GPUs per node and nodes for the SLURM executor; Lightning reads devices / num_nodes from params.gan
         gpu=lambda wc: int(config["gan"].get("devices", 1)) if config["gan"].get("accelerator", "auto") == "gpu" else 0,
@@ -47,6 +52,8 @@ rule gan_generate:
         gan=config["gan"],
     log:
         "logs/gan/generate.log",
+    conda:
+        "../../envs/nyegan.yaml"
     script:
         "../scripts/gan_generate.py"
 
@@ -60,8 +67,10 @@ rule gan_evaluate:
         profiles=report("results/gan/mean_profiles.png", category="GAN", caption="../report/gan_profiles.rst"),
         spectra=report("results/gan/power_spectra.png", category="GAN", caption="../report/gan_spectra.rst"),
     params:
-        outdir="results/gan",
+        outdir=lambda wc, output: str(Path(output.metrics).parent),
     log:
         "logs/gan/evaluate.log",
+    conda:
+        "../../envs/nyegan.yaml"
     script:
         "../scripts/gan_evaluate.py"
