@@ -7,7 +7,7 @@ rule nye_field:
         meta="results/structures/{case}.json",
     output:
         field="results/nye/{case}.nc",
-        png="results/nye/{case}.png",
+        png=report("results/nye/{case}.png", category="Nye fields", caption="../report/nye_field.rst"),
         atoms="results/nye/{case}.atoms.dump" if config["nye"]["per_atom_dump"] else [],
     params:
         nye=config["nye"],

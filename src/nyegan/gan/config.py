@@ -2,7 +2,7 @@
 
 ``load_config(path)`` reads a YAML or JSON file holding those sections (other sections are ignored);
 ``dataset_kwargs`` maps the ``dataset`` section onto ``nyegan.dataset.build_dataset`` arguments.
-Defaults live in ``config/gan_defaults.yaml`` and ``workflow/schemas/gan.schema.yaml``.
+Defaults live in ``config/config.yaml`` (sections ``dataset``, ``gan``), documented in ``workflow/schemas/config.schema.yaml``.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def _keep_previous_csv(log_dir: Path) -> None:
 def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) -> Path:
     """Train (or resume) the conditional GAN on ``dataset_path``; returns the path of ``last.ckpt``.
 
-    ``cfg``: the ``gan`` config section (see ``config/gan_defaults.yaml``); ``steps`` counts training steps
+    ``cfg``: the ``gan`` config section (see ``config/config.yaml``); ``steps`` counts training steps
     (critic updates); Lightning's ``global_step`` counts critic + generator optimiser steps.
     """
     import lightning.pytorch as pl

@@ -1,4 +1,4 @@
-"""Settings of the relaxation stage, read from ``config["relax"]`` (see ``workflow/schemas/relax.schema.yaml``).
+"""Settings of the relaxation stage, read from ``config["relax"]`` (documented in ``workflow/schemas/config.schema.yaml``).
 
 Tolerances follow LAMMPS ``minimize etol ftol maxiter maxeval``: etol is relative (dimensionless), ftol is the
 2-norm of the global force vector (eV/Å). Temperatures in K, times in ps.
