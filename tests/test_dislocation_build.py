@@ -208,7 +208,6 @@ def test_quadrupolar_dipole_is_default_and_removes_the_climb_slab(character):
 
 @pytest.mark.slow
 def test_relaxed_quadrupolar_edge_dipole_keeps_its_cores(tmp_path):
-    import xarray as xr  # noqa: F401
     from nyegan.nye.burgers import core_content
     from nyegan.nye.field import compute_nye
     from nyegan.potentials import cubic_properties, resolve_potential

@@ -43,8 +43,6 @@ def load_settings(spec: str | None):
         if not path.is_file():
             raise FileNotFoundError(f"--settings {spec}: no such file (give a YAML/JSON file or an inline JSON object)")
         text = path.read_text()
-    import json
-
     import yaml
 
     try:  # JSON first: YAML 1.1 reads exponents without a dot (1e-10) as strings

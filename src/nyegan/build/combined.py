@@ -86,7 +86,6 @@ def gb_slip_system(character: str, rotation_a: np.ndarray, burgers=None, glide_p
         raise ValueError(f"character must be one of {CHARACTERS}, got {character!r}")
     rotation_a = np.asarray(rotation_a, dtype=float)
     z = integer_direction(rotation_a[2])
-    x_box = rotation_a[0]
     if burgers is not None:
         b_options = [np.round(2 * burgers_fraction(burgers)).astype(int)]
     else:

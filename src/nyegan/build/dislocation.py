@@ -199,7 +199,22 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     for plus, minus in pairs:
         dislocations.append({"position": [float(v) for v in plus], "sign": 1})
         dislocations.append({"position": [float(v) for v in minus], "sign": -1})
-    meta = {
+    meta = _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocations, pairs, arrangement, a0,
+                          cubic, stroh, spacing, periods, reps, s, seed)
+    meta.update({
+        "n_atoms_perfect": n_perfect,
+        "overlap_cutoff": cutoff,
+        "n_removed_overlap": n_removed,
+        "linear_term_removed": field.linear.tolist(),
+    })
+    return s, meta
+
+
+
+def _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocations, cuts, arrangement, a0, cubic,
+                   stroh, spacing, periods, reps, s: Structure, seed) -> dict:
+    """Metadata keys shared by every dislocation cell (slip system, cores, cuts, elasticity, cell)."""
+    return {
         "kind": "dislocation",
         "character": character,
         "character_angle_deg": angle,
@@ -210,7 +225,7 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
         "box_directions": {"x": x_dir.tolist(), "y": n.tolist(), "z": t.tolist()},
         "rotations": {"1": rotation.tolist()},
         "dislocations": dislocations,
-        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in pairs],
+        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in cuts],
         "arrangement": arrangement,
         "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
                            "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
@@ -222,15 +237,9 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
         "replication": reps.tolist(),
         "cell": s.cell.tolist(),
         "n_atoms": s.n_atoms,
-        "n_atoms_perfect": n_perfect,
-        "overlap_cutoff": cutoff,
-        "n_removed_overlap": n_removed,
-        "linear_term_removed": field.linear.tolist(),
         "seed": int(seed),
         "nyegan_version": nyegan.__version__,
     }
-    return s, meta
-
 
 def _close_pairs_xy_tilted(s: Structure, cutoff: float) -> int:
     """Number of atom pairs closer than ``cutoff`` (Å) in a cell tilted in xy (explicit periodic images)."""
@@ -323,33 +332,14 @@ def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, pe
     n_perfect = len(reference) + n_climb
     wrapped_minus = np.mod(p_minus, lengths[:2])
     cuts = [(p_plus, corner), (corner, p_minus)]
-    meta = {
-        "kind": "dislocation",
-        "character": character,
-        "character_angle_deg": angle,
-        "burgers": b.tolist(),
-        "burgers_box": b_box.round(12).tolist(),
-        "line": t.tolist(),
-        "glide_plane": n.tolist(),
-        "box_directions": {"x": x_dir.tolist(), "y": n.tolist(), "z": t.tolist()},
-        "rotations": {"1": rotation.tolist()},
-        "dislocations": [{"position": [float(v) for v in p_plus], "sign": 1},
-                         {"position": [float(v) for v in wrapped_minus], "sign": -1}],
-        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in cuts],
-        "arrangement": "quadrupolar",
-        "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
-                           "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
-        "a0": float(a0),
-        "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
-        "stroh_p": [[float(p.real), float(p.imag)] for p in stroh.p],
-        "glide_plane_spacing": spacing,
-        "periodic_cell": periods.tolist(),
-        "replication": reps.tolist(),
+    meta = _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation,
+                          [{"position": [float(v) for v in p_plus], "sign": 1},
+                           {"position": [float(v) for v in wrapped_minus], "sign": -1}],
+                          cuts, "quadrupolar", a0, cubic, stroh, spacing, periods, reps, s, seed)
+    meta.update({
         "lattice_box": [float(v) for v in lengths],
-        "cell": s.cell.tolist(),
         "box_tilt_xy": float(cell[1, 0]),
         "climb_direction": "up" if direction > 0 else "down (through the periodic boundary)",
-        "n_atoms": s.n_atoms,
         "n_atoms_perfect": n_perfect,
         "n_atoms_removed_climb": n_climb,
         "n_planes_removed_climb": n_slab,
@@ -360,7 +350,5 @@ def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, pe
                                           "y": absorbed[:, 1].round(12).tolist()},
         "residual_plastic_strain_not_absorbed": ((plastic - absorbed) / lengths[:2]).round(12).tolist(),
         "linear_term_removed": residual.tolist(),
-        "seed": int(seed),
-        "nyegan_version": nyegan.__version__,
-    }
+    })
     return s, meta

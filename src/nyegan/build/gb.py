@@ -49,6 +49,24 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
     return s.select(keep), int((~keep).sum())
 
 
+def bicrystal_cell_metadata(s: Structure, periods, reps, cutoff: float, n_removed: int, a0: float,
+                            seed: int) -> dict:
+    """Metadata shared by every bicrystal cell: boundary area (Å², per boundary), cell, atom and grain counts."""
+    return {
+        "gb_area": float(s.cell[0, 0] * s.cell[2, 2]),
+        "periodic_cell": np.asarray(periods).tolist(),
+        "replication": np.asarray(reps).tolist(),
+        "cell": s.cell.tolist(),
+        "n_atoms": s.n_atoms,
+        "n_grain": {"1": int((s.grain == 1).sum()), "2": int((s.grain == 2).sum())},
+        "overlap_cutoff": cutoff,
+        "n_removed_overlap": n_removed,
+        "a0": a0,
+        "seed": seed,
+        "nyegan_version": nyegan.__version__,
+    }
+
+
 def build_stgb(axis, plane=None, misorientation: float | None = None, *, a0: float, min_size=(0.0, 0.0, 0.0),
                sigma_max: int = 50, overlap_cutoff: float | None = None, seed: int = 0) -> tuple[Structure, dict]:
     """Periodic bicrystal holding two symmetric tilt boundaries about ``axis``.
@@ -111,16 +129,6 @@ def build_stgb(axis, plane=None, misorientation: float | None = None, *, a0: flo
         "rotations": {"1": rot_a.tolist(), "2": rot_b.tolist()},
         "box_directions_grain_a": {"x": x_dir.tolist(), "y": n.tolist(), "z": t.tolist()},
         "gb_y": [ly / 4, 3 * ly / 4],
-        "gb_area": float(lx * lz),
-        "periodic_cell": periods.tolist(),
-        "replication": reps.tolist(),
-        "cell": s.cell.tolist(),
-        "n_atoms": s.n_atoms,
-        "n_grain": {"1": int((s.grain == 1).sum()), "2": int((s.grain == 2).sum())},
-        "overlap_cutoff": cutoff,
-        "n_removed_overlap": n_removed,
-        "a0": a0,
-        "seed": seed,
-        "nyegan_version": nyegan.__version__,
+        **bicrystal_cell_metadata(s, periods, reps, cutoff, n_removed, a0, seed),
     }
     return s, meta

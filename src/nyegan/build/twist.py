@@ -12,8 +12,7 @@ import itertools
 
 import numpy as np
 
-import nyegan
-from nyegan.build.gb import remove_close_pairs
+from nyegan.build.gb import bicrystal_cell_metadata, remove_close_pairs
 from nyegan.csl import enumerate_tilt_boundaries, odd_part
 from nyegan.lattice import (as_int_vector, fcc_plane_spacing, fcc_repeat_length, fill_box_with_lattice,
                             indices_label, reduce_indices, unit)
@@ -103,17 +102,7 @@ def build_twist(axis, misorientation: float, *, a0: float, min_size=(0.0, 0.0, 0
         "box_directions_grain_a": {"x": (2 * x_vec / a0).round(9).tolist(), "y": t.tolist(),
                                   "z": (2 * z_vec / a0).round(9).tolist()},
         "gb_y": gb_y,
-        "gb_area": float(lengths[0] * lengths[2]),
-        "periodic_cell": periods.tolist(),
-        "replication": reps.tolist(),
-        "cell": s.cell.tolist(),
-        "n_atoms": s.n_atoms,
-        "n_grain": {"1": int((s.grain == 1).sum()), "2": int((s.grain == 2).sum())},
-        "overlap_cutoff": cutoff,
-        "n_removed_overlap": n_removed,
-        "a0": a0,
-        "seed": seed,
-        "nyegan_version": nyegan.__version__,
+        **bicrystal_cell_metadata(s, periods, reps, cutoff, n_removed, a0, seed),
     }
     return s, meta
 

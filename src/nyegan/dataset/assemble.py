@@ -17,7 +17,6 @@ plane, sigma, kind, character, distance_to_gb, burgers_box, cell_lengths, gb_fra
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Sequence
 
