@@ -48,10 +48,12 @@ def nye_from_files(dump, metadata=None, a0=None, potential=None, reference="auto
                          "or use --reference auto")
     s = read_dump(dump)
     kw = {}
-    if meta.get("kind") == "gb" and "gb_y" in meta and average_along != "y":
+    if meta.get("kind") in ("gb", "gb_dislocation") and "gb_y" in meta and average_along != "y":
+        # per-boundary content (half-cells); near-boundary dislocations add their b to the boundary they face
         kw = {"content": "boundaries", "content_kw": {"boundaries": meta["gb_y"]}}
-    elif "cores" in meta:
-        kw = {"content": "cores", "content_kw": {"cores": [c[:2] for c in meta["cores"]]}}
+    elif meta.get("dislocations") and average_along == "z":
+        # Voronoi regions of the built core positions: each holds one dislocation with both its partials
+        kw = {"content": "cores", "content_kw": {"cores": [d["position"][:2] for d in meta["dislocations"]]}}
     result = compute_nye(s, float(a0), reference=reference, rotations=meta.get("rotations"), spacing=spacing,
                          smoothing=smoothing, average_along=average_along, return_atoms=return_atoms, **kw)
     ds, atoms = result if return_atoms else (result, None)
