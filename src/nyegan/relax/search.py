@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from nyegan.potentials import CubicProperties, Potential
 from nyegan.relax.energy import gb_energy_mj_m2
@@ -62,7 +63,9 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
     search_min = search_minimize_settings(settings)
     records, best = [], None
     try:
-        for i in my_share(len(states), color, n_part):
+        share = my_share(len(states), color, n_part)
+        # progress on a terminal only (disable=None: off when stderr is not a TTY, e.g. in Snakemake logs)
+        for i in tqdm(share, desc=f"{case}: GB states", unit="state", disable=None if is_root(comm) else True):
             st = states[i]
             s, n_removed = apply_state(base, st, d_nn)
             relaxer.load(s)
