@@ -10,27 +10,28 @@ atomic glide planes):
 1. Atoms of the atomic plane just above (0 < Δy < d) and just below (−d < Δy < 0) the core's glide plane
    (d = glide-plane spacing), within half the distance to the nearest other core on that glide plane (at most a
    quarter of the period along x); Δ by minimum image, so the xy tilt is handled.
-2. For every upper atom, the in-plane (x, z) vector to its nearest lower atom, reduced modulo the triangular
-   {111} lattice (a0/2<110> vectors): the local stacking offset, defined up to a lattice vector.
-3. Offsets are averaged over each atomic column (atoms at the same x, along the line) and unwrapped along x
-   (each step to the nearest lattice image of the previous column): the disregistry δ(x), from 0 on the left of
-   the window to ±b on the right (checked: ``jump_A``).
-4. δ(x) − δ(left) = c1(x) b1 + c2(x) b2. Each coordinate rises from 0 to 1 across its partial; the partial's
-   position is where it crosses 1/2 (linear interpolation between columns, on the running maximum so that the
+2. Each plane's atoms are grouped into columns (same x, along the line); neighbouring columns of a perfect
+   plane differ by a lattice vector, so each plane's in-plane (x, z) displacement is unwrapped column by column
+   (steps modulo the a0/2<110> lattice, advancing along ±b/2 for the upper/lower plane: the sense −sign·b
+   follows from the builder's FS/RH convention).
+3. δ(x) = u_upper − u_lower, both interpolated linearly to the columns of both planes (sampling: half a column
+   spacing), from 0 on the left of the window to about −sign·b on the right (elastic tails beyond the window
+   are cut; the measured ``jump_A`` is checked against −sign·b).
+4. δ(x) − δ(left) = c1(x) b1 + c2(x) b2. Each coordinate rises from 0 to ≈1 across its partial; the partial's
+   position is where it crosses half of its total rise (linear interpolation between columns, on the running maximum so that the
    elastic wiggles far from the core do not count). ``separation_A`` = |x_2 − x_1|, ``centre`` their midpoint.
 
 Resolution: sub-column (interpolated); a compact, undissociated core gives ≈ 0. The result is NaN (with a
 ``note``) when the window does not hold a full Burgers vector jump (core moved away, or not a dislocation).
 
 Secondary descriptor (``hcp_ribbon_A``): the x extent of hcp (CNA class 2) atoms within two glide-plane spacings
-of the core, plus one column spacing: the width of the stacking-fault ribbon in whole atomic columns; it
+of the core (+ ``column_spacing``, 0 in the relax record): the stacking-fault ribbon in whole atomic columns; it
 underestimates the partial separation because the partial cores themselves are not hcp.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from nyegan.structure import Structure
 
@@ -38,8 +39,8 @@ HCP = 2
 METHOD = ("disregistry: relative (x, z) offset of the two atomic planes bounding each core's glide plane, "
           "unwrapped along x and decomposed on the two Shockley vectors; partial positions where each "
           "Shockley coordinate reaches 1/2 (nyegan.relax.partials)")
-HCP_METHOD = ("hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent + one column "
-              "spacing (stacking-fault ribbon, secondary)")
+HCP_METHOD = ("hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent (+ column "
+              "spacing if given; stacking-fault ribbon, secondary)")
 
 
 def shockley_pair(b_box) -> tuple[np.ndarray, np.ndarray]:
