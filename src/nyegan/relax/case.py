@@ -24,7 +24,7 @@ from nyegan.potentials import Potential, cubic_properties, resolve_potential
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
 from nyegan.relax.errors import RelaxError
 from nyegan.relax.parallel import is_root
-from nyegan.relax.partials import partial_separations
+from nyegan.relax.partials import dislocation_partials
 from nyegan.relax.search import relax_single, search_gb
 from nyegan.relax.settings import RelaxSettings
 from nyegan.structure import Structure
@@ -98,12 +98,7 @@ def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings:
         if is_root(comm):
             rec = {"energy_eV": res.energy, "convergence": res.to_dict(), "anneal": anneal, "n_states": 1}
             if disl:
-                spacing = float(meta.get("glide_plane_spacing", props.a0 / np.sqrt(3.0)))
-                rec["partials"] = {
-                    "method": "hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent "
-                              "(nyegan.relax.partials)",
-                    "cores": partial_separations(out, out.extra.pop("cna"), disl, spacing),
-                }
+                rec["partials"] = dislocation_partials(out, meta, pot, props)
             if is_gb:
                 rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh,
                                                          float(s.cell[0, 0] * s.cell[2, 2]))
