@@ -54,8 +54,11 @@ def nye_from_files(dump, metadata=None, a0=None, potential=None, reference="auto
     elif meta.get("dislocations") and average_along == "z":
         # Voronoi regions of the built core positions: each holds one dislocation with both its partials
         kw = {"content": "cores", "content_kw": {"cores": [d["position"][:2] for d in meta["dislocations"]]}}
+    # misorientation axis in the box frame: z for tilt boundaries (and dislocation lines), y for twist boundaries
+    axis = "y" if meta.get("boundary_type") == "symmetric_twist" else "z"
     result = compute_nye(s, float(a0), reference=reference, rotations=meta.get("rotations"), spacing=spacing,
-                         smoothing=smoothing, average_along=average_along, return_atoms=return_atoms, **kw)
+                         smoothing=smoothing, average_along=average_along, tilt_axis=axis,
+                         return_atoms=return_atoms, **kw)
     ds, atoms = result if return_atoms else (result, None)
     ds.attrs["source"] = dump.name
     if meta.get("case"):

@@ -187,8 +187,8 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
         kw = dict(content_kw or {})
         if content == "boundaries" and "normal" not in kw:
             kw["normal"] = "y"
-        if "line" not in kw:
-            kw["line"] = tilt_axis if isinstance(tilt_axis, str) else "z"
+        if "line" not in kw:  # the averaged direction, else the tilt axis
+            kw["line"] = average_along or (tilt_axis if isinstance(tilt_axis, str) else "z")
         if content == "boundaries" and ref.correspondence_angle_deg:
             kw.setdefault("frank_bilby", 2 * np.sin(np.radians(abs(ref.correspondence_angle_deg)) / 2))
         from nyegan.nye.burgers import burgers_content
