@@ -17,6 +17,9 @@ plane, sigma, kind, character, distance_to_gb, burgers_box, cell_lengths, gb_fra
 
 from __future__ import annotations
 
+import json
+import warnings
+
 from pathlib import Path
 from typing import Sequence
 
@@ -129,7 +132,16 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
     if dim not in (2, 3) or len(grid) != dim:
         raise ValueError(f"dataset.grid {list(grid)} does not match dataset.dim = {dim} (2 or 3)")
     fieldops._check_scheme(scheme)
-    recs = [load_case(n, m, grid, dim, scheme, project) for n, m in zip(nye_paths, meta_paths)]
+    # the conditions and the Frank–Bilby content are those of tilt boundaries (line along z): twist cells are
+    # left out, by name, rather than mixed in with the wrong physics
+    excluded = [Path(m).stem for m in meta_paths
+                if json.loads(Path(m).read_text()).get("boundary_type") == "symmetric_twist"]
+    pairs = [(n, m) for n, m in zip(nye_paths, meta_paths) if Path(m).stem not in excluded]
+    if excluded:
+        warnings.warn(f"dataset: twist-boundary cases left out (tilt conditions only): {', '.join(excluded)}")
+    if not pairs:
+        raise ValueError("no tilt-boundary or dislocation cases left for the dataset (twist cases are left out)")
+    recs = [load_case(n, m, grid, dim, scheme, project) for n, m in pairs]
     names = [r["case"] for r in recs]
     if len(set(names)) != len(names):
         raise ValueError("duplicate case names in the dataset inputs")
@@ -195,7 +207,8 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
                "heldout_misorientations_deg": list(heldout) if heldout else [],
                "canonical_first_boundary_frac": CANONICAL_Y1,
                "frank_bilby_sign": float(np.sign(np.sum([r["content_sign"] for r in recs if r["has_gb"]]) or 1.0)),
-               "source_schemes": ",".join(sorted({r["source_scheme"] for r in recs}))},
+               "source_schemes": ",".join(sorted({r["source_scheme"] for r in recs})),
+               "excluded_cases": ",".join(excluded)},
     )
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
