@@ -101,15 +101,19 @@ def _ifft(a: torch.Tensor, dim: int) -> torch.Tensor:
 def _float(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
+def _to_spectral(a, lengths, dim: int, scheme: str, n_index: int):
+    """(float tensor, was_numpy, difference symbols, FFT) of a field with ``n_index`` tensor indices before the grid."""
+    a, was_np = _as_tensor(a)
+    a = _float(a)
+    lam = symbols(a.shape[-dim:], lengths, scheme, batch_ndim=a.ndim - dim - n_index, device=a.device,
+                  dtype=a.dtype)
+    return a, was_np, lam, _fft(a, dim)
+
+
 
 def curl(W, lengths, dim: int, scheme: str = "spectral"):
     """alpha_ij = eps_jkl d_k W_il for W of shape ``(..., 3, 3, *grid)`` (1/Å if W is dimensionless)."""
-    W, was_np = _as_tensor(W)
-    W = _float(W)
-    grid = W.shape[-dim:]
-    bnd = W.ndim - dim - 2
-    lam = symbols(grid, lengths, scheme, batch_ndim=bnd, device=W.device, dtype=W.dtype)
-    Wh = _fft(W, dim)
+    W, was_np, lam, Wh = _to_spectral(W, lengths, dim, scheme, 2)
     D = [l.unsqueeze(-dim - 1) for l in lam]  # broadcast over the i index
     zero = torch.zeros((), dtype=Wh.dtype, device=W.device)
     Dz = D[2] if dim == 3 else zero
@@ -124,12 +128,7 @@ def curl(W, lengths, dim: int, scheme: str = "spectral"):
 
 def divergence(alpha, lengths, dim: int, scheme: str = "spectral"):
     """(div alpha)_i = d_j alpha_ij, shape ``(..., 3, *grid)``."""
-    alpha, was_np = _as_tensor(alpha)
-    alpha = _float(alpha)
-    grid = alpha.shape[-dim:]
-    bnd = alpha.ndim - dim - 2
-    lam = symbols(grid, lengths, scheme, batch_ndim=bnd, device=alpha.device, dtype=alpha.dtype)
-    ah = _fft(alpha, dim)
+    alpha, was_np, lam, ah = _to_spectral(alpha, lengths, dim, scheme, 2)
     sl = [slice(None)] * dim
     d = sum(lam[j].unsqueeze(-dim - 1) * ah[..., :, j, *sl] for j in range(dim))
     return _back(_ifft(d, dim), was_np)
@@ -137,12 +136,8 @@ def divergence(alpha, lengths, dim: int, scheme: str = "spectral"):
 
 def gradient_norm(alpha, lengths, dim: int, scheme: str = "spectral"):
     """sqrt(sum_ijk <(d_k alpha_ij)^2>) over the cell (scale for relative divergence residuals)."""
-    alpha, was_np = _as_tensor(alpha)
-    alpha = _float(alpha)
+    alpha, was_np, lam, ah = _to_spectral(alpha, lengths, dim, scheme, 2)
     grid = alpha.shape[-dim:]
-    bnd = alpha.ndim - dim - 2
-    lam = symbols(grid, lengths, scheme, batch_ndim=bnd, device=alpha.device, dtype=alpha.dtype)
-    ah = _fft(alpha, dim)
     n = float(np.prod(grid))
     tot = sum((l.unsqueeze(-dim - 1).unsqueeze(-dim - 1).abs() ** 2 * ah.abs() ** 2) for l in lam)
     red = tuple(range(-dim - 2, 0))
@@ -165,12 +160,8 @@ def project_divfree(alpha, lengths, dim: int, scheme: str = "spectral"):
     For 2D fields the line-z column alpha_iz is left unchanged (d_z = 0), so the Burgers content through
     x-y sections is preserved exactly; only its cell mean is removed.
     """
-    alpha, was_np = _as_tensor(alpha)
-    alpha = _float(alpha)
+    alpha, was_np, lam, ah = _to_spectral(alpha, lengths, dim, scheme, 2)
     grid = alpha.shape[-dim:]
-    bnd = alpha.ndim - dim - 2
-    lam = symbols(grid, lengths, scheme, batch_ndim=bnd, device=alpha.device, dtype=alpha.dtype)
-    ah = _fft(alpha, dim)
     sl = [slice(None)] * dim
     L = [l.unsqueeze(-dim - 1) for l in lam]
     norm2 = sum(l.abs() ** 2 for l in L)
@@ -195,12 +186,7 @@ def invert_derivative_z_column(p, lengths, dim: int, scheme: str = "spectral"):
 
     Uses W_ix = -conj(l_y) p / |l|^2, W_iy = conj(l_x) p / |l|^2 (modes with |l| = 0 dropped).
     """
-    p, was_np = _as_tensor(p)
-    p = _float(p)
-    grid = p.shape[-dim:]
-    bnd = p.ndim - dim - 1
-    lam = symbols(grid, lengths, scheme, batch_ndim=bnd, device=p.device, dtype=p.dtype)
-    ph = _fft(p, dim)
+    p, was_np, lam, ph = _to_spectral(p, lengths, dim, scheme, 1)
     lx, ly = lam[0], lam[1]
     n2 = lx.abs() ** 2 + ly.abs() ** 2
     keep = n2 > 0
