@@ -117,6 +117,16 @@ def load_case(nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: st
                 source_scheme=str(attrs.get("difference_scheme", "unknown")))
 
 
+def sample_coords(n_samples: int, grid: Sequence[int]) -> dict:
+    """Coordinates shared by the dataset and generated fields: samples, tensor labels, fractional cell-centred
+    grid coordinates (x, y[, z])."""
+    coords = {"sample": np.arange(n_samples), "i": LABELS, "j": LABELS, "component": LABELS, "axis": LABELS,
+              "boundary": [1, 2], "feature": list(FEATURES)}
+    for d, n in zip(["x", "y", "z"], grid):
+        coords[d] = (d, (np.arange(n) + 0.5) / n, {"units": "1", "long_name": f"fractional {d} (cell-centred)"})
+    return coords
+
+
 def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Sequence[int] = (32, 64),
                   dim: int = 2, scheme: str = "spectral", project: bool = True, heldout_misorientations=None,
                   validation_fraction: float = 0.15) -> xr.Dataset:
@@ -160,10 +170,7 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
         return np.array([np.asarray(r["meta"].get(key, [np.nan] * n), float) for r in recs])
 
     sp = ["x", "y", "z"][:dim]
-    coords = {"sample": np.arange(len(recs)), "i": LABELS, "j": LABELS, "component": LABELS, "axis": LABELS,
-              "boundary": [1, 2], "feature": list(FEATURES)}
-    for d, n in zip(sp, grid):
-        coords[d] = (d, (np.arange(n) + 0.5) / n, {"units": "1", "long_name": f"fractional {d} (cell-centred)"})
+    coords = sample_coords(len(recs), grid)
     ds = xr.Dataset(
         {
             "alpha": (("sample", "i", "j", *sp), alpha, {"units": "1/angstrom",

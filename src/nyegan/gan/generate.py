@@ -20,10 +20,10 @@ import xarray as xr
 
 from nyegan import content as content_mod
 from nyegan.dataset import load_dataset
-from nyegan.dataset.conditions import FEATURES, condition_vector
+from nyegan.dataset.assemble import sample_coords
+from nyegan.dataset.conditions import condition_vector
 from nyegan.io import atomic_path
 
-LABELS = ["x", "y", "z"]
 
 
 def conditions_from_dataset(ds, splits=("heldout", "validation")) -> dict:
@@ -90,10 +90,7 @@ def generate(ckpt_path, dataset_path, out_path, n_per_condition: int = 8, splits
     cont = content_mod.slab_content(alpha, gbf.double(), L[:, 1].double(), dim).numpy()
     grid = alpha.shape[3:]
     sp = ["x", "y", "z"][:dim]
-    coords = {"sample": np.arange(len(rep)), "i": LABELS, "j": LABELS, "axis": LABELS, "component": LABELS,
-              "boundary": [1, 2], "feature": list(FEATURES)}
-    for d, n in zip(sp, grid):
-        coords[d] = (d, (np.arange(n) + 0.5) / n, {"units": "1", "long_name": f"fractional {d} (cell-centred)"})
+    coords = sample_coords(len(rep), grid)
     res = xr.Dataset(
         {"alpha": (("sample", "i", "j", *sp), alpha.numpy().astype(np.float32),
                    {"units": "1/angstrom", "long_name": "generated Nye dislocation density tensor"}),
