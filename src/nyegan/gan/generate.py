@@ -25,7 +25,6 @@ from nyegan.dataset.conditions import condition_vector
 from nyegan.io import atomic_path
 
 
-
 def conditions_from_dataset(ds, splits=("heldout", "validation")) -> dict:
     """One condition per dataset sample of the given splits."""
     sel = np.isin(ds["split"].values.astype(str), list(splits))
