@@ -114,7 +114,7 @@ def _cache_file() -> Path:
     return root / "potential_properties.json"
 
 
-def _self_comm():
+def self_comm():
     """MPI_COMM_SELF when running under MPI: the property run is serial and must not involve other ranks."""
     try:
         from mpi4py import MPI
@@ -124,7 +124,7 @@ def _self_comm():
 
 
 def _compute_properties(pot: Potential, strain: float = 1e-4) -> CubicProperties:
-    lmp = new_lammps(comm=_self_comm())
+    lmp = new_lammps(comm=self_comm())
     try:
         lmp.commands_list([
             "units metal", "boundary p p p", "atom_style atomic",
@@ -163,19 +163,24 @@ def _compute_properties(pot: Potential, strain: float = 1e-4) -> CubicProperties
     return CubicProperties(a0=float(a0), ecoh=float(ecoh), c11=float(c11), c12=float(c12), c44=float(c44))
 
 
-def cubic_properties(pot: Potential | str) -> CubicProperties:
-    """fcc a0, E_coh and C11/C12/C44 of the potential, computed with LAMMPS on first use and cached."""
-    pot = resolve_potential(pot) if not isinstance(pot, Potential) else pot
-    key = f"{pot.sha256()}:{pot.element}:fcc"
-    cache = _cache_file()
+def cached_entry(file_name: str, key: str, compute) -> dict:
+    """The entry ``key`` of the JSON cache ``file_name`` (in ``$NYEGAN_CACHE``), computing and storing
+    ``compute()`` (a dict) under a file lock on first use, so parallel jobs compute it once."""
+    cache = _cache_file().with_name(file_name)
     with open(cache.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         table = json.loads(cache.read_text()) if cache.exists() else {}
         if key not in table:
-            props = _compute_properties(pot)
-            table[key] = {"potential": pot.name, **asdict(props)}
+            table[key] = compute()
             tmp = cache.with_suffix(".tmp")
             tmp.write_text(json.dumps(table, indent=2))
             os.replace(tmp, cache)
-        entry = {k: v for k, v in table[key].items() if k != "potential"}
-    return CubicProperties(**entry)
+        return table[key]
+
+
+def cubic_properties(pot: Potential | str) -> CubicProperties:
+    """fcc a0, E_coh and C11/C12/C44 of the potential, computed with LAMMPS on first use and cached."""
+    pot = resolve_potential(pot) if not isinstance(pot, Potential) else pot
+    entry = cached_entry(_cache_file().name, f"{pot.sha256()}:{pot.element}:fcc",
+                         lambda: {"potential": pot.name, **asdict(_compute_properties(pot))})
+    return CubicProperties(**{k: v for k, v in entry.items() if k != "potential"})

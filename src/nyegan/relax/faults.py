@@ -15,14 +15,10 @@ independent cross-check.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-
 import numpy as np
 
 from nyegan.lmp import new_lammps
-from nyegan.potentials import Potential, _cache_file, _self_comm, cubic_properties, resolve_potential
+from nyegan.potentials import Potential, cached_entry, cubic_properties, resolve_potential, self_comm
 
 EV_PER_A2_TO_MJ_PER_M2 = 1.602176634e-19 / 1e-20 * 1e3  # 16021.77
 
@@ -30,7 +26,7 @@ EV_PER_A2_TO_MJ_PER_M2 = 1.602176634e-19 / 1e-20 * 1e3  # 16021.77
 def _fault_energy_per_area(pot: Potential, a0: float, n_periods: int, tilt: float) -> float:
     """(E_tilted − E_perfect) / area (eV/Å²) for one relaxed fault in a [1-10] x [11-2] x [111] cell."""
     lx, ly, lz = a0 * np.sqrt(2.0), a0 * np.sqrt(6.0), n_periods * a0 * np.sqrt(3.0)
-    lmp = new_lammps(comm=_self_comm())
+    lmp = new_lammps(comm=self_comm())
     try:
         lmp.commands_list([
             "units metal", "boundary p p p", "atom_style atomic",
@@ -64,7 +60,7 @@ def hcp_fcc_energy_difference(pot: Potential, a0: float) -> float:
     """E_hcp − E_fcc (eV/atom) at the fcc nearest-neighbour distance a0/√2, ideal c/a = √(8/3), unrelaxed."""
     energies = []
     for lattice, reps in ((f"fcc {a0}", "0 4 0 4 0 4"), (f"hcp {a0 / np.sqrt(2.0)}", "0 6 0 4 0 4")):
-        lmp = new_lammps(comm=_self_comm())
+        lmp = new_lammps(comm=self_comm())
         try:
             lmp.commands_list([
                 "units metal", "boundary p p p", "atom_style atomic", f"lattice {lattice}",
@@ -81,15 +77,7 @@ def stacking_fault_energy(pot: Potential | str) -> float:
     """Intrinsic stacking-fault energy γ_SF (mJ/m²) of the potential, computed with LAMMPS once and cached."""
     pot = resolve_potential(pot) if not isinstance(pot, Potential) else pot
     a0 = cubic_properties(pot).a0
-    key = f"{pot.sha256()}:{pot.element}:fcc:isf"
-    cache = _cache_file().with_name("fault_energies.json")
-    with open(cache.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        table = json.loads(cache.read_text()) if cache.exists() else {}
-        if key not in table:
-            table[key] = {"potential": pot.name, "a0": a0,
-                          "gamma_isf_mJ_m2": compute_stacking_fault_energy(pot, a0)}
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(table, indent=2))
-            os.replace(tmp, cache)
-        return float(table[key]["gamma_isf_mJ_m2"])
+    entry = cached_entry("fault_energies.json", f"{pot.sha256()}:{pot.element}:fcc:isf",
+                         lambda: {"potential": pot.name, "a0": a0,
+                                  "gamma_isf_mJ_m2": compute_stacking_fault_energy(pot, a0)})
+    return float(entry["gamma_isf_mJ_m2"])
