@@ -54,6 +54,11 @@ def _noise_distortion(rng, grid, lengths, amplitude: float) -> np.ndarray:
     return amplitude * (W - W.mean(axis=2, keepdims=True))
 
 
+def _cell_centres(lengths, grid) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-centred node coordinates (Å) along x and y of a periodic 2D grid."""
+    return tuple((np.arange(n) + 0.5) * L / n for L, n in zip(lengths[:2], grid[:2]))
+
+
 def tilt_gb_field(theta_deg: float, lengths=(20.0, 80.0), grid=(32, 64), gb_frac=(0.25, 0.75), width: float = 1.5,
                   modulation: float = 0.5, n_units: int = 2, noise: float = 0.01, sign: float = 1.0,
                   scheme: str = "spectral", seed: int = 0) -> np.ndarray:
@@ -61,8 +66,7 @@ def tilt_gb_field(theta_deg: float, lengths=(20.0, 80.0), grid=(32, 64), gb_frac
     rng = np.random.default_rng(seed)
     Lx, Ly = lengths
     nx, ny = grid
-    x = (np.arange(nx) + 0.5) * Lx / nx
-    y = (np.arange(ny) + 0.5) * Ly / ny
+    x, y = _cell_centres(lengths, grid)
     c = sign * 2.0 * math.sin(math.radians(theta_deg) / 2.0)
     p = np.zeros((3, nx, ny))
     for k, (yf, s) in enumerate(zip(gb_frac, (1.0, -1.0))):
@@ -84,8 +88,7 @@ def dislocation_dipole_field(burgers=(2.86, 0.0, 0.0), lengths=(40.0, 40.0), gri
     rng = np.random.default_rng(seed)
     Lx, Ly = lengths
     nx, ny = grid
-    x = (np.arange(nx) + 0.5) * Lx / nx
-    y = (np.arange(ny) + 0.5) * Ly / ny
+    x, y = _cell_centres(lengths, grid)
     b = np.asarray(burgers, float)
     p = np.zeros((3, nx, ny))
     for (xf, yf), s in zip(positions, (1.0, -1.0)):
