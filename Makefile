@@ -1,12 +1,13 @@
 # Two entry points, both doing all the set-up on a fresh machine (Python >= 3.11):
 #   make demo   - create .venv, install nyegan, run the workflow on config/config.yaml
-#   make test   - create .venv, install nyegan with test extras, run the test suite
+#   make test   - create .venv, install nyegan with test extras, lint, run the whole test suite (CI)
+#   make test-fast - the edit-test loop: lint + tests not marked slow, mpi or slurm (under a minute)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast lint install clean
 
 $(BIN)/.nyegan-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,15 @@ install: $(BIN)/.nyegan-installed
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+test-fast: lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not mpi and not slurm"
 
 clean:
 	rm -rf results logs .snakemake

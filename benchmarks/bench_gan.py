@@ -24,7 +24,10 @@ def make_dataset(root: Path, grid) -> Path:
     synthetic.write_gb_series(root, thetas=(10.0, 16.0, 22.0, 28.0), seeds_per_theta=3, grid=tuple(grid))
     nye = sorted((root / "nye").glob("*.nc"))
     meta = [root / "structures" / (p.stem + ".json") for p in nye]
-    return build_dataset(nye, meta, root / "dataset.nc", grid=tuple(grid), heldout_misorientations=[]) and root / "dataset.nc"
+    return (
+        build_dataset(nye, meta, root / "dataset.nc", grid=tuple(grid), heldout_misorientations=[])
+        and root / "dataset.nc"
+    )
 
 
 def plain_loop(ds, opts, batch, steps, warmup, device):
@@ -88,11 +91,21 @@ def lightning_loop(ds_path, ds, opts, batch, steps, warmup, device, loggers: boo
         lg = [TensorBoardLogger(tmp, name="l"), CSVLogger(tmp, name="l")]
     else:
         lg = False
-    tr = pl.Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
-                    precision="32-true", max_steps=total + total // n_critic, logger=lg,
-                    enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    num_sanity_val_steps=0, limit_val_batches=0, callbacks=[clock], default_root_dir=tmp,
-                    log_every_n_steps=10)
+    tr = pl.Trainer(
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        precision="32-true",
+        max_steps=total + total // n_critic,
+        logger=lg,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=[clock],
+        default_root_dir=tmp,
+        log_every_n_steps=10,
+    )
     tr.fit(m, datamodule=dm)
     return steps / clock.dt, clock.wait / steps
 
@@ -122,15 +135,18 @@ def main():
             if name == "plain":
                 sps, w = plain_loop(ds, opts, args.batch, args.steps, args.warmup, device)
             else:
-                sps, w = lightning_loop(ds_path, ds, opts, args.batch, args.steps, args.warmup, device,
-                                        loggers=name.endswith("loggers"))
+                sps, w = lightning_loop(
+                    ds_path, ds, opts, args.batch, args.steps, args.warmup, device, loggers=name.endswith("loggers")
+                )
             res[name].append(sps)
             waits[name].append(w)
             print(f"round {r} {name:18s} {sps:7.3f} steps/s  data wait {w * 1e6:8.1f} us/step", flush=True)
     med = {k: statistics.median(v) for k, v in res.items()}
     print(f"\ndevice {device}, threads {args.threads}, grid {args.grid}, batch {args.batch}, width {args.width}")
     for k in res:
-        print(f"{k:18s} median {med[k]:7.3f} steps/s   data wait median {statistics.median(waits[k]) * 1e6:8.1f} us/step")
+        print(
+            f"{k:18s} median {med[k]:7.3f} steps/s   data wait median {statistics.median(waits[k]) * 1e6:8.1f} us/step"
+        )
     print(f"ratio lightning / plain          = {med['lightning'] / med['plain']:.3f}")
     print(f"ratio lightning+loggers / plain  = {med['lightning+loggers'] / med['plain']:.3f}")
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from nye_helpers import POTENTIAL, oriented_crystal, quadrupole, relax  # noqa: E402
+
 from nyegan.lattice import fcc_nearest_neighbours  # noqa: E402
 from nyegan.nye import compute_nye, core_content  # noqa: E402
 from nyegan.nye.lattice_g import atom_correspondence  # noqa: E402
@@ -37,8 +38,9 @@ def scaling(a0: float, sizes, workers: int = 1) -> None:
         s = s.copy(positions=s.positions + rng.normal(scale=0.05, size=s.positions.shape))
         tracemalloc.start()
         t = time.perf_counter()
-        ds = compute_nye(s, a0, reference="grains", rotations={1: rot}, spacing=1.0, smoothing=2.0, content=None,
-                         workers=workers)
+        ds = compute_nye(
+            s, a0, reference="grains", rotations={1: rot}, spacing=1.0, smoothing=2.0, content=None, workers=workers
+        )
         dt = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -68,18 +70,35 @@ def versus_atomman(a0: float, repeat: int = 3, workers: int = 1) -> None:
         return atom_correspondence(s, a0, ref, workers=workers)
 
     def run_all():  # G + grid + curl + per-atom alpha
-        return compute_nye(s, a0, reference=ref, average_along="z", spacing=1.0, smoothing=2.0, content=None,
-                           return_atoms=True, workers=workers)
+        return compute_nye(
+            s,
+            a0,
+            reference=ref,
+            average_along="z",
+            spacing=1.0,
+            smoothing=2.0,
+            content=None,
+            return_atoms=True,
+            workers=workers,
+        )
 
     # interleaved, best of ``repeat`` for each (the machine may be shared)
     t_am = t_g = t_all = np.inf
     for _ in range(repeat):
-        t = time.perf_counter(); res = run_atomman(); t_am = min(t_am, time.perf_counter() - t)  # noqa: E702
-        t = time.perf_counter(); corr = run_g(); t_g = min(t_g, time.perf_counter() - t)  # noqa: E702
-        t = time.perf_counter(); ds, atoms = run_all(); t_all = min(t_all, time.perf_counter() - t)  # noqa: E702
+        t = time.perf_counter()
+        res = run_atomman()
+        t_am = min(t_am, time.perf_counter() - t)  # noqa: E702
+        t = time.perf_counter()
+        corr = run_g()
+        t_g = min(t_g, time.perf_counter() - t)  # noqa: E702
+        t = time.perf_counter()
+        ds, atoms = run_all()
+        t_all = min(t_all, time.perf_counter() - t)  # noqa: E702
     a_am = np.asarray(res["Nye_tensor"])
-    print(f"\nrelaxed screw quadrupole, {n} atoms (same dump, same bonds, 27 deg cone), best of {repeat}, "
-          f"nyegan workers={workers}")
+    print(
+        f"\nrelaxed screw quadrupole, {n} atoms (same dump, same bonds, 27 deg cone), best of {repeat}, "
+        f"nyegan workers={workers}"
+    )
     print(f"  atomman nye_tensor      : {t_am:8.3f} s  {1e6 * t_am / n:8.1f} us/atom")
     print(f"  nyegan per-atom G       : {t_g:8.3f} s  {1e6 * t_g / n:8.1f} us/atom   ratio {t_am / t_g:6.1f}x")
     print(f"  nyegan end to end (grid): {t_all:8.3f} s  {1e6 * t_all / n:8.1f} us/atom   ratio {t_am / t_all:6.1f}x")
@@ -104,8 +123,10 @@ def versus_atomman(a0: float, repeat: int = 3, workers: int = 1) -> None:
     owner = np.argmin(np.linalg.norm(d, axis=2), axis=1)
     bz_am = [float(np.nansum(theirs[(owner == k) & ok, 2]) * area) for k in range(4)]
     bz_ours = [e["burgers_vector"][2] for e in core_content(ds, cores=cores)]
-    print(f"  core b_z / |b|: nyegan grid {np.round(np.array(bz_ours) / np.linalg.norm(b), 4).tolist()}"
-          f"   atomman per-atom sum {np.round(np.array(bz_am) / np.linalg.norm(b), 3).tolist()}")
+    print(
+        f"  core b_z / |b|: nyegan grid {np.round(np.array(bz_ours) / np.linalg.norm(b), 4).tolist()}"
+        f"   atomman per-atom sum {np.round(np.array(bz_am) / np.linalg.norm(b), 3).tolist()}"
+    )
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-from nyegan.build.gb import build_stgb  # noqa: E402
 from nyegan.io import write_data, write_json  # noqa: E402
 from nyegan.lmp import new_lammps, potentials_dir  # noqa: E402
 from nyegan.potentials import cubic_properties, resolve_potential  # noqa: E402
+from nyegan.structures.gb import build_stgb  # noqa: E402
 
 SCRIPT = """units metal
 boundary p p p
@@ -54,8 +54,12 @@ def bench_module_vs_binary(data: Path, pot: Path, maxiter: int, repeats: int = 3
         lmp.close()
         t_mod.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        out = subprocess.run([str(lmp_bin), "-nocite", "-log", "none", "-screen", "none", "-in", str(inp)],
-                             env=env, capture_output=True, text=True)
+        out = subprocess.run(
+            [str(lmp_bin), "-nocite", "-log", "none", "-screen", "none", "-in", str(inp)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         t_bin.append(time.perf_counter() - t0)
         if out.returncode:
             raise RuntimeError(out.stderr)
@@ -65,8 +69,19 @@ def bench_module_vs_binary(data: Path, pot: Path, maxiter: int, repeats: int = 3
 def bench_search(data: Path, ranks: int, translations, tmp: Path):
     out = tmp / f"search_{ranks}_{translations[0]}x{translations[1]}.dump"
     settings = json.dumps({"gb_search": {"translations": list(translations), "deletion_cutoffs": [0.0]}})
-    cmd = [sys.executable, "-m", "nyegan", "relax", str(data), "--np", str(ranks), "--settings", settings,
-           "-o", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nyegan",
+        "relax",
+        str(data),
+        "--np",
+        str(ranks),
+        "--settings",
+        settings,
+        "-o",
+        str(out),
+    ]
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
@@ -89,8 +104,10 @@ def main():
         data = tmp / "big.data"
         write_data(data, s)
         tm, tb, e = bench_module_vs_binary(data, pot.path, args.maxiter)
-        print(f"minimisation of {s.n_atoms} atoms ({args.maxiter} CG iterations max, E = {e:.4f} eV): "
-              f"module {tm:.3f} s, lmp binary {tb:.3f} s, ratio module/binary = {tm / tb:.3f}")
+        print(
+            f"minimisation of {s.n_atoms} atoms ({args.maxiter} CG iterations max, E = {e:.4f} eV): "
+            f"module {tm:.3f} s, lmp binary {tb:.3f} s, ratio module/binary = {tm / tb:.3f}"
+        )
         s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=a0, min_size=args.search_min_size)
         data = tmp / "small.data"
         write_data(data, s)
@@ -99,8 +116,10 @@ def main():
         for translations in ((4, 2), (4, 4)):
             for ranks in (1, 2):
                 n, t_search, wall = bench_search(data, ranks, translations, tmp)
-                print(f"  {n:3d} states, {ranks} rank(s): search {t_search:.2f} s -> {n / t_search:.1f} states/s "
-                      f"(process wall {wall:.2f} s)")
+                print(
+                    f"  {n:3d} states, {ranks} rank(s): search {t_search:.2f} s -> {n / t_search:.1f} states/s "
+                    f"(process wall {wall:.2f} s)"
+                )
 
 
 if __name__ == "__main__":

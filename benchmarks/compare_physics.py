@@ -41,15 +41,23 @@ def main():
     for mode in args.modes:
         d = out / mode
         t0 = time.perf_counter()
-        last = train(ds_path, d, dict(physics=mode, steps=args.steps, images=False, checkpoint_every=10 ** 6))
+        last = train(ds_path, d, dict(physics=mode, steps=args.steps, images=False, checkpoint_every=10**6))
         t_train = time.perf_counter() - t0
         generate(last, ds_path, d / "generated.nc", n_per_condition=16, splits=("heldout",))
         m = evaluate(d / "generated.nc", ds_path, d)["summary"]
         m["train_s"] = t_train
         rows[mode] = m
         print(mode, json.dumps(m), flush=True)
-    keys = ["div_rel_generated", "mean_rel_generated", "content_error_fb", "content_error_data", "spectrum_distance",
-            "correlation_distance", "mean_field_error", "train_s"]
+    keys = [
+        "div_rel_generated",
+        "mean_rel_generated",
+        "content_error_fb",
+        "content_error_data",
+        "spectrum_distance",
+        "correlation_distance",
+        "mean_field_error",
+        "train_s",
+    ]
     print("\n" + "mode".ljust(10) + "".join(k[:18].rjust(20) for k in keys))
     for mode, m in rows.items():
         print(mode.ljust(10) + "".join(f"{m.get(k, float('nan')):20.4g}" for k in keys))

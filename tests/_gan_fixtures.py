@@ -13,8 +13,22 @@ from nyegan.gan import synthetic
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 PY = sys.executable
 
-TINY_GAN = dict(batch_size=4, steps=6, steps_per_epoch=3, checkpoint_every=2, nz=8, width_g=4, width_d=4,
-                n_up=2, n_down=2, embed=8, n_critic=2, images=True, threads=1, log_every=1)
+TINY_GAN = dict(
+    batch_size=4,
+    steps=6,
+    steps_per_epoch=3,
+    checkpoint_every=2,
+    nz=8,
+    width_g=4,
+    width_d=4,
+    n_up=2,
+    n_down=2,
+    embed=8,
+    n_critic=2,
+    images=True,
+    threads=1,
+    log_every=1,
+)
 
 
 def write_tiny_cases(root, thetas=(10.0, 20.0, 30.0), seeds=2, grid=(16, 32)):
@@ -42,8 +56,9 @@ def run_python(code: str, cwd, timeout: float = 240, wait: bool = True):
     script = Path(cwd) / f"script_{abs(hash(code)) % 10**8}.py"
     script.write_text(code)
     if not wait:
-        return subprocess.Popen([PY, str(script)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+        return subprocess.Popen(
+            [PY, str(script)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     r = subprocess.run([PY, str(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
     return r

@@ -69,12 +69,19 @@ def relax(s: Structure, workdir, name: str, etol: float = 0.0, ftol: float = 1e-
     bnd = " ".join("p" if p else "s" for p in s.pbc)
     lmp = new_lammps()
     try:
-        lmp.commands_list([
-            "units metal", "atom_style atomic", f"boundary {bnd}", f"read_data {data}",
-            *pot.pair_commands(n_types), "neighbor 1.0 bin",
-            "min_style cg", f"minimize {etol} {ftol} {maxiter} {10 * maxiter}",
-            f"write_dump all custom {dump} id type x y z modify sort id format float %.10g",
-        ])
+        lmp.commands_list(
+            [
+                "units metal",
+                "atom_style atomic",
+                f"boundary {bnd}",
+                f"read_data {data}",
+                *pot.pair_commands(n_types),
+                "neighbor 1.0 bin",
+                "min_style cg",
+                f"minimize {etol} {ftol} {maxiter} {10 * maxiter}",
+                f"write_dump all custom {dump} id type x y z modify sort id format float %.10g",
+            ]
+        )
     finally:
         lmp.close()
     out = read_dump(dump)

@@ -10,8 +10,7 @@ from nyegan.io import read_data
 
 
 def _nyegan(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "nyegan", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "nyegan", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_help_lists_stages():
@@ -22,8 +21,22 @@ def test_help_lists_stages():
 
 
 def test_build_gb_by_misorientation(tmp_path):
-    out = _nyegan("build", "gb", "--axis", "0", "0", "1", "--misorientation", "37", "--min-size", "10", "30", "8",
-                  "-o", str(tmp_path / "gb.data"))
+    out = _nyegan(
+        "build",
+        "gb",
+        "--axis",
+        "0",
+        "0",
+        "1",
+        "--misorientation",
+        "37",
+        "--min-size",
+        "10",
+        "30",
+        "8",
+        "-o",
+        str(tmp_path / "gb.data"),
+    )
     assert out.returncode == 0, out.stderr
     meta = json.loads((tmp_path / "gb.json").read_text())
     s = read_data(tmp_path / "gb.data")
@@ -41,8 +54,24 @@ def test_build_gb_bad_plane_is_a_clear_error(tmp_path):
 
 
 def test_build_twist(tmp_path):
-    out = _nyegan("build", "gb", "--type", "twist", "--axis", "1", "1", "1", "--misorientation", "38",
-                  "--min-size", "10", "30", "10", "-o", str(tmp_path / "tw.data"))
+    out = _nyegan(
+        "build",
+        "gb",
+        "--type",
+        "twist",
+        "--axis",
+        "1",
+        "1",
+        "1",
+        "--misorientation",
+        "38",
+        "--min-size",
+        "10",
+        "30",
+        "10",
+        "-o",
+        str(tmp_path / "tw.data"),
+    )
     assert out.returncode == 0, out.stderr
     meta = json.loads((tmp_path / "tw.json").read_text())
     assert meta["sigma"] == 7 and meta["boundary_type"] == "symmetric_twist"
@@ -50,8 +79,9 @@ def test_build_twist(tmp_path):
 
 
 def test_build_dislocation(tmp_path):
-    out = _nyegan("build", "dislocation", "--character", "mixed", "--min-size", "40", "30", "8",
-                  "-o", str(tmp_path / "d.data"))
+    out = _nyegan(
+        "build", "dislocation", "--character", "mixed", "--min-size", "40", "30", "8", "-o", str(tmp_path / "d.data")
+    )
     assert out.returncode == 0, out.stderr
     meta = json.loads((tmp_path / "d.json").read_text())
     b = np.array(meta["burgers_box"])

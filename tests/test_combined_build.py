@@ -4,28 +4,36 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from nyegan.build.combined import add_dislocations_near_gb
-from nyegan.build.gb import build_stgb
-from nyegan.burgers_circuit import burgers_circuit, circle_path, rectangle_path
+from nyegan.defects.burgers_circuit import burgers_circuit, circle_path, rectangle_path
 from nyegan.potentials import CubicProperties
+from nyegan.structures.combined import add_dislocations_near_gb
+from nyegan.structures.gb import build_stgb
 
 AL = CubicProperties(a0=4.05, ecoh=3.36, c11=107.0, c12=60.0, c44=31.0)
 A0 = AL.a0
 D_NN = A0 / np.sqrt(2.0)
-CASES = [((0, 0, 1), (3, 1, 0), "edge", None), ((1, 1, 0), (1, -1, 3), "edge", None),
-         ((1, 1, 0), (1, -1, 3), "screw", None), ((1, 1, 0), (1, -1, 3), "mixed", None),
-         ((1, 1, 0), (1, -1, 1), "screw", (1, -1, 1))]  # last: glide plane parallel to the Σ3 twin
+CASES = [
+    ((0, 0, 1), (3, 1, 0), "edge", None),
+    ((1, 1, 0), (1, -1, 3), "edge", None),
+    ((1, 1, 0), (1, -1, 3), "screw", None),
+    ((1, 1, 0), (1, -1, 3), "mixed", None),
+    ((1, 1, 0), (1, -1, 1), "screw", (1, -1, 1)),
+]  # last: glide plane parallel to the Σ3 twin
 EXPECTED_ANGLE = {"edge": 90.0, "screw": 0.0, "mixed": 60.0}
 DISTANCE = 10.0
 
 
-@pytest.fixture(scope="module", params=[(c, a) for c in CASES for a in ("quadrupole", "dipole")],
-                ids=lambda p: f"{p[0][0]}-{p[0][1]}-{p[0][2]}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[(c, a) for c in CASES for a in ("quadrupole", "dipole")],
+    ids=lambda p: f"{p[0][0]}-{p[0][1]}-{p[0][2]}-{p[1]}",
+)
 def built(request):
     (axis, plane, character, glide), arrangement = request.param
     gb, gb_meta = build_stgb(axis, plane, a0=A0, min_size=(30.0, 70.0, 9.0))
-    s, meta = add_dislocations_near_gb(gb, gb_meta, character, A0, AL, DISTANCE, arrangement=arrangement,
-                                       glide_plane=glide)
+    s, meta = add_dislocations_near_gb(
+        gb, gb_meta, character, A0, AL, DISTANCE, arrangement=arrangement, glide_plane=glide
+    )
     return gb, gb_meta, s, meta
 
 
@@ -72,8 +80,9 @@ def test_burgers_circuits_in_grain_a(built):
         xs = np.sort(np.mod([d["position"][0] for d in meta["dislocations"]], lx))
         gaps = np.diff(np.append(xs, xs[0] + lx))
         x_side = xs[np.argmax(gaps)] + 0.5 * gaps.max()  # vertical sides far from every core
-        closure = burgers_circuit(s, rot, A0, rectangle_path((x_side + 0.3, lo + 2.5), (x_side + lx - 0.3, hi - 2.5)),
-                                  mask=grain_a)
+        closure = burgers_circuit(
+            s, rot, A0, rectangle_path((x_side + 0.3, lo + 2.5), (x_side + lx - 0.3, hi - 2.5)), mask=grain_a
+        )
         assert np.allclose(closure, 0.0, atol=1e-8)
 
 

@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 
+from nyegan.csl import (
+    enumerate_tilt_boundaries,
+    nearest_tilt_boundary,
+    sigma_of_plane,
+    tilt_boundary,
+    twofold_reference,
+)
 from nyegan.lattice import cubic_point_group
-from nyegan.csl import (enumerate_tilt_boundaries, nearest_tilt_boundary, sigma_of_plane, tilt_boundary,
-                        twofold_reference)
 
 
 def tilt_angles_about_axis(axis, plane):
@@ -23,17 +28,20 @@ def tilt_angles_about_axis(axis, plane):
     return angles
 
 
-@pytest.mark.parametrize("axis, plane, sigma, theta", [
-    ((0, 0, 1), (3, 1, 0), 5, 36.87),
-    ((0, 0, 1), (2, 1, 0), 5, 53.13),
-    ((1, 1, 0), (1, -1, 1), 3, 109.47),
-    ((1, 1, 0), (1, -1, 3), 11, 50.48),
-    ((1, 1, 0), (2, -2, 1), 9, 141.06),
-    ((1, -1, 0), (2, 2, 1), 9, 141.06),
-    ((1, 1, 1), (3, -2, -1), 7, 38.21),
-    ((1, 1, 0), (1, -1, 2), 3, 70.53),
-    ((0, 0, 1), (5, 1, 0), 13, 22.62),
-])
+@pytest.mark.parametrize(
+    "axis, plane, sigma, theta",
+    [
+        ((0, 0, 1), (3, 1, 0), 5, 36.87),
+        ((0, 0, 1), (2, 1, 0), 5, 53.13),
+        ((1, 1, 0), (1, -1, 1), 3, 109.47),
+        ((1, 1, 0), (1, -1, 3), 11, 50.48),
+        ((1, 1, 0), (2, -2, 1), 9, 141.06),
+        ((1, -1, 0), (2, 2, 1), 9, 141.06),
+        ((1, 1, 1), (3, -2, -1), 7, 38.21),
+        ((1, 1, 0), (1, -1, 2), 3, 70.53),
+        ((0, 0, 1), (5, 1, 0), 13, 22.62),
+    ],
+)
 def test_known_boundaries(axis, plane, sigma, theta):
     b = tilt_boundary(axis, plane)
     assert b.sigma == sigma

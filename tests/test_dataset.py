@@ -22,8 +22,16 @@ def cases(tmp_path_factory):
             name = f"gb{theta:g}_{s}"
             # different cell sizes, source grids and boundary positions
             Lx = 18.0 + 4 * s
-            synthetic.write_case(root, name, "gb", theta, (Lx, 70.0 + 10 * s, 4.0), grid=(24 + 8 * s, 60 + 8 * k),
-                                 seed=k * 10 + s, gb_frac=(0.1 + 0.05 * s, 0.6 + 0.05 * s))
+            synthetic.write_case(
+                root,
+                name,
+                "gb",
+                theta,
+                (Lx, 70.0 + 10 * s, 4.0),
+                grid=(24 + 8 * s, 60 + 8 * k),
+                seed=k * 10 + s,
+                gb_frac=(0.1 + 0.05 * s, 0.6 + 0.05 * s),
+            )
             names.append(name)
     synthetic.write_case(root, "screw", "dislocation", lengths=(40.0, 40.0, 4.0), grid=(32, 32), character="screw")
     names.append("screw")
@@ -65,8 +73,9 @@ def test_dataset_contents_follow_theory(cases, tmp_path):
     assert set(split[ds["misorientation_deg"].values == 30.0]) == {"heldout"}
     assert "heldout" not in split[ds["misorientation_deg"].values != 30.0]
     assert (split == "validation").sum() >= 1
-    ds2 = build_dataset(nye, meta, tmp_path / "again.nc", grid=(32, 64), heldout_misorientations=[30.0],
-                        validation_fraction=0.2)
+    ds2 = build_dataset(
+        nye, meta, tmp_path / "again.nc", grid=(32, 64), heldout_misorientations=[30.0], validation_fraction=0.2
+    )
     assert list(ds2["split"].values) == list(split)
     assert np.all(ds["alpha_scale"].values > 0)
     ds.close()
@@ -115,8 +124,9 @@ def test_ensemble_metrics_separate_matching_from_different_fields():
 
     a = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=s) for s in range(4)])
     b = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=10 + s) for s in range(4)])
-    c = np.stack([synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=s, width=4.0, noise=0.05)
-                  for s in range(4)])
+    c = np.stack(
+        [synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), seed=s, width=4.0, noise=0.05) for s in range(4)]
+    )
     assert metrics.spectrum_distance(a, a) == 0.0 and metrics.correlation_distance(a, a) == 0.0
     assert metrics.spectrum_distance(a, b) < metrics.spectrum_distance(a, c)
     assert metrics.correlation_distance(a, b) < metrics.correlation_distance(a, c)
@@ -139,13 +149,44 @@ def test_dataset_from_nye_stage_fields_of_built_boundaries(tmp_path):
     for plane in ("3 1 0", "2 1 0"):
         name = "gb" + plane.replace(" ", "")
         data = tmp_path / "structures" / f"{name}.data"
-        subprocess.run([sys.executable, "-m", "nyegan", "build", "gb", "--axis", "0", "0", "1", "--plane",
-                        *plane.split(), "-o", str(data)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nyegan",
+                "build",
+                "gb",
+                "--axis",
+                "0",
+                "0",
+                "1",
+                "--plane",
+                *plane.split(),
+                "-o",
+                str(data),
+            ],
+            check=True,
+            capture_output=True,
+        )
         write_dump(tmp_path / f"{name}.dump", read_data(data))
         out = tmp_path / "nye" / f"{name}.nc"
-        subprocess.run([sys.executable, "-m", "nyegan", "nye", str(tmp_path / f"{name}.dump"), "--metadata",
-                        str(data.with_suffix(".json")), "--average-along", "z", "-o", str(out)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nyegan",
+                "nye",
+                str(tmp_path / f"{name}.dump"),
+                "--metadata",
+                str(data.with_suffix(".json")),
+                "--average-along",
+                "z",
+                "-o",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
         nye.append(out)
         meta.append(data.with_suffix(".json"))
     ds = build_dataset(nye, meta, tmp_path / "dataset.nc", grid=(32, 64), heldout_misorientations=[])

@@ -62,12 +62,14 @@ def test_mirror_x_flips_tilt_boundary_content_and_sign_condition():
     am, cm = apply_mirror(a, _cond(), (-1, 1, 1), 2)
     c1 = content.slab_content(am, GBF, L2[:, 1], 2)
     # B'_i = det(Q) s_z s_i B_i = (+1, -1, -1) * B_i
-    np.testing.assert_allclose(c1.numpy(), (c0 * torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)).numpy(),
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        c1.numpy(), (c0 * torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)).numpy(), atol=1e-14
+    )
     np.testing.assert_allclose(c1[0, 0, 1].item(), -2 * np.sin(np.radians(10.0)), rtol=1e-10)
     assert cm[0, INDEX["content_sign"]] == -1.0
-    assert torch.allclose(cm[0, INDEX["burgers_x"]:INDEX["burgers_z"] + 1],
-                          torch.tensor([0.3, -0.2, -0.1], dtype=torch.float64))
+    assert torch.allclose(
+        cm[0, INDEX["burgers_x"] : INDEX["burgers_z"] + 1], torch.tensor([0.3, -0.2, -0.1], dtype=torch.float64)
+    )
     back, cb = apply_mirror(am, cm, (-1, 1, 1), 2)
     np.testing.assert_allclose(back.numpy(), a.numpy(), atol=1e-15)
     assert cb[0, INDEX["content_sign"]] == 1.0
@@ -80,13 +82,17 @@ def test_mirror_z_reverses_screw_content_only():
     c0 = content.slab_content(a, GBF, L, 2)
     am, _ = apply_mirror(a, _cond(), (1, 1, -1), 2)
     c1 = content.slab_content(am, GBF, L, 2)
-    np.testing.assert_allclose(c1.numpy(), (c0 * torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)).numpy(),
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        c1.numpy(), (c0 * torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)).numpy(), atol=1e-14
+    )
 
 
 def test_random_augment_keeps_divergence_and_content():
-    a = torch.from_numpy(np.stack([synthetic.tilt_gb_field(t, (20.0, 80.0), (32, 64), seed=k)
-                                   for k, t in enumerate((12.0, 24.0, 36.0, 48.0))]))
+    a = torch.from_numpy(
+        np.stack(
+            [synthetic.tilt_gb_field(t, (20.0, 80.0), (32, 64), seed=k) for k, t in enumerate((12.0, 24.0, 36.0, 48.0))]
+        )
+    )
     L = L2.repeat(4, 1)
     gbf = GBF.repeat(4, 1)
     cond = _cond(4)

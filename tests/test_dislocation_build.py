@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from nyegan.build.dislocation import build_dislocation_cell
-from nyegan.burgers_circuit import burgers_circuit, circle_path, rectangle_path
+from nyegan.defects.burgers_circuit import burgers_circuit, circle_path, rectangle_path
 from nyegan.elasticity import PeriodicDislocationField, stroh_for_crystal
 from nyegan.lattice import fcc_plane_spacing, fcc_repeat_length
 from nyegan.potentials import CubicProperties
+from nyegan.structures.dislocation import build_dislocation_cell
 
 AL = CubicProperties(a0=4.05, ecoh=3.36, c11=107.0, c12=60.0, c44=31.0)
 A0 = AL.a0
@@ -39,8 +39,7 @@ def test_net_burgers_vector_is_zero(cell):
     _, _, s, meta = cell
     assert sum(d["sign"] for d in meta["dislocations"]) == 0
     lx, ly = s.cell[0, 0], s.cell[1, 1]
-    closure = burgers_circuit(s, np.array(meta["rotations"]["1"]), A0,
-                              rectangle_path((0.5, 0.5), (lx - 0.5, ly - 0.5)))
+    closure = burgers_circuit(s, np.array(meta["rotations"]["1"]), A0, rectangle_path((0.5, 0.5), (lx - 0.5, ly - 0.5)))
     assert np.allclose(closure, 0.0, atol=1e-8)
 
 
@@ -54,7 +53,7 @@ def test_box_lengths_are_lattice_periods_and_density_is_bulk(cell):
     # glide cuts slip by a lattice vector: no atom inserted or removed, density of the perfect crystal
     assert meta["n_removed_overlap"] == 0
     assert s.n_atoms == meta["n_atoms"]
-    assert np.isclose(s.n_atoms * A0 ** 3 / 4.0, s.volume, rtol=1e-12)
+    assert np.isclose(s.n_atoms * A0**3 / 4.0, s.volume, rtol=1e-12)
 
 
 def test_atoms_wrap_without_overlap_and_bulk_keeps_twelve_neighbours_across_faces(cell):
@@ -75,8 +74,12 @@ def test_atoms_wrap_without_overlap_and_bulk_keeps_twelve_neighbours_across_face
 def test_displacement_field_is_periodic_across_every_face(cell):
     _, _, s, meta = cell
     rot = np.array(meta["rotations"]["1"])
-    field = PeriodicDislocationField(stroh_for_crystal(AL.stiffness(), rot), meta["burgers_box"],
-                                     np.diag(s.cell)[:2], [(c["from"], c["to"]) for c in meta["cuts"]])
+    field = PeriodicDislocationField(
+        stroh_for_crystal(AL.stiffness(), rot),
+        meta["burgers_box"],
+        np.diag(s.cell)[:2],
+        [(c["from"], c["to"]) for c in meta["cuts"]],
+    )
     pts = s.positions[:200, :2]
     u = field.displacement(pts)
     for shift in ([s.cell[0, 0], 0.0], [0.0, s.cell[1, 1]]):
@@ -103,8 +106,11 @@ def test_cores_lie_midway_between_glide_planes(cell):
     spacing = fcc_plane_spacing(meta["glide_plane"], A0)
     ys = np.array([d["position"][1] for d in meta["dislocations"]])
     field = PeriodicDislocationField(
-        stroh_for_crystal(AL.stiffness(), np.array(meta["rotations"]["1"])), meta["burgers_box"],
-        np.diag(s.cell)[:2], [(c["from"], c["to"]) for c in meta["cuts"]])
+        stroh_for_crystal(AL.stiffness(), np.array(meta["rotations"]["1"])),
+        meta["burgers_box"],
+        np.diag(s.cell)[:2],
+        [(c["from"], c["to"]) for c in meta["cuts"]],
+    )
     # undo the (cell-mean-free) displacement far from the cores to recover the planes' positions
     far = np.abs(s.positions[:, 1, None] - ys[None]).min(axis=1) > 8.0
     u = field.displacement(s.positions[far])
@@ -115,8 +121,9 @@ def test_cores_lie_midway_between_glide_planes(cell):
 
 
 def test_custom_slip_system_and_clear_errors():
-    s, meta = build_dislocation_cell("edge", A0, AL, burgers=[0, 0.5, -0.5], glide_plane=[-1, 1, 1],
-                                     min_size=(20.0, 20.0, 5.0))
+    s, meta = build_dislocation_cell(
+        "edge", A0, AL, burgers=[0, 0.5, -0.5], glide_plane=[-1, 1, 1], min_size=(20.0, 20.0, 5.0)
+    )
     assert np.isclose(meta["character_angle_deg"], 90.0)
     assert np.dot(meta["line"], [0, 1, -1]) == 0 and np.dot(meta["line"], [-1, 1, 1]) == 0
     with pytest.raises(ValueError, match="glide plane"):
@@ -142,9 +149,18 @@ def _relax_with_lammps(s, tmp_path, potential):
     write_data(data, s)
     lmp = new_lammps()
     try:
-        lmp.commands_list(["units metal", "boundary p p p", "atom_style atomic", "atom_modify map array",
-                           f"read_data {data}", *potential.pair_commands(1),
-                           "thermo_style custom step pe fnorm", "run 0"])
+        lmp.commands_list(
+            [
+                "units metal",
+                "boundary p p p",
+                "atom_style atomic",
+                "atom_modify map array",
+                f"read_data {data}",
+                *potential.pair_commands(1),
+                "thermo_style custom step pe fnorm",
+                "run 0",
+            ]
+        )
         e0 = lmp.get_thermo("pe")
         lmp.commands_list(["min_style cg", "minimize 0 1e-4 400 4000"])
         e1 = lmp.get_thermo("pe")
@@ -156,11 +172,8 @@ def _relax_with_lammps(s, tmp_path, potential):
 
 
 @pytest.mark.parametrize("character", ["edge", "screw"])
-def test_relaxed_quadrupole_is_stable_with_eam(character, tmp_path):
-    from nyegan.potentials import cubic_properties, resolve_potential
-
-    pot = resolve_potential("Al_mm.eam.fs")
-    props = cubic_properties(pot)
+def test_relaxed_quadrupole_is_stable_with_eam(character, tmp_path, al_potential, al_props):
+    pot, props = al_potential, al_props
     s, meta = build_dislocation_cell(character, props.a0, props, min_size=(64.0, 36.0, 9.0))
     e0, e1, n, relaxed = _relax_with_lammps(s, tmp_path, pot)
     assert n == s.n_atoms == relaxed.n_atoms
@@ -195,25 +208,24 @@ def test_quadrupolar_dipole_is_default_and_removes_the_climb_slab(character):
     for d in meta["dislocations"]:
         assert np.allclose(burgers_circuit(s, rot, A0, circle_path(d["position"], 7.0)), d["sign"] * b, atol=1e-8)
     # climb slab: |b_x| thick over half the height, atom density 4 / a0^3; box shrinks by |b_x| / 2, tilts by b_x / 2
-    assert meta["n_atoms_removed_climb"] == round(4 * abs(b[0]) * (ly / 2) * lz / A0 ** 3)
+    assert meta["n_atoms_removed_climb"] == round(4 * abs(b[0]) * (ly / 2) * lz / A0**3)
     assert s.n_atoms == meta["n_atoms_perfect"] - meta["n_atoms_removed_climb"]
     assert np.isclose(s.cell[0, 0], lx - abs(b[0]) / 2) and np.isclose(abs(s.cell[1, 0]), abs(b[0]) / 2)
     pos = s.wrapped().positions
-    shifts = np.array([i * s.cell[0] + j * s.cell[1] + k * s.cell[2] for i in (-1, 0, 1) for j in (-1, 0, 1)
-                       for k in (-1, 0, 1)])
+    shifts = np.array(
+        [i * s.cell[0] + j * s.cell[1] + k * s.cell[2] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]
+    )
     tree = cKDTree((pos[None] + shifts[:, None]).reshape(-1, 3))
     dist, _ = tree.query(pos, k=2)
     assert dist[:, 1].min() > 0.7 * D_NN
 
 
 @pytest.mark.slow
-def test_relaxed_quadrupolar_edge_dipole_keeps_its_cores(tmp_path):
+def test_relaxed_quadrupolar_edge_dipole_keeps_its_cores(tmp_path, al_potential, al_props):
     from nyegan.nye.burgers import core_content
     from nyegan.nye.field import compute_nye
-    from nyegan.potentials import cubic_properties, resolve_potential
 
-    pot = resolve_potential("Al_mm.eam.fs")
-    props = cubic_properties(pot)
+    pot, props = al_potential, al_props
     s, meta = build_dislocation_cell("edge", props.a0, props, min_size=(50.0, 40.0, 8.0))
     e0, e1, n, relaxed = _relax_with_lammps(s, tmp_path, pot)
     assert n == s.n_atoms and e1 < e0

@@ -3,9 +3,17 @@
 import numpy as np
 import pytest
 
-from nyegan.elasticity import (PeriodicDislocationField, isotropic_cubic_stiffness, isotropic_displacement,
-                               poisson_ratio_isotropic, rotate_stiffness, stroh_for_crystal, stroh_solution,
-                               tensor_to_voigt, voigt_to_tensor)
+from nyegan.elasticity import (
+    PeriodicDislocationField,
+    isotropic_cubic_stiffness,
+    isotropic_displacement,
+    poisson_ratio_isotropic,
+    rotate_stiffness,
+    stroh_for_crystal,
+    stroh_solution,
+    tensor_to_voigt,
+    voigt_to_tensor,
+)
 from nyegan.lattice import cubic_point_group, rotation_from_rows
 from nyegan.potentials import CubicProperties
 
@@ -127,8 +135,11 @@ def test_periodic_array_is_exactly_periodic_and_solves_equilibrium(pairs):
     for shift in ([40.0, 0.0], [0.0, 40.0], [-40.0, 40.0]):
         assert np.abs(f.displacement(pts + np.array(shift)) - u).max() < 1e-10
     h = 1e-4
-    far = pts[np.min([np.abs(pts[:, 1] - 10.0), np.abs(pts[:, 1] - 30.0)], axis=0) > 1.0] if pairs is QUADRUPOLE \
+    far = (
+        pts[np.min([np.abs(pts[:, 1] - 10.0), np.abs(pts[:, 1] - 30.0)], axis=0) > 1.0]
+        if pairs is QUADRUPOLE
         else pts[:60]
+    )
     grad = f.displacement_gradient(far)
     for k in range(2):
         e = np.zeros(2)
@@ -136,8 +147,10 @@ def test_periodic_array_is_exactly_periodic_and_solves_equilibrium(pairs):
         fd = (f.displacement(far + e) - f.displacement(far - e)) / (2 * h)
         ok = np.abs(fd).max(axis=1) < 1.0  # skip points straddling a cut
         assert np.allclose(grad[ok, :, k], fd[ok], atol=1e-6)
-    div = sum((f.stress(far + h * np.eye(2)[k])[:, :, k] - f.stress(far - h * np.eye(2)[k])[:, :, k]) / (2 * h)
-              for k in range(2))
+    div = sum(
+        (f.stress(far + h * np.eye(2)[k])[:, :, k] - f.stress(far - h * np.eye(2)[k])[:, :, k]) / (2 * h)
+        for k in range(2)
+    )
     assert np.abs(div).max() < 1e-5 * np.abs(f.stress(far)).max()
 
 
@@ -149,8 +162,9 @@ def test_periodic_array_cut_is_the_segment_between_partners():
     xs = np.array([2.0, 8.0, 12.0, 20.0, 28.0, 32.0, 38.0])
     eps = 1e-7
     for y0, sign in ((10.0, -1.0), (30.0, 1.0)):  # + at left / - at right: u(above) - u(below) = -b
-        jump = f.displacement(np.stack([xs, np.full(7, y0 + eps)], 1)) - \
-            f.displacement(np.stack([xs, np.full(7, y0 - eps)], 1))
+        jump = f.displacement(np.stack([xs, np.full(7, y0 + eps)], 1)) - f.displacement(
+            np.stack([xs, np.full(7, y0 - eps)], 1)
+        )
         inside = (xs > 10.0) & (xs < 30.0)
         assert np.allclose(jump[inside], sign * b, atol=1e-5)
         assert np.allclose(jump[~inside], 0.0, atol=1e-5)

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
 from _gan_fixtures import tiny_dataset
+
 from nyegan import content, fieldops
 from nyegan.dataset import load_dataset
 from nyegan.gan import physics
@@ -45,8 +45,7 @@ def test_builtin_3d_generator_is_divergence_free():
     raw = G(torch.randn(2, 4), torch.randn(2, 5))
     L = torch.tensor([[10.0, 30.0, 8.0], [12.0, 40.0, 8.0]])
     cond = torch.zeros(2, len(physics.INDEX))
-    a = physics.fields_from_output(raw, "builtin", L, torch.tensor([[0.25, 0.75]] * 2), cond,
-                                   torch.ones(3, 3), 1.0, 3)
+    a = physics.fields_from_output(raw, "builtin", L, torch.tensor([[0.25, 0.75]] * 2), cond, torch.ones(3, 3), 1.0, 3)
     assert a.shape == (2, 3, 3, 8, 16, 8)
     assert float(fieldops.relative_divergence(a.detach().double(), L.double(), 3).max()) < 1e-5
 
@@ -72,7 +71,11 @@ def _gp_worker(rank, world, port, real, fake, c, state, out):
     ddp = torch.nn.parallel.DistributedDataParallel(critic)
     sl = slice(rank * len(real) // world, (rank + 1) * len(real) // world)
     g = torch.Generator().manual_seed(100 + rank)
-    loss = ddp(fake[sl], c[sl]).mean() - ddp(real[sl], c[sl]).mean() + 10 * gradient_penalty(ddp, real[sl], fake[sl], c[sl], g)
+    loss = (
+        ddp(fake[sl], c[sl]).mean()
+        - ddp(real[sl], c[sl]).mean()
+        + 10 * gradient_penalty(ddp, real[sl], fake[sl], c[sl], g)
+    )
     loss.backward()
     if rank == 0:
         torch.save([p.grad.clone() for p in critic.parameters()], out)
@@ -80,6 +83,7 @@ def _gp_worker(rank, world, port, real, fake, c, state, out):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_gradient_penalty_is_exact_under_ddp(tmp_path):
     """Two gloo ranks with half batches each give the gradient of the full-batch WGAN-GP critic loss."""
     torch.manual_seed(0)
@@ -95,7 +99,11 @@ def test_gradient_penalty_is_exact_under_ddp(tmp_path):
     for rank in range(2):
         sl = slice(rank * B // 2, (rank + 1) * B // 2)
         g = torch.Generator().manual_seed(100 + rank)
-        part = critic(fake[sl], c[sl]).mean() - critic(real[sl], c[sl]).mean() + 10 * gradient_penalty(critic, real[sl], fake[sl], c[sl], g)
+        part = (
+            critic(fake[sl], c[sl]).mean()
+            - critic(real[sl], c[sl]).mean()
+            + 10 * gradient_penalty(critic, real[sl], fake[sl], c[sl], g)
+        )
         loss = loss + part / 2
     loss.backward()
     for p, gd in zip(critic.parameters(), ddp_grads):
@@ -123,8 +131,7 @@ def test_3d_dataset_and_generator(tmp_path):
         meta.append(tmp_path / "structures" / f"{name}.json")
     ds = build_dataset(nye, meta, tmp_path / "d3.nc", grid=(16, 32, 8), dim=3, heldout_misorientations=[])
     assert ds["alpha"].dims == ("sample", "i", "j", "x", "y", "z")
-    np.testing.assert_allclose(ds["content"].values[:, 0, 1], 2 * np.sin(np.radians([10.0, 20.0, 30.0]) / 2),
-                               rtol=1e-4)
+    np.testing.assert_allclose(ds["content"].values[:, 0, 1], 2 * np.sin(np.radians([10.0, 20.0, 30.0]) / 2), rtol=1e-4)
     model = build_model(ds, dict(nz=4, width_g=4, width_d=4, n_up=2, n_down=2, embed=8))
     alpha, cond, L, gbf = dataset_tensors(ds, ("train", "validation"))
     fake = model.sample(cond, L, gbf, seed=0).double()

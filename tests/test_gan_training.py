@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-
 from _gan_fixtures import TINY_GAN, run_python, tiny_dataset
 
 RANK_DUMP = """
@@ -98,29 +97,50 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
     from argparse import Namespace
 
     from _gan_fixtures import write_tiny_cases
+
     from nyegan import cli_gan
 
     nye, meta = write_tiny_cases(tmp_path / "results")
     cfg_path = tmp_path / "gan.json"
-    cfg_path.write_text(json.dumps({"dataset": {"grid": [16, 32], "heldout_misorientations": [20.0]},
-                                    "gan": dict(TINY_GAN, steps=4)}))
-    cli_gan.run_dataset(Namespace(nye=[str(p) for p in nye], meta=[str(p) for p in meta],
-                                  output=str(tmp_path / "dataset.nc"), config=str(cfg_path)))
+    cfg_path.write_text(
+        json.dumps({"dataset": {"grid": [16, 32], "heldout_misorientations": [20.0]}, "gan": dict(TINY_GAN, steps=4)})
+    )
+    cli_gan.run_dataset(
+        Namespace(
+            nye=[str(p) for p in nye],
+            meta=[str(p) for p in meta],
+            output=str(tmp_path / "dataset.nc"),
+            config=str(cfg_path),
+        )
+    )
     torch.set_num_threads(1)
-    cli_gan.run_train(Namespace(dataset=str(tmp_path / "dataset.nc"), output=str(tmp_path / "gan"),
-                                config=str(cfg_path)))
+    cli_gan.run_train(
+        Namespace(dataset=str(tmp_path / "dataset.nc"), output=str(tmp_path / "gan"), config=str(cfg_path))
+    )
     ckpt = tmp_path / "gan" / "checkpoints" / "last.ckpt"
     assert ckpt.exists()
     assert list((tmp_path / "gan" / "logs" / "version_0" / "images").glob("epoch_*.png"))
     assert (tmp_path / "gan" / "logs" / "version_0" / "metrics.csv").read_text().count("physics/div_rel")
-    cli_gan.run_generate(Namespace(checkpoint=str(ckpt), dataset=str(tmp_path / "dataset.nc"),
-                                   output=str(tmp_path / "gan" / "generated.nc"), config=str(cfg_path),
-                                   n_per_condition=3, splits=["heldout"]))
+    cli_gan.run_generate(
+        Namespace(
+            checkpoint=str(ckpt),
+            dataset=str(tmp_path / "dataset.nc"),
+            output=str(tmp_path / "gan" / "generated.nc"),
+            config=str(cfg_path),
+            n_per_condition=3,
+            splits=["heldout"],
+        )
+    )
     gen = xr.open_dataset(tmp_path / "gan" / "generated.nc")
     assert gen["alpha"].dims == ("sample", "i", "j", "x", "y") and gen.sizes["sample"] == 2 * 3
     assert set(gen["misorientation_deg"].values) == {20.0}  # the held-out misorientation
-    cli_gan.run_evaluate(Namespace(generated=str(tmp_path / "gan" / "generated.nc"),
-                                   dataset=str(tmp_path / "dataset.nc"), output=str(tmp_path / "gan")))
+    cli_gan.run_evaluate(
+        Namespace(
+            generated=str(tmp_path / "gan" / "generated.nc"),
+            dataset=str(tmp_path / "dataset.nc"),
+            output=str(tmp_path / "gan"),
+        )
+    )
     m = json.loads((tmp_path / "gan" / "metrics.json").read_text())
     s = m["summary"]
     assert s["div_rel_generated"] < 1e-5 and s["content_error_fb"] < 1e-5
@@ -130,8 +150,16 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
     # a requested condition never seen at all (25 deg) gets its Frank-Bilby content exactly
     from nyegan.gan.generate import generate
 
-    req = [{"kind": "gb", "misorientation_deg": 25.0, "axis": [0, 0, 1], "plane": [0, 1, 0],
-            "cell": [[17.0, 0, 0], [0, 60.0, 0], [0, 0, 4.0]], "gb_y": [10.0, 40.0]}]
+    req = [
+        {
+            "kind": "gb",
+            "misorientation_deg": 25.0,
+            "axis": [0, 0, 1],
+            "plane": [0, 1, 0],
+            "cell": [[17.0, 0, 0], [0, 60.0, 0], [0, 0, 4.0]],
+            "gb_y": [10.0, 40.0],
+        }
+    ]
     g = generate(ckpt, tmp_path / "dataset.nc", tmp_path / "req.nc", n_per_condition=2, requests=req)
     np.testing.assert_allclose(g["content"].values[:, 0, 1], 2 * np.sin(np.radians(12.5)), rtol=1e-5)
     np.testing.assert_allclose(g["content"].values[:, 1, 1], -2 * np.sin(np.radians(12.5)), rtol=1e-5)
@@ -149,11 +177,22 @@ def test_slurm_requeue_signal_checkpoint_is_resumed(dataset, tmp_path):
     cfg = dict(TINY_GAN, steps=400, checkpoint_every=3, images=False)
     script = tmp_path / "job.py"
     script.write_text(_script(dataset, cfg))
-    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1", SLURM_NTASKS="1", SLURM_JOB_NAME="nyegan-train",
-               SLURM_JOB_ID="4242", SLURM_PROCID="0", SLURM_LOCALID="0", SLURM_NODEID="0", SLURM_NNODES="1",
-               SLURM_NTASKS_PER_NODE="1")
-    proc = subprocess.Popen([PY, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        PYTHONPATH=SRC,
+        OMP_NUM_THREADS="1",
+        SLURM_NTASKS="1",
+        SLURM_JOB_NAME="nyegan-train",
+        SLURM_JOB_ID="4242",
+        SLURM_PROCID="0",
+        SLURM_LOCALID="0",
+        SLURM_NODEID="0",
+        SLURM_NNODES="1",
+        SLURM_NTASKS_PER_NODE="1",
+    )
+    proc = subprocess.Popen(
+        [PY, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     run = tmp_path / "run"
     t0 = time.time()
     try:
@@ -180,14 +219,15 @@ def test_slurm_requeue_signal_checkpoint_is_resumed(dataset, tmp_path):
 
 def test_bf16_mixed_keeps_physics_exact(dataset, tmp_path):
     """bf16 autocast (CPU here, GPUs in production) runs the networks in bf16; the FFT physics stays fp32."""
-    from nyegan.gan.data import dataset_tensors
-    from nyegan.gan.train import load_model, train
     from nyegan import fieldops
     from nyegan.dataset import load_dataset
+    from nyegan.gan.data import dataset_tensors
+    from nyegan.gan.train import load_model, train
 
     torch.set_num_threads(1)
-    last = train(dataset, tmp_path / "bf16", dict(TINY_GAN, steps=2, precision="bf16-mixed", accelerator="cpu",
-                                                  images=False))
+    last = train(
+        dataset, tmp_path / "bf16", dict(TINY_GAN, steps=2, precision="bf16-mixed", accelerator="cpu", images=False)
+    )
     model = load_model(last)
     ds = load_dataset(dataset)
     _, cond, L, gbf = dataset_tensors(ds, "train")

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from _gan_fixtures import SRC, TINY_GAN, write_tiny_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_validate_and_match_the_library():
+    from nyegan.config import ConfigError, load_schema, validate_schema
     from nyegan.gan.config import dataset_kwargs
     from nyegan.gan.train import split_options
-
-    from nyegan.config import ConfigError, load_schema, validate_schema
 
     schema = load_schema()
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -47,11 +45,23 @@ def test_gan_rules_run_under_snakemake(tmp_path):
     (tmp_path / "Snakefile").write_text(
         f'configfile: "config.yaml"\nNYE_CASES = {cases!r}\n'
         f'include: "{ROOT / "workflow/rules/gan.smk"}"\n'
-        'rule all:\n    input: "results/gan/metrics.json"\n')
+        'rule all:\n    input: "results/gan/metrics.json"\n'
+    )
     env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-m", "snakemake", "-c1", "--snakefile", "Snakefile"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=400)
+    r = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-c1", "--snakefile", "Snakefile"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
-    for p in ("results/dataset.nc", "results/gan/checkpoints/last.ckpt", "results/gan/generated.nc",
-              "results/gan/metrics.json", "results/gan/mean_profiles.png"):
+    for p in (
+        "results/dataset.nc",
+        "results/gan/checkpoints/last.ckpt",
+        "results/gan/generated.nc",
+        "results/gan/metrics.json",
+        "results/gan/mean_profiles.png",
+    ):
         assert (tmp_path / p).exists(), p

@@ -4,14 +4,20 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from nyegan.build.gb import build_stgb
-from nyegan.build.twist import build_twist
 from nyegan.lattice import fcc_nearest_neighbours
+from nyegan.structures.gb import build_stgb
+from nyegan.structures.twist import build_twist
 
 A0 = 4.05
 D_NN = A0 / np.sqrt(2)
-BOUNDARIES = [((0, 0, 1), (3, 1, 0)), ((0, 0, 1), (2, 1, 0)), ((1, 1, 0), (1, -1, 1)), ((1, 1, 0), (1, -1, 3)),
-              ((1, 1, 1), (3, -2, -1)), ((1, 1, 0), (2, -2, 1))]
+BOUNDARIES = [
+    ((0, 0, 1), (3, 1, 0)),
+    ((0, 0, 1), (2, 1, 0)),
+    ((1, 1, 0), (1, -1, 1)),
+    ((1, 1, 0), (1, -1, 3)),
+    ((1, 1, 1), (3, -2, -1)),
+    ((1, 1, 0), (2, -2, 1)),
+]
 
 
 def _tree(s):
@@ -27,8 +33,11 @@ def _distance_to_boundaries(s, meta):
 TWISTS = [((0, 0, 1), 36.869897645844), ((1, 1, 0), 70.528779365509), ((1, 1, 1), 38.213210701738)]
 
 
-@pytest.fixture(scope="module", params=[("tilt", *b) for b in BOUNDARIES] + [("twist", *b) for b in TWISTS],
-                ids=lambda b: f"{b[0]}-{b[1]}-{b[2]}")
+@pytest.fixture(
+    scope="module",
+    params=[("tilt", *b) for b in BOUNDARIES] + [("twist", *b) for b in TWISTS],
+    ids=lambda b: f"{b[0]}-{b[1]}-{b[2]}",
+)
 def bicrystal(request):
     kind, axis, which = request.param
     if kind == "tilt":
@@ -98,19 +107,29 @@ def test_misorientation_mode_picks_nearest_csl():
     assert meta["case"] == "gb-110-S3-1m11"
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(axis=(1, 1, 0), plane=(1, 1, 3)), "does not contain the tilt axis"),
-    (dict(axis=(1, 1, 0)), "exactly one of plane or misorientation"),
-    (dict(axis=(1, 1, 0), plane=(1.5, -1, 3)), "three integers"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(axis=(1, 1, 0), plane=(1, 1, 3)), "does not contain the tilt axis"),
+        (dict(axis=(1, 1, 0)), "exactly one of plane or misorientation"),
+        (dict(axis=(1, 1, 0), plane=(1.5, -1, 3)), "three integers"),
+    ],
+)
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_stgb(a0=A0, **kwargs)
 
 
-@pytest.mark.parametrize("axis, angle, sigma", [((0, 0, 1), 36.869897645844, 5), ((0, 0, 1), 22.619864948040, 13),
-                                                ((1, 1, 1), 60.0, 3), ((1, 1, 1), 38.213210701738, 7),
-                                                ((1, 1, 0), 50.478803641358, 11)])
+@pytest.mark.parametrize(
+    "axis, angle, sigma",
+    [
+        ((0, 0, 1), 36.869897645844, 5),
+        ((0, 0, 1), 22.619864948040, 13),
+        ((1, 1, 1), 60.0, 3),
+        ((1, 1, 1), 38.213210701738, 7),
+        ((1, 1, 0), 50.478803641358, 11),
+    ],
+)
 def test_twist_sigma_and_misorientation_about_the_normal(axis, angle, sigma):
     s, meta = build_twist(axis, angle, a0=A0)
     assert meta["sigma"] == sigma
@@ -119,8 +138,9 @@ def test_twist_sigma_and_misorientation_about_the_normal(axis, angle, sigma):
     m = rot_b @ rot_a.T
     assert np.allclose(m[1], [0, 1, 0]) and np.degrees(np.arccos(m[0, 0])) == pytest.approx(angle, abs=1e-6)
     # coincidence: a fraction 1/Σ of the lattice sites of grain A are sites of grain B
-    c = np.array([[i, j, k] for i in range(-10, 11) for j in range(-10, 11) for k in range(-10, 11)
-                  if (i + j + k) % 2 == 0])
+    c = np.array(
+        [[i, j, k] for i in range(-10, 11) for j in range(-10, 11) for k in range(-10, 11) if (i + j + k) % 2 == 0]
+    )
     rotated = 2 * (c * A0 / 2) @ (rot_b.T @ rot_a).T / A0
     coincide = np.all(np.abs(rotated - np.round(rotated)) < 1e-6, axis=1) & (np.round(rotated).sum(axis=1) % 2 == 0)
     assert coincide.mean() == pytest.approx(1 / sigma, rel=0.1)

@@ -14,8 +14,13 @@ def _random_structure(triclinic: bool, n=50, seed=1):
     if triclinic:
         cell[1, 0], cell[2, 0], cell[2, 1] = 1.5, -0.7, 0.4
     frac = rng.random((n, 3))
-    return Structure(positions=frac @ cell + [1.0, -2.0, 0.5], cell=cell, grain=rng.integers(1, 3, n),
-                     origin=[1.0, -2.0, 0.5], extra={"c_pe": rng.normal(size=n)})
+    return Structure(
+        positions=frac @ cell + [1.0, -2.0, 0.5],
+        cell=cell,
+        grain=rng.integers(1, 3, n),
+        origin=[1.0, -2.0, 0.5],
+        extra={"c_pe": rng.normal(size=n)},
+    )
 
 
 @pytest.mark.parametrize("triclinic", [False, True])
@@ -44,8 +49,14 @@ def test_lammps_dump_with_scaled_triclinic_coordinates(tmp_path):
     s = _random_structure(True)
     write_data(tmp_path / "a.data", s)
     lmp = new_lammps()
-    lmp.commands_list(["units metal", "atom_style atomic", f"read_data {tmp_path / 'a.data'}",
-                       f"write_dump all custom {tmp_path / 'l.dump'} id type xs ys zs"])
+    lmp.commands_list(
+        [
+            "units metal",
+            "atom_style atomic",
+            f"read_data {tmp_path / 'a.data'}",
+            f"write_dump all custom {tmp_path / 'l.dump'} id type xs ys zs",
+        ]
+    )
     lmp.close()
     r = read_dump(tmp_path / "l.dump")
     assert np.allclose(r.cell, s.cell) and np.allclose(r.origin, s.origin)

@@ -7,31 +7,33 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
-
 from nye_helpers import POTENTIAL, oriented_crystal, relax
-from nyegan.build.dislocation import build_dislocation_cell
-from nyegan.build.gb import build_stgb
+
 from nyegan.io import read_dump, write_dump, write_json
 from nyegan.nye import compute_nye, core_content
 from nyegan.nye.field import reference_from_rotations
 from nyegan.nye.lattice_g import atom_correspondence
-from nyegan.nye.reference import axis_angle_matrix
 from nyegan.potentials import cubic_properties, resolve_potential
+from nyegan.rotations import rotation_about_axis_rad
+from nyegan.structures.dislocation import build_dislocation_cell
+from nyegan.structures.gb import build_stgb
 
 # Stroh (anisotropic) cells in the builder's default arrangement (screw: quadrupole; edge and mixed: the stable
 # 'quadrupolar' dipole with opposite signs at 45°), box lengths at least (x, y, z) Å.
 DISLOCATION_CELLS = {"edge": (50.0, 50.0, 9.0), "screw": (64.0, 36.0, 9.0), "mixed": (50.0, 50.0, 9.0)}
 # symmetric tilt boundaries and their minimum-angle misorientation about the tilt axis (degrees, from geometry:
 # twice the angle between the boundary normal and the nearest mirror plane containing the axis)
-GBS = {"S5-310-001": ([0, 0, 1], [3, 1, 0], 2 * np.degrees(np.arctan(1 / 3))),
-       "S3-111-110": ([1, 1, 0], [1, -1, 1], 2 * np.degrees(np.arctan(1 / np.sqrt(2)))),
-       "S11-113-110": ([1, 1, 0], [1, -1, 3], 2 * np.degrees(np.arctan(np.sqrt(2) / 3))),
-       "S7-132-111": ([1, 1, 1], [1, -3, 2], 2 * np.degrees(np.arccos(5 / np.sqrt(28))))}
+GBS = {
+    "S5-310-001": ([0, 0, 1], [3, 1, 0], 2 * np.degrees(np.arctan(1 / 3))),
+    "S3-111-110": ([1, 1, 0], [1, -1, 1], 2 * np.degrees(np.arctan(1 / np.sqrt(2)))),
+    "S11-113-110": ([1, 1, 0], [1, -1, 3], 2 * np.degrees(np.arctan(np.sqrt(2) / 3))),
+    "S7-132-111": ([1, 1, 1], [1, -3, 2], 2 * np.degrees(np.arccos(5 / np.sqrt(28)))),
+}
 
 
 @pytest.fixture(scope="session")
-def a0():
-    return cubic_properties(POTENTIAL).a0
+def a0(al_props):
+    return al_props.a0
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +44,9 @@ def workdir(tmp_path_factory):
 def dislocation_cell(character, a0, min_size=None, arrangement=None):
     """Builder cell: structure, rotation, Burgers vector (box, Å), core positions (n, 2) Å, signs (n,)."""
     props = cubic_properties(resolve_potential(POTENTIAL))
-    s, meta = build_dislocation_cell(character, a0, props, min_size=min_size or DISLOCATION_CELLS[character],
-                                     arrangement=arrangement)
+    s, meta = build_dislocation_cell(
+        character, a0, props, min_size=min_size or DISLOCATION_CELLS[character], arrangement=arrangement
+    )
     cores = np.array([d["position"] for d in meta["dislocations"]])
     signs = np.array([d["sign"] for d in meta["dislocations"]])
     return s, np.array(meta["rotations"]["1"]), np.array(meta["burgers_box"]), cores, signs
@@ -93,7 +96,7 @@ def test_perfect_strained_rotated_crystals_have_zero_alpha(a0):
     ds = compute_nye(strained, a0, reference="grains", rotations={1: rot}, content=None)
     assert _max_alpha(ds) < 1e-12
     # rigid rotation by 10 degrees about an arbitrary axis; reference = the unrotated lattice, or detected
-    R = axis_angle_matrix([1.0, 2.0, 0.5], np.radians(10.0))
+    R = rotation_about_axis_rad([1.0, 2.0, 0.5], np.radians(10.0))
     rotated = s.copy(positions=s.positions @ R.T, cell=s.cell @ R.T)
     for kw in ({"reference": "grains", "rotations": {1: rot}}, {"reference": "auto"}):
         ds = compute_nye(rotated, a0, content=None, **kw)
@@ -145,8 +148,7 @@ def test_unrelaxed_edge_and_mixed_quadrupoles_burgers_vectors(character, a0):
 def test_alpha_is_divergence_free_with_zero_cell_average(screw_relaxed, a0):
     s, rot, *_ = screw_relaxed
     for avg in ("z", None):
-        ds = compute_nye(s, a0, reference="grains", rotations={1: rot}, average_along=avg, spacing=1.0,
-                         content=None)
+        ds = compute_nye(s, a0, reference="grains", rotations={1: rot}, average_along=avg, spacing=1.0, content=None)
         assert ds.attrs["div_alpha_relative_residual"] < 1e-10
         spatial = [d for d in ("x", "y", "z") if d in ds["alpha"].dims]
         mean = np.abs(ds["alpha"].mean(spatial).values).max()
@@ -238,26 +240,44 @@ def test_bad_input_names_the_parameter(a0):
 
 
 def test_cli_writes_netcdf_atoms_and_png(gb_relaxed, a0, tmp_path):
-    from nyegan.cli_nye import add_parser
     import argparse
+
+    from nyegan.cli_nye import add_parser
 
     s, meta, theta = gb_relaxed["S5-310-001"]
     write_dump(tmp_path / "gb.dump", s)
     write_json(tmp_path / "gb.json", {**meta, "a0": a0})
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["nye", str(tmp_path / "gb.dump"), "--a0", str(a0), "--reference", "grains",
-                              "--metadata", str(tmp_path / "gb.json"), "--average-along", "z", "--spacing", "1.0",
-                              "--atoms", str(tmp_path / "gb_atoms.dump"), "--png", str(tmp_path / "gb.png"),
-                              "-o", str(tmp_path / "gb.nc")])
+    args = parser.parse_args(
+        [
+            "nye",
+            str(tmp_path / "gb.dump"),
+            "--a0",
+            str(a0),
+            "--reference",
+            "grains",
+            "--metadata",
+            str(tmp_path / "gb.json"),
+            "--average-along",
+            "z",
+            "--spacing",
+            "1.0",
+            "--atoms",
+            str(tmp_path / "gb_atoms.dump"),
+            "--png",
+            str(tmp_path / "gb.png"),
+            "-o",
+            str(tmp_path / "gb.nc"),
+        ]
+    )
     args.func(args)
     ds = xr.open_dataset(tmp_path / "gb.nc")
     assert ds["alpha"].dims == ("i", "j", "x", "y")
     assert ds.attrs["units"] == "1/angstrom" and "eps_jkl" in ds.attrs["convention"]
     assert len(ds.attrs["cell_lengths"]) == 3
     content = json.loads(ds.attrs["burgers_content"])
-    assert np.allclose([abs(c["content_per_length"][1]) for c in content], 2 * np.sin(np.radians(theta) / 2),
-                       rtol=0.01)
+    assert np.allclose([abs(c["content_per_length"][1]) for c in content], 2 * np.sin(np.radians(theta) / 2), rtol=0.01)
     atoms = read_dump(tmp_path / "gb_atoms.dump")
     assert atoms.n_atoms == s.n_atoms and "alpha[9]" in atoms.extra
     assert (tmp_path / "gb.png").stat().st_size > 0

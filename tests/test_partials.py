@@ -4,20 +4,23 @@ linear-elastic theory."""
 import numpy as np
 import pytest
 
-from nyegan.build.dislocation import build_dislocation_cell
-from nyegan.potentials import cubic_properties, resolve_potential
+from nyegan.defects.partials import isotropic_constants, shockley_pair, theory_separation
+from nyegan.defects.stacking_fault import (
+    compute_stacking_fault_energy,
+    hcp_fcc_energy_difference,
+    stacking_fault_energy,
+)
+from nyegan.potentials import resolve_potential
 from nyegan.relax import RelaxSettings, relax_case
-from nyegan.relax.faults import (EV_PER_A2_TO_MJ_PER_M2, compute_stacking_fault_energy, hcp_fcc_energy_difference,
-                                 stacking_fault_energy)
-from nyegan.relax.partials import isotropic_constants, shockley_pair, theory_separation
+from nyegan.structures.dislocation import build_dislocation_cell
+from nyegan.units import EV_PER_A2_TO_MJ_PER_M2
 
 POT = "Al_mm.eam.fs"
 
 
 @pytest.fixture(scope="module")
-def al():
-    pot = resolve_potential(POT)
-    return pot, cubic_properties(pot)
+def al(al_potential, al_props):
+    return al_potential, al_props
 
 
 def test_shockley_pair_sums_to_b_with_partial_length():
@@ -35,7 +38,7 @@ def test_stacking_fault_energy_of_al_and_cu(al):
     gamma = stacking_fault_energy(pot)
     # independent estimate: axial next-nearest-neighbour Ising model, γ ≈ 2 (E_hcp − E_fcc) / A_atom; for a
     # short-ranged EAM the third-layer terms are small: agreement to a few per cent
-    annni = 2 * hcp_fcc_energy_difference(pot, props.a0) / (np.sqrt(3) * props.a0 ** 2 / 4) * EV_PER_A2_TO_MJ_PER_M2
+    annni = 2 * hcp_fcc_energy_difference(pot, props.a0) / (np.sqrt(3) * props.a0**2 / 4) * EV_PER_A2_TO_MJ_PER_M2
     assert gamma > 0
     assert gamma == pytest.approx(annni, rel=0.05)
     # EAM Al potentials and experiment give 100-170 mJ/m² (experiment ~120-166)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nyegan.build.gb import build_stgb
 from nyegan.io import read_dump, write_data, write_json
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
@@ -17,6 +16,7 @@ from nyegan.relax.engine import LammpsRelaxer
 from nyegan.relax.settings import AnnealSettings, SearchSettings
 from nyegan.relax.states import search_states, translation_grid
 from nyegan.structure import Structure
+from nyegan.structures.gb import build_stgb
 
 POT = "Al_mm.eam.fs"
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -26,8 +26,8 @@ S11_SEARCH = {"gb_search": {"translations": [1, 2], "deletion_cutoffs": [0.0, 0.
 
 
 @pytest.fixture(scope="module")
-def al():
-    return cubic_properties(resolve_potential(POT))
+def al(al_props):
+    return al_props
 
 
 def _write_case(tmp_path, s, meta, potential=POT):
@@ -78,8 +78,21 @@ def test_search_on_two_mpi_ranks_matches_serial(al, tmp_path):
     data = _write_case(tmp_path, s, meta)
     out_dump = tmp_path / "relaxed" / "s11.dump"
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "nyegan", "relax", str(data), "--np", "2", "--settings", json.dumps(S11_SEARCH),
-           "--log", str(tmp_path / "logs" / "s11.log"), "-o", str(out_dump)]  # --np 2 re-launches under mpiexec
+    cmd = [
+        sys.executable,
+        "-m",
+        "nyegan",
+        "relax",
+        str(data),
+        "--np",
+        "2",
+        "--settings",
+        json.dumps(S11_SEARCH),
+        "--log",
+        str(tmp_path / "logs" / "s11.log"),
+        "-o",
+        str(out_dump),
+    ]  # --np 2 re-launches under mpiexec
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(out_dump.with_suffix(".json").read_text())
@@ -128,17 +141,22 @@ def test_sigma5_310_matches_published_value_for_mishin_cu():
 def test_table_and_plot(al, tmp_path):
     s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
     data = _write_case(tmp_path, s, meta)
-    rec = run_relax_files(data, tmp_path / "relaxed" / "a.dump",
-                          settings=RelaxSettings.from_config({"gb_search": {"translations": [1, 1]}}))
+    rec = run_relax_files(
+        data,
+        tmp_path / "relaxed" / "a.dump",
+        settings=RelaxSettings.from_config({"gb_search": {"translations": [1, 1]}}),
+    )
     rows = write_gb_table([tmp_path / "relaxed" / "a.json"], tmp_path / "gb.csv", tmp_path / "gb.png")
     assert rows[0]["energy_mJ_m2"] == pytest.approx(rec["gb_energy_mJ_m2"], abs=1e-3)
     header = (tmp_path / "gb.csv").read_text().splitlines()[0]
-    assert header == ("case,axis,plane,sigma,misorientation_deg,energy_mJ_m2,n_atoms,translation_x,"
-                      "translation_z,deletion_cutoff")
+    assert header == (
+        "case,axis,plane,sigma,misorientation_deg,energy_mJ_m2,n_atoms,translation_x,translation_z,deletion_cutoff"
+    )
     assert (tmp_path / "gb.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # ---- failure handling: clear errors naming the case, log kept, no outputs ----------------------------------
+
 
 def _no_outputs(out_dump: Path):
     assert not out_dump.exists() and not out_dump.with_suffix(".json").exists()
@@ -171,8 +189,9 @@ def test_lost_atoms_report_lammps_error_and_keep_log(al, tmp_path):
     data = _write_case(tmp_path, s, meta)
     out = tmp_path / "relaxed" / "x.dump"
     log = tmp_path / "logs" / "x.log"
-    settings = RelaxSettings.from_config({"min_pair_distance": 0.0, "gb_search": {"enabled": False},
-                                          "anneal": {"steps": 50, "temperature": 1.0e9}})  # atoms fly out
+    settings = RelaxSettings.from_config(
+        {"min_pair_distance": 0.0, "gb_search": {"enabled": False}, "anneal": {"steps": 50, "temperature": 1.0e9}}
+    )  # atoms fly out
     with pytest.raises(RelaxError, match=r"gb-001-S5-310.*LAMMPS failed while annealing.*Lost atoms") as err:
         run_relax_files(data, out, settings=settings, log_file=log)
     assert str(log) in str(err.value)

@@ -29,8 +29,10 @@ def _run_check_config(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nyegan", description="Atomistic defects -> LAMMPS relaxation -> Nye fields -> generative model. "
-                                   "Units: Å, eV, GPa, mJ/m²; angles in degrees.")
+        prog="nyegan",
+        description="Atomistic defects -> LAMMPS relaxation -> Nye fields -> generative model. "
+        "Units: Å, eV, GPa, mJ/m²; angles in degrees.",
+    )
     parser.add_argument("--version", action="version", version=f"nyegan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for stage in STAGES:

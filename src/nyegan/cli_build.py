@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from nyegan.build.cases import build_case, write_structure
+from nyegan.structures.cases import build_case, write_structure
 
 DEFAULT_MIN_SIZE = (20.0, 60.0, 8.0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--potential", default="Al_mm.eam.fs",
-                   help="EAM file shipped with LAMMPS or a path (default: %(default)s)")
+    p.add_argument(
+        "--potential", default="Al_mm.eam.fs", help="EAM file shipped with LAMMPS or a path (default: %(default)s)"
+    )
     p.add_argument("--element", default="Al", help="element of the potential (default: %(default)s)")
-    p.add_argument("--min-size", nargs=3, type=float, metavar=("LX", "LY", "LZ"), default=DEFAULT_MIN_SIZE,
-                   help="minimum box lengths in Å (default: %(default)s)")
+    p.add_argument(
+        "--min-size",
+        nargs=3,
+        type=float,
+        metavar=("LX", "LY", "LZ"),
+        default=DEFAULT_MIN_SIZE,
+        help="minimum box lengths in Å (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True, metavar="OUT.data",
-                   help="LAMMPS data file to write; metadata goes to OUT.json")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT.data", help="LAMMPS data file to write; metadata goes to OUT.json"
+    )
 
 
 def add_parser(subparsers) -> None:
@@ -28,11 +36,19 @@ def add_parser(subparsers) -> None:
     gb.add_argument("--axis", nargs=3, type=int, required=True, metavar=("U", "V", "W"), help="tilt axis [uvw]")
     which = gb.add_mutually_exclusive_group(required=True)
     which.add_argument("--plane", nargs=3, type=int, metavar=("H", "K", "L"), help="boundary plane of grain A")
-    which.add_argument("--misorientation", type=float, metavar="DEG",
-                       help="tilt angle; the CSL boundary with Σ <= --sigma-max nearest to it is built")
-    gb.add_argument("--type", choices=["tilt", "twist"], default="tilt",
-                    help="symmetric tilt (plane contains the axis) or twist (plane normal to the axis; needs "
-                         "--misorientation, snapped to the nearest CSL rotation)")
+    which.add_argument(
+        "--misorientation",
+        type=float,
+        metavar="DEG",
+        help="tilt angle; the CSL boundary with Σ <= --sigma-max nearest to it is built",
+    )
+    gb.add_argument(
+        "--type",
+        choices=["tilt", "twist"],
+        default="tilt",
+        help="symmetric tilt (plane contains the axis) or twist (plane normal to the axis; needs "
+        "--misorientation, snapped to the nearest CSL rotation)",
+    )
     gb.add_argument("--sigma-max", type=int, default=27, help="largest Σ for --misorientation (default: 27)")
     gb.add_argument("--overlap-cutoff", type=float, default=None, help="delete one atom of pairs closer (Å)")
     _common(gb)
@@ -41,8 +57,12 @@ def add_parser(subparsers) -> None:
     disl = kinds.add_parser("dislocation", help="straight dislocations in a periodic cell (net Burgers zero)")
     disl.add_argument("--character", choices=["edge", "screw", "mixed"], required=True)
     disl.add_argument("--line", nargs=3, type=int, metavar=("U", "V", "W"), help="line direction (crystal)")
-    disl.add_argument("--arrangement", choices=["quadrupolar", "quadrupole", "dipole"], default=None,
-                      help="default: quadrupolar (stable dipole) for edge/mixed, quadrupole for screw")
+    disl.add_argument(
+        "--arrangement",
+        choices=["quadrupolar", "quadrupole", "dipole"],
+        default=None,
+        help="default: quadrupolar (stable dipole) for edge/mixed, quadrupole for screw",
+    )
     _common(disl)
     disl.set_defaults(func=run_dislocation)
 
@@ -57,17 +77,27 @@ def add_parser(subparsers) -> None:
 
 
 def _build_and_write(args, kind: str, params: dict) -> None:
-    structure, meta = build_case(kind, params, potential=args.potential, element=args.element,
-                                 min_size=args.min_size, overlap_cutoff=getattr(args, "overlap_cutoff", None),
-                                 seed=args.seed)
+    structure, meta = build_case(
+        kind,
+        params,
+        potential=args.potential,
+        element=args.element,
+        min_size=args.min_size,
+        overlap_cutoff=getattr(args, "overlap_cutoff", None),
+        seed=args.seed,
+    )
     json_path = write_structure(structure, meta, args.output)
     extra = f" Σ{meta['sigma']} {meta['misorientation_deg']:.2f}°" if "sigma" in meta else ""
     print(f"{meta['case']}:{extra} {structure.n_atoms} atoms -> {args.output}, {json_path}")
 
 
 def run_gb(args) -> None:
-    params = {"axis": args.axis, "plane": args.plane, "misorientation": args.misorientation,
-              "sigma_max": args.sigma_max}
+    params = {
+        "axis": args.axis,
+        "plane": args.plane,
+        "misorientation": args.misorientation,
+        "sigma_max": args.sigma_max,
+    }
     if args.type == "twist":
         from nyegan.csl import nearest_tilt_boundary
 
@@ -79,10 +109,22 @@ def run_gb(args) -> None:
 
 
 def run_dislocation(args) -> None:
-    _build_and_write(args, "dislocation", {"character": args.character, "line": args.line,
-                                           "arrangement": args.arrangement, "min_size": args.min_size})
+    _build_and_write(
+        args,
+        "dislocation",
+        {"character": args.character, "line": args.line, "arrangement": args.arrangement, "min_size": args.min_size},
+    )
 
 
 def run_gb_dislocation(args) -> None:
-    _build_and_write(args, "gb_dislocation", {"axis": args.axis, "plane": args.plane, "character": args.character,
-                                              "distance": args.distance, "arrangement": args.arrangement})
+    _build_and_write(
+        args,
+        "gb_dislocation",
+        {
+            "axis": args.axis,
+            "plane": args.plane,
+            "character": args.character,
+            "distance": args.distance,
+            "arrangement": args.arrangement,
+        },
+    )

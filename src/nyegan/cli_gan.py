@@ -24,8 +24,10 @@ def run_dataset(args) -> None:
     cfg = load_config(getattr(args, "config", None))
     meta = list(args.meta) if getattr(args, "meta", None) else [_meta_for(p) for p in args.nye]
     ds = build_dataset(list(args.nye), meta, args.output, **dataset_kwargs(cfg["dataset"]))
-    print(f"dataset: {ds.sizes['sample']} samples -> {args.output} "
-          f"(held out: {ds.attrs['heldout_misorientations_deg']} deg)")
+    print(
+        f"dataset: {ds.sizes['sample']} samples -> {args.output} "
+        f"(held out: {ds.attrs['heldout_misorientations_deg']} deg)"
+    )
 
 
 def run_train(args) -> None:

@@ -19,13 +19,21 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("relax", help="LAMMPS relaxation (GB translation/deletion search), OUT.dump + OUT.json")
     p.add_argument("data", metavar="IN.data", help="LAMMPS data file (atom types = grain ids)")
     p.add_argument("--metadata", metavar="IN.json", help="builder metadata (default: IN.json next to IN.data)")
-    p.add_argument("--potential", help="EAM file shipped with LAMMPS or a path (default: from the metadata, "
-                                       "else Al_mm.eam.fs)")
+    p.add_argument(
+        "--potential", help="EAM file shipped with LAMMPS or a path (default: from the metadata, else Al_mm.eam.fs)"
+    )
     p.add_argument("--element", default=None, help="element of the potential (default: metadata, else Al)")
-    p.add_argument("--gb-search", action=argparse.BooleanOptionalAction, default=None,
-                   help="search translations/deletions for boundaries (default: settings, on)")
-    p.add_argument("--settings", metavar="YAML|JSON",
-                   help="relax settings: a YAML/JSON file or an inline JSON object (the config 'relax' section)")
+    p.add_argument(
+        "--gb-search",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="search translations/deletions for boundaries (default: settings, on)",
+    )
+    p.add_argument(
+        "--settings",
+        metavar="YAML|JSON",
+        help="relax settings: a YAML/JSON file or an inline JSON object (the config 'relax' section)",
+    )
     p.add_argument("--np", type=int, default=1, metavar="N", help="MPI ranks; N > 1 re-launches under mpiexec")
     p.add_argument("--log", metavar="LOG", help="LAMMPS log file (kept on failure)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.dump", help="relaxed dump; JSON goes to OUT.json")
@@ -63,8 +71,13 @@ def mpiexec_command(n: int, argv: list[str]) -> list[str]:
 
 def _relaunch(args) -> None:
     argv = ["relax", args.data, "-o", args.output, "--np", "1"]
-    for flag, value in (("--metadata", args.metadata), ("--potential", args.potential), ("--element", args.element),
-                        ("--settings", args.settings), ("--log", args.log)):
+    for flag, value in (
+        ("--metadata", args.metadata),
+        ("--potential", args.potential),
+        ("--element", args.element),
+        ("--settings", args.settings),
+        ("--log", args.log),
+    ):
         if value is not None:
             argv += [flag, str(value)]
     if args.gb_search is not None:
@@ -94,14 +107,24 @@ def run(args) -> None:
     meta_path = Path(args.metadata) if args.metadata else Path(args.data).with_suffix(".json")
     element = args.element or (read_json(meta_path).get("element") if meta_path.exists() else None) or "Al"
     try:
-        record = run_relax_files(args.data, args.output, metadata_path=args.metadata, potential=args.potential,
-                                 settings=settings, gb_search=args.gb_search, log_file=args.log, comm=comm,
-                                 element=element)
+        record = run_relax_files(
+            args.data,
+            args.output,
+            metadata_path=args.metadata,
+            potential=args.potential,
+            settings=settings,
+            gb_search=args.gb_search,
+            log_file=args.log,
+            comm=comm,
+            element=element,
+        )
     except RelaxError as exc:
         print(f"nyegan relax: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     if record is not None:
         gamma = record.get("gb_energy_mJ_m2")
         extra = f", γ = {gamma:.1f} mJ/m²" if gamma is not None else ""
-        print(f"{record['case']}: {record['n_atoms']} atoms, E = {record['energy_eV']:.4f} eV{extra}, "
-              f"{record['n_states']} state(s) in {record['wall_time_s']:.1f} s -> {args.output}")
+        print(
+            f"{record['case']}: {record['n_atoms']} atoms, E = {record['energy_eV']:.4f} eV{extra}, "
+            f"{record['n_states']} state(s) in {record['wall_time_s']:.1f} s -> {args.output}"
+        )

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from nyegan.build.dislocation import default_arrangement
 from nyegan.csl import enumerate_tilt_boundaries, nearest_tilt_boundary, tilt_boundary, twofold_reference
-from nyegan.lattice import indices_label
+from nyegan.structures.dislocation import default_arrangement
+from nyegan.structures.names import dislocation_case_name, gb_case_name, gb_dislocation_case_name, twist_case_name
+from nyegan.structures.twist import twist_angles
 
 
 class ConfigError(ValueError):
@@ -24,8 +25,10 @@ def schema_path() -> Path:
     """The workflow's JSON schema (YAML)."""
     candidate = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
     if not candidate.exists():
-        raise FileNotFoundError(f"{candidate} not found: install nyegan from its repository with "
-                                f"'pip install -e .' so the workflow schema is available")
+        raise FileNotFoundError(
+            f"{candidate} not found: install nyegan from its repository with "
+            f"'pip install -e .' so the workflow schema is available"
+        )
     return candidate
 
 
@@ -100,7 +103,7 @@ class Case:
 
 def _twist_angles(spec: dict) -> list[tuple[float, int, float | None]]:
     """(angle, Σ, requested angle) of the CSL twist rotations requested by ``spec``."""
-    options = [(b.angle_deg, b.sigma) for b in enumerate_tilt_boundaries(spec["axis"], spec["sigma_max"])]
+    options = twist_angles(spec["axis"], spec["sigma_max"])
     if "planes" in spec:
         raise ValueError("twist boundaries lie normal to the axis: give misorientations or misorientation_range")
     if "misorientations" in spec:
@@ -127,16 +130,13 @@ def _gb_boundaries(spec: dict, where: str):
             raise ValueError(f"misorientation_range [{lo}, {hi}] has min > max")
         found = [(b, None) for b in enumerate_tilt_boundaries(axis, spec["sigma_max"]) if lo <= b.angle_deg <= hi]
         if not found:
-            raise ValueError(f"no boundary with Σ <= {spec['sigma_max']} between {lo} and {hi} degrees; "
-                             f"widen the range or raise sigma_max")
+            raise ValueError(
+                f"no boundary with Σ <= {spec['sigma_max']} between {lo} and {hi} degrees; "
+                f"widen the range or raise sigma_max"
+            )
         return found
     except ValueError as exc:
         raise ConfigError(f"config key '{where}': {exc}") from None
-
-
-def dislocation_case_name(character: str, arrangement: str, line=None) -> str:
-    name = f"disl-{character}-{arrangement}"
-    return name + (f"-{indices_label(line)}" if line is not None else "")
 
 
 def expand_cases(config: dict) -> dict[str, Case]:
@@ -146,35 +146,54 @@ def expand_cases(config: dict) -> dict[str, Case]:
     for i, spec in enumerate(structures["grain_boundaries"]):
         if spec.get("type", "tilt") == "twist":
             for angle, sigma, _ in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
-                name = f"twist-{indices_label(spec['axis'])}-S{sigma}-{angle:.2f}".replace(".", "p")
-                cases.setdefault(name, Case(name, "gb", {"axis": list(spec["axis"]), "misorientation": angle,
-                                                         "twist": True}))
+                name = twist_case_name(spec["axis"], sigma, angle)
+                cases.setdefault(
+                    name, Case(name, "gb", {"axis": list(spec["axis"]), "misorientation": angle, "twist": True})
+                )
             continue
         for entry in _gb_boundaries(spec, f"structures.grain_boundaries[{i}]"):
             boundary = entry[0]
-            name = f"gb-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}"
+            name = gb_case_name(boundary.axis, boundary.sigma, boundary.plane)
             cases.setdefault(name, Case(name, "gb", {"axis": list(boundary.axis), "plane": list(boundary.plane)}))
     for i, spec in enumerate(structures["dislocations"]):
         arrangement = spec.get("arrangement") or default_arrangement(spec["character"])
         name = dislocation_case_name(spec["character"], arrangement, spec.get("line"))
         if name in cases:
             raise ConfigError(f"config key 'structures.dislocations[{i}]': duplicate of case '{name}'")
-        cases[name] = Case(name, "dislocation", {"character": spec["character"], "arrangement": arrangement,
-                                                 "line": spec.get("line"),
-                                                 "min_size": spec.get("min_size", structures["min_size"])})
+        cases[name] = Case(
+            name,
+            "dislocation",
+            {
+                "character": spec["character"],
+                "arrangement": arrangement,
+                "line": spec.get("line"),
+                "min_size": spec.get("min_size", structures["min_size"]),
+            },
+        )
     for i, spec in enumerate(structures["gb_dislocations"]):
         where = f"structures.gb_dislocations[{i}]"
-        (boundary, _), = _gb_boundaries({"axis": spec["axis"], "planes": [spec["plane"]]}, where)
+        ((boundary, _),) = _gb_boundaries({"axis": spec["axis"], "planes": [spec["plane"]]}, where)
         arrangement = spec.get("arrangement", "quadrupole")
         if arrangement not in ("quadrupole", "dipole"):
-            raise ConfigError(f"config key '{where}.arrangement': near a boundary only 'quadrupole' or 'dipole' "
-                              f"are available, got '{arrangement}'")
-        name = (f"gbdisl-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}-"
-                f"{spec['character']}-{arrangement}-d{spec['distance']:g}")
-        cases[name] = Case(name, "gb_dislocation", {"axis": list(boundary.axis), "plane": list(boundary.plane),
-                                                    "character": spec["character"], "arrangement": arrangement,
-                                                    "distance": float(spec["distance"]),
-                                                    "min_size": spec.get("min_size", structures["min_size"])})
+            raise ConfigError(
+                f"config key '{where}.arrangement': near a boundary only 'quadrupole' or 'dipole' "
+                f"are available, got '{arrangement}'"
+            )
+        name = gb_dislocation_case_name(
+            boundary.axis, boundary.sigma, boundary.plane, spec["character"], arrangement, spec["distance"]
+        )
+        cases[name] = Case(
+            name,
+            "gb_dislocation",
+            {
+                "axis": list(boundary.axis),
+                "plane": list(boundary.plane),
+                "character": spec["character"],
+                "arrangement": arrangement,
+                "distance": float(spec["distance"]),
+                "min_size": spec.get("min_size", structures["min_size"]),
+            },
+        )
     return cases
 
 
@@ -188,6 +207,7 @@ def check_config(config: dict) -> dict[str, Case]:
         raise ConfigError(f"config key 'potential': {exc}") from None
     cases = expand_cases(config)
     if not cases:
-        raise ConfigError("config key 'structures': no structures requested; add grain_boundaries, "
-                          "dislocations or gb_dislocations")
+        raise ConfigError(
+            "config key 'structures': no structures requested; add grain_boundaries, dislocations or gb_dislocations"
+        )
     return cases

@@ -13,8 +13,6 @@ B(1) = s * 2 sin(theta/2) e_y, B(2) = -B(1); ``s`` = +-1 is the sign convention 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 
@@ -64,8 +62,15 @@ def boundary_profiles(gb_frac: torch.Tensor, Ly: torch.Tensor, ny: int, width: f
     return g / (g.sum(-1, keepdim=True) * hy)
 
 
-def project_content(alpha: torch.Tensor, target: torch.Tensor, active: torch.Tensor, gb_frac: torch.Tensor,
-                    Ly: torch.Tensor, dim: int, width: float = 2.0) -> torch.Tensor:
+def project_content(
+    alpha: torch.Tensor,
+    target: torch.Tensor,
+    active: torch.Tensor,
+    gb_frac: torch.Tensor,
+    Ly: torch.Tensor,
+    dim: int,
+    width: float = 2.0,
+) -> torch.Tensor:
     """Add boundary-localised line profiles to alpha_iz so each slab carries exactly ``target`` (B, 2, 3).
 
     Only samples with ``active`` (B,) true are changed. The added term depends on y only and sits in the
@@ -88,8 +93,3 @@ def project_content(alpha: torch.Tensor, target: torch.Tensor, active: torch.Ten
     out = alpha.clone()
     out[:, :, 2] = out[:, :, 2] + add
     return out
-
-
-def frank_bilby_magnitude(theta_deg: float) -> float:
-    """2 sin(theta/2): Burgers content per unit length of a symmetric tilt boundary (theta in degrees)."""
-    return 2.0 * math.sin(math.radians(theta_deg) / 2.0)

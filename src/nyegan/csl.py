@@ -35,12 +35,22 @@ def sigma_of_rotation(rotation_fractions) -> int:
     return odd_part(denominator)
 
 
+def sigma_of_rotation_matrix(rotation: np.ndarray, max_denominator: int = 10000) -> int:
+    """Σ of a floating-point rotation matrix (cubic crystal frame): odd part of the smallest m making m·R an
+    integer matrix; ValueError if it is not a coincidence rotation with a small denominator."""
+    for m in range(1, max_denominator + 1):
+        if np.allclose(m * rotation, np.round(m * rotation), atol=1e-8):
+            return odd_part(m)
+    raise ValueError("not a coincidence rotation (no rational form with a small denominator)")
+
+
 def mirror_rotation_fractions(plane) -> np.ndarray:
     """The 180° rotation about the plane normal n, 2 n nᵀ/|n|² − I, as exact Fractions (crystal frame)."""
     n = [int(v) for v in plane]
     n2 = sum(v * v for v in n)
-    return np.array([[Fraction(2 * n[i] * n[j], n2) - (1 if i == j else 0) for j in range(3)] for i in range(3)],
-                    dtype=object)
+    return np.array(
+        [[Fraction(2 * n[i] * n[j], n2) - (1 if i == j else 0) for j in range(3)] for i in range(3)], dtype=object
+    )
 
 
 def sigma_of_plane(plane) -> int:
@@ -58,7 +68,8 @@ def twofold_reference(axis) -> np.ndarray:
             return v
     raise ValueError(
         f"tilt axis {axis.tolist()} has no 2-fold axis (<100> or <110>) perpendicular to it, so a mirror-symmetric "
-        f"boundary about it is not a pure tilt boundary; use an axis such as [001], [110], [111], [112] or [120]")
+        f"boundary about it is not a pure tilt boundary; use an axis such as [001], [110], [111], [112] or [120]"
+    )
 
 
 def _axis_preserving_ops(axis) -> np.ndarray:
@@ -98,10 +109,15 @@ def check_plane_contains_axis(axis, plane) -> None:
     plane = as_int_vector(plane, "plane")
     if int(axis @ plane) != 0:
         options = equivalent_planes_containing(axis, plane)
-        hint = (f"; symmetry-equivalent planes that do: {', '.join('(' + ' '.join(map(str, p)) + ')' for p in options[:4])}"
-                if options else "; no plane of this family contains the axis")
-        raise ValueError(f"boundary plane ({' '.join(map(str, plane))}) does not contain the tilt axis "
-                         f"[{' '.join(map(str, axis))}] (h·u ≠ 0){hint}")
+        hint = (
+            f"; symmetry-equivalent planes that do: {', '.join('(' + ' '.join(map(str, p)) + ')' for p in options[:4])}"
+            if options
+            else "; no plane of this family contains the axis"
+        )
+        raise ValueError(
+            f"boundary plane ({' '.join(map(str, plane))}) does not contain the tilt axis "
+            f"[{' '.join(map(str, axis))}] (h·u ≠ 0){hint}"
+        )
 
 
 def perpendicular_lattice_basis(axis) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +152,9 @@ def tilt_boundary(axis, plane) -> TiltBoundary:
     axis = reduce_indices(as_int_vector(axis, "axis"))
     plane = reduce_indices(as_int_vector(plane, "plane"))
     check_plane_contains_axis(axis, plane)
-    return TiltBoundary(tuple(int(v) for v in axis), tuple(int(v) for v in plane), sigma_of_plane(plane),
-                        tilt_angle_deg(axis, plane))
+    return TiltBoundary(
+        tuple(int(v) for v in axis), tuple(int(v) for v in plane), sigma_of_plane(plane), tilt_angle_deg(axis, plane)
+    )
 
 
 def enumerate_tilt_boundaries(axis, sigma_max: int, max_index: int = 12) -> list[TiltBoundary]:
@@ -158,8 +175,11 @@ def enumerate_tilt_boundaries(axis, sigma_max: int, max_index: int = 12) -> list
         b = tilt_boundary(axis, n)
         key = round(b.angle_deg, 6)
         current = seen.get(key)
-        if current is None or (b.sigma, sum(map(abs, b.plane)), [-c for c in b.plane]) < \
-                (current.sigma, sum(map(abs, current.plane)), [-c for c in current.plane]):
+        if current is None or (b.sigma, sum(map(abs, b.plane)), [-c for c in b.plane]) < (
+            current.sigma,
+            sum(map(abs, current.plane)),
+            [-c for c in current.plane],
+        ):
             seen[key] = b
     return sorted(seen.values(), key=lambda b: b.angle_deg)
 

@@ -131,14 +131,15 @@ def stroh_solution(stiffness_box: np.ndarray, degeneracy_tol: float = 1e-7) -> S
     vals, vecs = np.linalg.eig(n_mat)
     upper = np.where(vals.imag > 0)[0]
     if len(upper) != 3:
-        raise ValueError("Stroh eigenproblem: expected three roots with Im p > 0 (is the stiffness positive "
-                         "definite?)")
+        raise ValueError("Stroh eigenproblem: expected three roots with Im p > 0 (is the stiffness positive definite?)")
     order = upper[np.argsort(vals[upper].real + 1e-3 * vals[upper].imag)]
     p = vals[order]
     gaps = [abs(p[i] - p[j]) for i in range(3) for j in range(i + 1, 3)]
     if min(gaps) < degeneracy_tol * max(1.0, np.abs(p).max()):
-        raise ValueError("Stroh roots are degenerate (elastically isotropic medium): use isotropic_displacement() "
-                         "or a stiffness with Zener ratio 2 C44 / (C11 - C12) != 1")
+        raise ValueError(
+            "Stroh roots are degenerate (elastically isotropic medium): use isotropic_displacement() "
+            "or a stiffness with Zener ratio 2 C44 / (C11 - C12) != 1"
+        )
     a = vecs[:3, order]
     l_vec = vecs[3:, order]
     norm = 2.0 * np.einsum("ia,ia->a", a, l_vec)
@@ -200,6 +201,7 @@ def poisson_ratio_isotropic(c11: float, c44: float) -> float:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Periodic arrays: pairs (+b, -b) whose cut is the straight segment between them, repeated in x and y.
+
 
 def _periodic_pair_log(w, w_plus, w_minus, period: float) -> np.ndarray:
     """ln[sin(pi (w - w+)/L) / sin(pi (w - w-)/L)] with its branch cuts exactly on the segments w+ -> w- (+ nL).

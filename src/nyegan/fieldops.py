@@ -19,7 +19,7 @@ Inputs may be numpy arrays or torch tensors; the result has the input's type.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -44,8 +44,9 @@ def _back(t: torch.Tensor, was_numpy: bool):
     return t.detach().cpu().numpy() if was_numpy else t
 
 
-def symbols(grid: Sequence[int], lengths, scheme: str = "spectral", batch_ndim: int = 0,
-            device=None, dtype=torch.float64) -> list[torch.Tensor]:
+def symbols(
+    grid: Sequence[int], lengths, scheme: str = "spectral", batch_ndim: int = 0, device=None, dtype=torch.float64
+) -> list[torch.Tensor]:
     """Complex derivative symbols, one per grid axis, broadcastable against ``(*batch, *grid)``.
 
     ``lengths``: sequence of box lengths (Å) or a ``(batch, dim)`` tensor (requires ``batch_ndim == 1``).
@@ -101,14 +102,13 @@ def _ifft(a: torch.Tensor, dim: int) -> torch.Tensor:
 def _float(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
+
 def _to_spectral(a, lengths, dim: int, scheme: str, n_index: int):
     """(float tensor, was_numpy, difference symbols, FFT) of a field with ``n_index`` tensor indices before the grid."""
     a, was_np = _as_tensor(a)
     a = _float(a)
-    lam = symbols(a.shape[-dim:], lengths, scheme, batch_ndim=a.ndim - dim - n_index, device=a.device,
-                  dtype=a.dtype)
+    lam = symbols(a.shape[-dim:], lengths, scheme, batch_ndim=a.ndim - dim - n_index, device=a.device, dtype=a.dtype)
     return a, was_np, lam, _fft(a, dim)
-
 
 
 def curl(W, lengths, dim: int, scheme: str = "spectral"):
@@ -118,7 +118,11 @@ def curl(W, lengths, dim: int, scheme: str = "spectral"):
     zero = torch.zeros((), dtype=Wh.dtype, device=W.device)
     Dz = D[2] if dim == 3 else zero
     Dx, Dy = D[0], D[1]
-    Wx, Wy, Wz = Wh[..., :, 0, *([slice(None)] * dim)], Wh[..., :, 1, *([slice(None)] * dim)], Wh[..., :, 2, *([slice(None)] * dim)]
+    Wx, Wy, Wz = (
+        Wh[..., :, 0, *([slice(None)] * dim)],
+        Wh[..., :, 1, *([slice(None)] * dim)],
+        Wh[..., :, 2, *([slice(None)] * dim)],
+    )
     ax = Dy * Wz - Dz * Wy
     ay = Dz * Wx - Dx * Wz
     az = Dx * Wy - Dy * Wx
@@ -149,7 +153,7 @@ def relative_divergence(alpha, lengths, dim: int, scheme: str = "spectral", eps:
     """Per-sample sqrt(sum_i <(div alpha)_i^2>) / sqrt(sum_ijk <(d_k alpha_ij)^2>) (0 for a compatible field)."""
     a, was_np = _as_tensor(alpha)
     d = divergence(a, lengths, dim, scheme)
-    num = torch.sqrt((d ** 2).mean(dim=tuple(range(-dim, 0))).sum(dim=-1))
+    num = torch.sqrt((d**2).mean(dim=tuple(range(-dim, 0))).sum(dim=-1))
     den = gradient_norm(a, lengths, dim, scheme)
     return _back(num / (den + eps), was_np)
 

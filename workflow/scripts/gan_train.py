@@ -1,4 +1,5 @@
 """Snakemake adapter: train or resume the GAN (nyegan.gan.train.train); output checkpoints/last.ckpt."""
+
 import sys
 
 from nyegan.gan.train import train

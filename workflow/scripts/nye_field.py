@@ -5,16 +5,23 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w")
 
-from nyegan.cli_nye import nye_from_files  # noqa: E402
+from nyegan.nye.case import nye_from_files  # noqa: E402
 from nyegan.nye.output import plot_field, write_atom_dump, write_field  # noqa: E402
 
 cfg = snakemake.params.nye
 case = Path(snakemake.output.field).stem
 atoms_out = snakemake.output.get("atoms") if hasattr(snakemake.output, "get") else None
 ds, structure, atoms = nye_from_files(
-    snakemake.input.dump, snakemake.input.meta, a0=None, potential=snakemake.params.potential,
-    reference=cfg["reference"], spacing=cfg["spacing"], smoothing=cfg["smoothing"],
-    average_along=cfg["average_along"], return_atoms=bool(cfg["per_atom_dump"]))
+    snakemake.input.dump,
+    snakemake.input.meta,
+    a0=None,
+    potential=snakemake.params.potential,
+    reference=cfg["reference"],
+    spacing=cfg["spacing"],
+    smoothing=cfg["smoothing"],
+    average_along=cfg["average_along"],
+    return_atoms=bool(cfg["per_atom_dump"]),
+)
 ds.attrs["case"] = case
 write_field(ds, snakemake.output.field)
 plot_field(ds, snakemake.output.png, title=case)

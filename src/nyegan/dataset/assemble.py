@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import json
 import warnings
-
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -53,8 +52,10 @@ def _read_field(nc_path: Path, dim: int) -> tuple[np.ndarray, dict]:
             a = a.mean("z")
             spatial = ["x", "y"]
         if spatial[:2] != ["x", "y"] or len(spatial) != dim:
-            raise ValueError(f"{nc_path}: field has spatial dims {spatial}, a {dim}D dataset needs "
-                             f"{['x', 'y', 'z'][:dim]} (set dataset.dim)")
+            raise ValueError(
+                f"{nc_path}: field has spatial dims {spatial}, a {dim}D dataset needs "
+                f"{['x', 'y', 'z'][:dim]} (set dataset.dim)"
+            )
         attrs = dict(ds.attrs)
         attrs["_coords"] = {d: np.asarray(ds[d].values, float) for d in spatial if d in ds.coords}
         values = np.asarray(a.values, dtype=np.float64)
@@ -77,8 +78,9 @@ def _cell_lengths(attrs: dict, meta: dict, field: np.ndarray, dim: int) -> np.nd
     raise ValueError("cell lengths missing: give the Nye file attr 'cell_lengths' or the metadata 'cell'")
 
 
-def load_case(nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: str = "spectral",
-              project: bool = True) -> dict:
+def load_case(
+    nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: str = "spectral", project: bool = True
+) -> dict:
     """Read, resample, canonicalise and measure one case; returns a dict of per-sample values."""
     nye_path, meta_path = Path(nye_path), Path(meta_path)
     meta = read_json(meta_path)
@@ -109,27 +111,54 @@ def load_case(nye_path, meta_path, grid: Sequence[int], dim: int = 2, scheme: st
     # Frank-Bilby angle: the lattice correspondence the Nye stage used (minimum angle, e.g. 36.87 deg for a
     # 53.13 deg <001> boundary), recorded in its attrs; else the metadata misorientation
     fb_angle = float(attrs.get("correspondence_angle_deg") or meta.get("misorientation_deg", np.nan))
-    cond = condition_vector(meta, L, gb_frac if has_gb else None, sign,
-                            fb_angle_deg=fb_angle if has_gb and np.isfinite(fb_angle) else None)
-    return dict(case=str(meta.get("case", nye_path.stem)), meta=meta, alpha=alpha, lengths=L, gb_frac=gb_frac,
-                has_gb=has_gb, content=content, content_sign=sign, cond=cond, div_residual_raw=raw_div,
-                fb_angle=fb_angle if has_gb else np.nan, masked_fraction=attrs["_masked_fraction"],
-                source_scheme=str(attrs.get("difference_scheme", "unknown")))
+    cond = condition_vector(
+        meta, L, gb_frac if has_gb else None, sign, fb_angle_deg=fb_angle if has_gb and np.isfinite(fb_angle) else None
+    )
+    return dict(
+        case=str(meta.get("case", nye_path.stem)),
+        meta=meta,
+        alpha=alpha,
+        lengths=L,
+        gb_frac=gb_frac,
+        has_gb=has_gb,
+        content=content,
+        content_sign=sign,
+        cond=cond,
+        div_residual_raw=raw_div,
+        fb_angle=fb_angle if has_gb else np.nan,
+        masked_fraction=attrs["_masked_fraction"],
+        source_scheme=str(attrs.get("difference_scheme", "unknown")),
+    )
 
 
 def sample_coords(n_samples: int, grid: Sequence[int]) -> dict:
     """Coordinates shared by the dataset and generated fields: samples, tensor labels, fractional cell-centred
     grid coordinates (x, y[, z])."""
-    coords = {"sample": np.arange(n_samples), "i": LABELS, "j": LABELS, "component": LABELS, "axis": LABELS,
-              "boundary": [1, 2], "feature": list(FEATURES)}
+    coords = {
+        "sample": np.arange(n_samples),
+        "i": LABELS,
+        "j": LABELS,
+        "component": LABELS,
+        "axis": LABELS,
+        "boundary": [1, 2],
+        "feature": list(FEATURES),
+    }
     for d, n in zip(["x", "y", "z"], grid):
         coords[d] = (d, (np.arange(n) + 0.5) / n, {"units": "1", "long_name": f"fractional {d} (cell-centred)"})
     return coords
 
 
-def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Sequence[int] = (32, 64),
-                  dim: int = 2, scheme: str = "spectral", project: bool = True, heldout_misorientations=None,
-                  validation_fraction: float = 0.15) -> xr.Dataset:
+def build_dataset(
+    nye_paths: Sequence,
+    meta_paths: Sequence,
+    out_path,
+    grid: Sequence[int] = (32, 64),
+    dim: int = 2,
+    scheme: str = "spectral",
+    project: bool = True,
+    heldout_misorientations=None,
+    validation_fraction: float = 0.15,
+) -> xr.Dataset:
     """Write the dataset netCDF to ``out_path`` (atomically) and return it.
 
     ``grid``: common grid (nx, ny[, nz]); ``heldout_misorientations``: degrees (None: deterministic choice,
@@ -144,11 +173,14 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
     fieldops._check_scheme(scheme)
     # the conditions and the Frank–Bilby content are those of tilt boundaries (line along z): twist cells are
     # left out, by name, rather than mixed in with the wrong physics
-    excluded = [Path(m).stem for m in meta_paths
-                if json.loads(Path(m).read_text()).get("boundary_type") == "symmetric_twist"]
+    excluded = [
+        Path(m).stem for m in meta_paths if json.loads(Path(m).read_text()).get("boundary_type") == "symmetric_twist"
+    ]
     pairs = [(n, m) for n, m in zip(nye_paths, meta_paths) if Path(m).stem not in excluded]
     if excluded:
-        warnings.warn(f"dataset: twist-boundary cases left out (tilt conditions only): {', '.join(excluded)}")
+        warnings.warn(
+            f"dataset: twist-boundary cases left out (tilt conditions only): {', '.join(excluded)}", stacklevel=2
+        )
     if not pairs:
         raise ValueError("no tilt-boundary or dislocation cases left for the dataset (twist cases are left out)")
     recs = [load_case(n, m, grid, dim, scheme, project) for n, m in pairs]
@@ -173,8 +205,11 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
     coords = sample_coords(len(recs), grid)
     ds = xr.Dataset(
         {
-            "alpha": (("sample", "i", "j", *sp), alpha, {"units": "1/angstrom",
-                                                         "long_name": "Nye dislocation density tensor"}),
+            "alpha": (
+                ("sample", "i", "j", *sp),
+                alpha,
+                {"units": "1/angstrom", "long_name": "Nye dislocation density tensor"},
+            ),
             "cond": (("sample", "feature"), cond, {"long_name": "raw condition features (nyegan.dataset.conditions)"}),
             "case": ("sample", np.array(names, dtype=object)),
             "kind": ("sample", np.array([r["meta"]["kind"] for r in recs], dtype=object)),
@@ -183,22 +218,43 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
             "sigma": ("sample", np.array([int(r["meta"].get("sigma", 0)) for r in recs]), {"long_name": "0: n/a"}),
             "tilt_axis": (("sample", "component"), meta_vec("axis")),
             "plane": (("sample", "component"), meta_vec("plane")),
-            "distance_to_gb": ("sample", np.array([float(r["meta"].get("distance_to_gb", np.nan)) for r in recs]),
-                               {"units": "angstrom"}),
+            "distance_to_gb": (
+                "sample",
+                np.array([float(r["meta"].get("distance_to_gb", np.nan)) for r in recs]),
+                {"units": "angstrom"},
+            ),
             "burgers_box": (("sample", "component"), meta_vec("burgers_box"), {"units": "angstrom"}),
             "cell_lengths": (("sample", "axis"), np.stack([r["lengths"] for r in recs]), {"units": "angstrom"}),
-            "gb_frac": (("sample", "boundary"), np.stack([r["gb_frac"] for r in recs]),
-                        {"long_name": "fractional y of the two boundaries after canonical shift"}),
+            "gb_frac": (
+                ("sample", "boundary"),
+                np.stack([r["gb_frac"] for r in recs]),
+                {"long_name": "fractional y of the two boundaries after canonical shift"},
+            ),
             "has_gb": ("sample", np.array([int(r["has_gb"]) for r in recs], dtype=np.int8)),
-            "content": (("sample", "boundary", "component"), np.stack([r["content"] for r in recs]),
-                        {"long_name": "net Burgers content per unit boundary length of each slab", "units": "1"}),
+            "content": (
+                ("sample", "boundary", "component"),
+                np.stack([r["content"] for r in recs]),
+                {"long_name": "net Burgers content per unit boundary length of each slab", "units": "1"},
+            ),
             "content_sign": ("sample", np.array([r["content_sign"] for r in recs])),
-            "correspondence_angle_deg": ("sample", np.array([r["fb_angle"] for r in recs]), {
-                "units": "degree", "long_name": "angle of the lattice correspondence (Frank-Bilby content 2 sin(angle/2))"}),
-            "masked_fraction": ("sample", np.array([r["masked_fraction"] for r in recs]),
-                                {"long_name": "fraction of grid nodes without atoms (alpha set to 0)"}),
-            "div_residual_raw": ("sample", np.array([r["div_residual_raw"] for r in recs]),
-                                 {"long_name": "relative divergence residual before projection"}),
+            "correspondence_angle_deg": (
+                "sample",
+                np.array([r["fb_angle"] for r in recs]),
+                {
+                    "units": "degree",
+                    "long_name": "angle of the lattice correspondence (Frank-Bilby content 2 sin(angle/2))",
+                },
+            ),
+            "masked_fraction": (
+                "sample",
+                np.array([r["masked_fraction"] for r in recs]),
+                {"long_name": "fraction of grid nodes without atoms (alpha set to 0)"},
+            ),
+            "div_residual_raw": (
+                "sample",
+                np.array([r["div_residual_raw"] for r in recs]),
+                {"long_name": "relative divergence residual before projection"},
+            ),
             "split": ("sample", np.array(split, dtype=object)),
             "is_train": ("sample", (split == "train").astype(np.int8)),
             "is_validation": ("sample", (split == "validation").astype(np.int8)),
@@ -208,14 +264,19 @@ def build_dataset(nye_paths: Sequence, meta_paths: Sequence, out_path, grid: Seq
             "cond_std": ("feature", cstd),
         },
         coords=coords,
-        attrs={"convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line; box frame "
-                             "z = tilt axis / line, y = boundary normal",
-               "dim": dim, "grid": list(grid), "difference_scheme": scheme, "projected_divfree": int(project),
-               "heldout_misorientations_deg": list(heldout) if heldout else [],
-               "canonical_first_boundary_frac": CANONICAL_Y1,
-               "frank_bilby_sign": float(np.sign(np.sum([r["content_sign"] for r in recs if r["has_gb"]]) or 1.0)),
-               "source_schemes": ",".join(sorted({r["source_scheme"] for r in recs})),
-               "excluded_cases": ",".join(excluded)},
+        attrs={
+            "convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line; box frame "
+            "z = tilt axis / line, y = boundary normal",
+            "dim": dim,
+            "grid": list(grid),
+            "difference_scheme": scheme,
+            "projected_divfree": int(project),
+            "heldout_misorientations_deg": list(heldout) if heldout else [],
+            "canonical_first_boundary_frac": CANONICAL_Y1,
+            "frank_bilby_sign": float(np.sign(np.sum([r["content_sign"] for r in recs if r["has_gb"]]) or 1.0)),
+            "source_schemes": ",".join(sorted({r["source_scheme"] for r in recs})),
+            "excluded_cases": ",".join(excluded),
+        },
     )
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
@@ -227,6 +288,8 @@ def load_dataset(path) -> xr.Dataset:
     """Open a dataset written by ``build_dataset`` fully into memory."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"dataset {path} not found: run the dataset stage first (nyegan gan dataset)")
+        raise FileNotFoundError(
+            f"dataset {path} not found: run the dataset stage first (nyegan dataset, or the workflow rule gan_dataset)"
+        )
     with xr.open_dataset(path) as ds:
         return ds.load()

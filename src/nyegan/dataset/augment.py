@@ -60,7 +60,7 @@ def apply_mirror(alpha: torch.Tensor, cond: torch.Tensor, signs, dim: int, which
     sel = which
     new_cond[sel, INDEX["content_sign"]] = cond[sel, INDEX["content_sign"]] * cf[1]
     b0 = INDEX["burgers_x"]
-    new_cond[sel, b0:b0 + 3] = cond[sel, b0:b0 + 3] * cf
+    new_cond[sel, b0 : b0 + 3] = cond[sel, b0 : b0 + 3] * cf
     return out, new_cond
 
 
@@ -75,8 +75,15 @@ def roll_batch(alpha: torch.Tensor, shifts: torch.Tensor, axis: int) -> torch.Te
     return torch.gather(alpha, axis, idx)
 
 
-def augment(alpha: torch.Tensor, cond: torch.Tensor, dim: int, generator: torch.Generator | None = None,
-            shift: bool = True, mirror_x: bool = True, mirror_z: bool = True):
+def augment(
+    alpha: torch.Tensor,
+    cond: torch.Tensor,
+    dim: int,
+    generator: torch.Generator | None = None,
+    shift: bool = True,
+    mirror_x: bool = True,
+    mirror_z: bool = True,
+):
     """Random periodic shifts along x (and z in 3D) and random x / z mirrors, with conditions transformed."""
     B = alpha.shape[0]
     dev = alpha.device
@@ -87,12 +94,14 @@ def augment(alpha: torch.Tensor, cond: torch.Tensor, dim: int, generator: torch.
 
     if shift:
         nx = alpha.shape[-dim]
-        alpha = roll_batch(alpha, torch.randint(0, nx, (B,), generator=g, device=g.device if g else dev).to(dev),
-                           alpha.ndim - dim)
+        alpha = roll_batch(
+            alpha, torch.randint(0, nx, (B,), generator=g, device=g.device if g else dev).to(dev), alpha.ndim - dim
+        )
         if dim == 3:
             nz = alpha.shape[-1]
-            alpha = roll_batch(alpha, torch.randint(0, nz, (B,), generator=g, device=g.device if g else dev).to(dev),
-                               alpha.ndim - 1)
+            alpha = roll_batch(
+                alpha, torch.randint(0, nz, (B,), generator=g, device=g.device if g else dev).to(dev), alpha.ndim - 1
+            )
     if mirror_x:
         alpha, cond = apply_mirror(alpha, cond, (-1, 1, 1), dim, coin())
     if mirror_z:

@@ -12,22 +12,36 @@ import math
 
 import numpy as np
 
+from nyegan.defects.frank_bilby import frank_bilby_content
+
 KINDS = ("gb", "dislocation", "gb_dislocation")
 CHARACTERS = ("edge", "screw", "mixed")
 
 FEATURES = (
-    "kind_gb", "kind_dislocation", "kind_gb_dislocation",
-    "fb_content",            # 2 |sin(angle/2)| of the lattice correspondence (0 without a boundary)
+    "kind_gb",
+    "kind_dislocation",
+    "kind_gb_dislocation",
+    "fb_content",  # 2 |sin(angle/2)| of the lattice correspondence (0 without a boundary)
     "theta_rad",
-    "axis_a", "axis_b", "axis_c",
-    "plane_a", "plane_b", "plane_c",
+    "axis_a",
+    "axis_b",
+    "axis_c",
+    "plane_a",
+    "plane_b",
+    "plane_c",
     "inv_sigma",
-    "char_edge", "char_screw", "char_mixed",
-    "distance_to_gb_frac",   # distance / L_y
-    "log_Lx", "log_Ly", "log_Lz",
-    "gb_spacing_frac",       # (y2 - y1) / L_y
-    "content_sign",          # +-1: sign of B_y in the slab of the first boundary
-    "burgers_x", "burgers_y", "burgers_z",   # burgers_box / a0
+    "char_edge",
+    "char_screw",
+    "char_mixed",
+    "distance_to_gb_frac",  # distance / L_y
+    "log_Lx",
+    "log_Ly",
+    "log_Lz",
+    "gb_spacing_frac",  # (y2 - y1) / L_y
+    "content_sign",  # +-1: sign of B_y in the slab of the first boundary
+    "burgers_x",
+    "burgers_y",
+    "burgers_z",  # burgers_box / a0
 )
 INDEX = {name: k for k, name in enumerate(FEATURES)}
 
@@ -40,8 +54,9 @@ def _canonical_direction(v) -> list[float]:
     return sorted((v / n).tolist(), reverse=True)
 
 
-def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float,
-                     fb_angle_deg: float | None = None) -> np.ndarray:
+def condition_vector(
+    meta: dict, cell_lengths, gb_frac, content_sign: float, fb_angle_deg: float | None = None
+) -> np.ndarray:
     """Raw feature vector (len(FEATURES),) for one case's metadata (see the build-metadata contract).
 
     ``fb_angle_deg``: angle of the lattice correspondence giving the Frank-Bilby content (default: the
@@ -53,12 +68,11 @@ def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float,
     f = np.zeros(len(FEATURES))
     f[INDEX[f"kind_{kind}"]] = 1.0
     if "misorientation_deg" in meta:
-        th = math.radians(float(meta["misorientation_deg"]))
-        fb = math.radians(float(fb_angle_deg)) if fb_angle_deg is not None else th
-        f[INDEX["fb_content"]] = 2.0 * abs(math.sin(fb / 2.0))
-        f[INDEX["theta_rad"]] = th
-    f[INDEX["axis_a"]:INDEX["axis_c"] + 1] = _canonical_direction(meta.get("axis", [0, 0, 0]))
-    f[INDEX["plane_a"]:INDEX["plane_c"] + 1] = _canonical_direction(meta.get("plane", [0, 0, 0]))
+        theta_deg = float(meta["misorientation_deg"])
+        f[INDEX["fb_content"]] = abs(frank_bilby_content(fb_angle_deg if fb_angle_deg is not None else theta_deg))
+        f[INDEX["theta_rad"]] = math.radians(theta_deg)
+    f[INDEX["axis_a"] : INDEX["axis_c"] + 1] = _canonical_direction(meta.get("axis", [0, 0, 0]))
+    f[INDEX["plane_a"] : INDEX["plane_c"] + 1] = _canonical_direction(meta.get("plane", [0, 0, 0]))
     if meta.get("sigma"):
         f[INDEX["inv_sigma"]] = 1.0 / float(meta["sigma"])
     ch = meta.get("character")
@@ -69,11 +83,11 @@ def condition_vector(meta: dict, cell_lengths, gb_frac, content_sign: float,
     L = np.asarray(cell_lengths, dtype=float)
     if "distance_to_gb" in meta:
         f[INDEX["distance_to_gb_frac"]] = float(meta["distance_to_gb"]) / L[1]
-    f[INDEX["log_Lx"]:INDEX["log_Lz"] + 1] = np.log(L)
+    f[INDEX["log_Lx"] : INDEX["log_Lz"] + 1] = np.log(L)
     if gb_frac is not None and np.all(np.isfinite(gb_frac)):
         f[INDEX["gb_spacing_frac"]] = (gb_frac[1] - gb_frac[0]) % 1.0
     f[INDEX["content_sign"]] = content_sign
     if "burgers_box" in meta:
         a0 = float(meta.get("a0", 1.0))
-        f[INDEX["burgers_x"]:INDEX["burgers_z"] + 1] = np.asarray(meta["burgers_box"], float) / a0
+        f[INDEX["burgers_x"] : INDEX["burgers_z"] + 1] = np.asarray(meta["burgers_box"], float) / a0
     return f

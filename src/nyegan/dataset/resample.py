@@ -19,9 +19,9 @@ def fourier_resample(field: np.ndarray, grid: tuple[int, ...]) -> np.ndarray:
         n_old = out.shape[ax]
         if n_old == n_new:
             continue
-        out = fractional_shift(out, -0.5 / n_old, ax)      # centre values -> node values
+        out = fractional_shift(out, -0.5 / n_old, ax)  # centre values -> node values
         out = resample(out, n_new, axis=ax)
-        out = fractional_shift(out, 0.5 / n_new, ax)       # node values -> centre values
+        out = fractional_shift(out, 0.5 / n_new, ax)  # node values -> centre values
     return out
 
 

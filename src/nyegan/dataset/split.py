@@ -15,8 +15,9 @@ def choose_heldout(misorientations: np.ndarray) -> list[float]:
     return [float(u[len(u) // 2])]
 
 
-def assign_splits(cases, misorientations, heldout_deg=None, validation_fraction: float = 0.15,
-                  tol_deg: float = 0.05) -> tuple[np.ndarray, list[float]]:
+def assign_splits(
+    cases, misorientations, heldout_deg=None, validation_fraction: float = 0.15, tol_deg: float = 0.05
+) -> tuple[np.ndarray, list[float]]:
     """Return (split labels array of 'train' | 'validation' | 'heldout', held-out angles used).
 
     ``heldout_deg``: list of misorientations (degrees) whose cases are all held out; ``None`` picks
@@ -31,8 +32,10 @@ def assign_splits(cases, misorientations, heldout_deg=None, validation_fraction:
     for h in heldout_deg:
         hit = np.isfinite(mis) & (np.abs(mis - h) <= tol_deg)
         if not hit.any():
-            raise ValueError(f"held-out misorientation {h} deg matches no case (available: "
-                             f"{sorted(set(np.round(mis[np.isfinite(mis)], 3)))}); fix dataset.heldout_misorientations")
+            raise ValueError(
+                f"held-out misorientation {h} deg matches no case (available: "
+                f"{sorted(set(np.round(mis[np.isfinite(mis)], 3)))}); fix dataset.heldout_misorientations"
+            )
         split[hit] = "heldout"
     rest = [k for k in range(len(cases)) if split[k] == "train"]
     if not rest:

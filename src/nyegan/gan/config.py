@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DATASET_DEFAULTS = dict(dim=2, grid=[32, 64], scheme="spectral", project=True, heldout_misorientations=None,
-                        validation_fraction=0.15)
+DATASET_DEFAULTS = dict(
+    dim=2, grid=[32, 64], scheme="spectral", project=True, heldout_misorientations=None, validation_fraction=0.15
+)
 GENERATE_DEFAULTS = dict(n_per_condition=8, generate_splits=["heldout", "validation"])
 
 
@@ -37,13 +38,20 @@ def dataset_kwargs(section: dict | None) -> dict:
     if unknown:
         raise ValueError(f"unknown dataset options {sorted(unknown)}; known: {sorted(DATASET_DEFAULTS)}")
     kw = {**DATASET_DEFAULTS, **sec}
-    return dict(grid=tuple(int(g) for g in kw["grid"]), dim=int(kw["dim"]), scheme=kw["scheme"],
-                project=bool(kw["project"]), heldout_misorientations=kw["heldout_misorientations"],
-                validation_fraction=float(kw["validation_fraction"]))
+    return dict(
+        grid=tuple(int(g) for g in kw["grid"]),
+        dim=int(kw["dim"]),
+        scheme=kw["scheme"],
+        project=bool(kw["project"]),
+        heldout_misorientations=kw["heldout_misorientations"],
+        validation_fraction=float(kw["validation_fraction"]),
+    )
 
 
 def generate_kwargs(gan_section: dict | None) -> dict:
     sec = dict(gan_section or {})
-    return dict(n_per_condition=int(sec.get("n_per_condition", GENERATE_DEFAULTS["n_per_condition"])),
-                splits=tuple(sec.get("generate_splits", GENERATE_DEFAULTS["generate_splits"])),
-                seed=int(sec.get("seed", 0)))
+    return dict(
+        n_per_condition=int(sec.get("n_per_condition", GENERATE_DEFAULTS["n_per_condition"])),
+        splits=tuple(sec.get("generate_splits", GENERATE_DEFAULTS["generate_splits"])),
+        seed=int(sec.get("seed", 0)),
+    )

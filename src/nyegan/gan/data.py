@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
+import lightning.pytorch as pl
 import numpy as np
 import torch
-import lightning.pytorch as pl
 
 from nyegan.dataset import load_dataset
 
@@ -23,10 +23,12 @@ def dataset_tensors(ds, split: str | tuple[str, ...]) -> tuple[torch.Tensor, ...
     splits = (split,) if isinstance(split, str) else tuple(split)
     sel = np.isin(ds["split"].values.astype(str), splits)
     dim = int(ds.attrs["dim"])
-    return (torch.from_numpy(ds["alpha"].values[sel].astype(np.float32)),
-            torch.from_numpy(ds["cond"].values[sel].astype(np.float32)),
-            torch.from_numpy(ds["cell_lengths"].values[sel, :dim].astype(np.float32)),
-            torch.from_numpy(ds["gb_frac"].values[sel].astype(np.float32)))
+    return (
+        torch.from_numpy(ds["alpha"].values[sel].astype(np.float32)),
+        torch.from_numpy(ds["cond"].values[sel].astype(np.float32)),
+        torch.from_numpy(ds["cell_lengths"].values[sel, :dim].astype(np.float32)),
+        torch.from_numpy(ds["gb_frac"].values[sel].astype(np.float32)),
+    )
 
 
 class RandomBatches:
@@ -74,8 +76,9 @@ class OneBatch:
 
 
 class NyeDataModule(pl.LightningDataModule):
-    def __init__(self, dataset_path, batch_size: int = 16, steps_per_epoch: int = 50, seed: int = 0,
-                 device_resident: bool = True):
+    def __init__(
+        self, dataset_path, batch_size: int = 16, steps_per_epoch: int = 50, seed: int = 0, device_resident: bool = True
+    ):
         super().__init__()
         self.dataset_path = dataset_path
         self.batch_size = batch_size
@@ -114,9 +117,13 @@ class NyeDataModule(pl.LightningDataModule):
     def train_dataloader(self):
         rank = self.trainer.global_rank if self.trainer is not None else 0
         trainer = self.trainer
-        self.train_batches = RandomBatches(self.train_t, self.batch_size, self.steps_per_epoch,
-                                           self.seed + 104729 * rank,
-                                           epoch_fn=(lambda: trainer.current_epoch) if trainer is not None else None)
+        self.train_batches = RandomBatches(
+            self.train_t,
+            self.batch_size,
+            self.steps_per_epoch,
+            self.seed + 104729 * rank,
+            epoch_fn=(lambda: trainer.current_epoch) if trainer is not None else None,
+        )
         return self.train_batches
 
     def val_dataloader(self):

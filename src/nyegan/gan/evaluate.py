@@ -40,10 +40,12 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     dim = int(ds.attrs["dim"])
     scheme = str(ds.attrs["difference_scheme"])
-    gkeys = np.array(_group_keys(gen["kind"].values.astype(str), gen["misorientation_deg"].values,
-                                 gen["case"].values.astype(str)))
-    dkeys = np.array(_group_keys(ds["kind"].values.astype(str), ds["misorientation_deg"].values,
-                                 ds["case"].values.astype(str)))
+    gkeys = np.array(
+        _group_keys(gen["kind"].values.astype(str), gen["misorientation_deg"].values, gen["case"].values.astype(str))
+    )
+    dkeys = np.array(
+        _group_keys(ds["kind"].values.astype(str), ds["misorientation_deg"].values, ds["case"].values.astype(str))
+    )
     groups = {}
     profiles, spectra = {}, {}
     for key in sorted(set(gkeys)):
@@ -55,10 +57,17 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
         gbf = torch.from_numpy(gen["gb_frac"].values[gi])
         tgt, active = targets_from_condition(cond)
         got = content_mod.slab_content(a, gbf, L[:, 1], dim)
-        rec = {"n_generated": int(len(gi)), "n_atomistic": int(len(di)),
-               "div_rel_generated": float(fieldops.relative_divergence(a, L, dim, scheme).mean()),
-               "mean_rel_generated": float((a.mean(dim=tuple(range(3, 3 + dim))).norm(dim=(1, 2))
-                                            / a.pow(2).mean(dim=tuple(range(3, 3 + dim))).sum((1, 2)).sqrt()).mean())}
+        rec = {
+            "n_generated": int(len(gi)),
+            "n_atomistic": int(len(di)),
+            "div_rel_generated": float(fieldops.relative_divergence(a, L, dim, scheme).mean()),
+            "mean_rel_generated": float(
+                (
+                    a.mean(dim=tuple(range(3, 3 + dim))).norm(dim=(1, 2))
+                    / a.pow(2).mean(dim=tuple(range(3, 3 + dim))).sum((1, 2)).sqrt()
+                ).mean()
+            ),
+        }
         if bool(active.any()):
             rec["content_error_fb"] = float((got - tgt).abs().amax(dim=(1, 2))[active].mean())
             rec["content_fb"] = float(tgt[active][:, 0, 1].abs().mean())
@@ -77,8 +86,14 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
         groups[key] = rec
     names = sorted({k for r in groups.values() for k in r if not k.startswith("n_")})
     summary = {n: float(np.mean([r[n] for r in groups.values() if n in r])) for n in names}
-    result = {"summary": summary, "groups": groups, "difference_scheme": scheme,
-              "physics": gen.attrs.get("physics", ""), "generated": str(generated_path), "dataset": str(dataset_path)}
+    result = {
+        "summary": summary,
+        "groups": groups,
+        "difference_scheme": scheme,
+        "physics": gen.attrs.get("physics", ""),
+        "generated": str(generated_path),
+        "dataset": str(dataset_path),
+    }
     write_json(out_dir / "metrics.json", result)
     from nyegan.gan.plots import profiles_figure, spectra_figure
 

@@ -29,13 +29,20 @@ def conditions_from_dataset(ds, splits=("heldout", "validation")) -> dict:
     """One condition per dataset sample of the given splits."""
     sel = np.isin(ds["split"].values.astype(str), list(splits))
     if not sel.any():
-        raise ValueError(f"no dataset samples in splits {list(splits)}; choose among "
-                         f"{sorted(set(ds['split'].values.astype(str)))}")
+        raise ValueError(
+            f"no dataset samples in splits {list(splits)}; choose among {sorted(set(ds['split'].values.astype(str)))}"
+        )
     dim = int(ds.attrs["dim"])
-    return dict(case=ds["case"].values[sel].astype(str), kind=ds["kind"].values[sel].astype(str),
-                split=ds["split"].values[sel].astype(str), misorientation_deg=ds["misorientation_deg"].values[sel],
-                cond=ds["cond"].values[sel], cell_lengths=ds["cell_lengths"].values[sel],
-                gb_frac=ds["gb_frac"].values[sel], dim=dim)
+    return dict(
+        case=ds["case"].values[sel].astype(str),
+        kind=ds["kind"].values[sel].astype(str),
+        split=ds["split"].values[sel].astype(str),
+        misorientation_deg=ds["misorientation_deg"].values[sel],
+        cond=ds["cond"].values[sel],
+        cell_lengths=ds["cell_lengths"].values[sel],
+        gb_frac=ds["gb_frac"].values[sel],
+        dim=dim,
+    )
 
 
 def conditions_from_requests(requests: list[dict], ds) -> dict:
@@ -57,17 +64,41 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
             gb = np.mod(np.asarray(r["gb_y"], float) / L[1], 1.0)
             gb = np.array([0.25, 0.25 + (gb[1] - gb[0]) % 1.0])
         has_gb = r.get("kind") in ("gb", "gb_dislocation")
-        rows.append((r.get("case", f"request{k}"), r["kind"], "requested", float(r.get("misorientation_deg", np.nan)),
-                     condition_vector(r, L, gb if has_gb else None, sign), L, gb))
+        rows.append(
+            (
+                r.get("case", f"request{k}"),
+                r["kind"],
+                "requested",
+                float(r.get("misorientation_deg", np.nan)),
+                condition_vector(r, L, gb if has_gb else None, sign),
+                L,
+                gb,
+            )
+        )
     cols = list(zip(*rows))
-    return dict(case=np.array(cols[0]), kind=np.array(cols[1]), split=np.array(cols[2]),
-                misorientation_deg=np.array(cols[3]), cond=np.stack(cols[4]), cell_lengths=np.stack(cols[5]),
-                gb_frac=np.stack(cols[6]), dim=int(ds.attrs["dim"]))
+    return dict(
+        case=np.array(cols[0]),
+        kind=np.array(cols[1]),
+        split=np.array(cols[2]),
+        misorientation_deg=np.array(cols[3]),
+        cond=np.stack(cols[4]),
+        cell_lengths=np.stack(cols[5]),
+        gb_frac=np.stack(cols[6]),
+        dim=int(ds.attrs["dim"]),
+    )
 
 
 @torch.no_grad()
-def generate(ckpt_path, dataset_path, out_path, n_per_condition: int = 8, splits=("heldout", "validation"),
-             requests: list[dict] | None = None, seed: int = 0, batch_size: int = 64) -> xr.Dataset:
+def generate(
+    ckpt_path,
+    dataset_path,
+    out_path,
+    n_per_condition: int = 8,
+    splits=("heldout", "validation"),
+    requests: list[dict] | None = None,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> xr.Dataset:
     """Generate ``n_per_condition`` fields per condition and write ``out_path`` atomically."""
     from nyegan.gan.train import load_model
 
@@ -91,21 +122,32 @@ def generate(ckpt_path, dataset_path, out_path, n_per_condition: int = 8, splits
     sp = ["x", "y", "z"][:dim]
     coords = sample_coords(len(rep), grid)
     res = xr.Dataset(
-        {"alpha": (("sample", "i", "j", *sp), alpha.numpy().astype(np.float32),
-                   {"units": "1/angstrom", "long_name": "generated Nye dislocation density tensor"}),
-         "case": ("sample", conds["case"][rep].astype(object)),
-         "kind": ("sample", conds["kind"][rep].astype(object)),
-         "split": ("sample", conds["split"][rep].astype(object)),
-         "misorientation_deg": ("sample", conds["misorientation_deg"][rep], {"units": "degree"}),
-         "cell_lengths": (("sample", "axis"), conds["cell_lengths"][rep], {"units": "angstrom"}),
-         "gb_frac": (("sample", "boundary"), conds["gb_frac"][rep]),
-         "cond": (("sample", "feature"), conds["cond"][rep]),
-         "content": (("sample", "boundary", "component"), cont, {"units": "1"})},
+        {
+            "alpha": (
+                ("sample", "i", "j", *sp),
+                alpha.numpy().astype(np.float32),
+                {"units": "1/angstrom", "long_name": "generated Nye dislocation density tensor"},
+            ),
+            "case": ("sample", conds["case"][rep].astype(object)),
+            "kind": ("sample", conds["kind"][rep].astype(object)),
+            "split": ("sample", conds["split"][rep].astype(object)),
+            "misorientation_deg": ("sample", conds["misorientation_deg"][rep], {"units": "degree"}),
+            "cell_lengths": (("sample", "axis"), conds["cell_lengths"][rep], {"units": "angstrom"}),
+            "gb_frac": (("sample", "boundary"), conds["gb_frac"][rep]),
+            "cond": (("sample", "feature"), conds["cond"][rep]),
+            "content": (("sample", "boundary", "component"), cont, {"units": "1"}),
+        },
         coords=coords,
-        attrs={"convention": ds.attrs["convention"], "difference_scheme": ds.attrs["difference_scheme"],
-               "dim": dim, "physics": model.opt["physics"], "checkpoint": str(ckpt_path),
-               "coordinates_note": "x, y fractional; physical position = x * cell_lengths[sample, 0] (Å)",
-               "reference": "generated by the conditional GAN (nyegan.gan)", "seed": seed},
+        attrs={
+            "convention": ds.attrs["convention"],
+            "difference_scheme": ds.attrs["difference_scheme"],
+            "dim": dim,
+            "physics": model.opt["physics"],
+            "checkpoint": str(ckpt_path),
+            "coordinates_note": "x, y fractional; physical position = x * cell_lengths[sample, 0] (Å)",
+            "reference": "generated by the conditional GAN (nyegan.gan)",
+            "seed": seed,
+        },
     )
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:

@@ -65,15 +65,24 @@ class Generator(nn.Module):
     starting from ``width * 2**(n_up-1)``.
     """
 
-    def __init__(self, dim: int, grid, n_cond: int, nz: int = 32, width: int = 32, n_up: int = 3,
-                 embed: int = 64, out_channels: int = 9):
+    def __init__(
+        self,
+        dim: int,
+        grid,
+        n_cond: int,
+        nz: int = 32,
+        width: int = 32,
+        n_up: int = 3,
+        embed: int = 64,
+        out_channels: int = 9,
+    ):
         super().__init__()
         if dim not in (2, 3) or len(grid) != dim:
             raise ValueError(f"grid {list(grid)} does not match dim = {dim}")
-        if any(n % (2 ** n_up) for n in grid):
-            raise ValueError(f"grid {list(grid)} must be divisible by 2**n_up = {2 ** n_up}; change gan.n_up or the grid")
+        if any(n % (2**n_up) for n in grid):
+            raise ValueError(f"grid {list(grid)} must be divisible by 2**n_up = {2**n_up}; change gan.n_up or the grid")
         self.dim, self.grid, self.nz, self.n_up = dim, tuple(grid), nz, n_up
-        self.base = tuple(n // 2 ** n_up for n in grid)
+        self.base = tuple(n // 2**n_up for n in grid)
         chans = [max(width * 2 ** (n_up - 1 - k), 8) for k in range(n_up)]
         c0 = chans[0]
         self.embed = nn.Sequential(nn.Linear(n_cond, embed), nn.LeakyReLU(0.2), nn.Linear(embed, embed))
@@ -98,15 +107,14 @@ class Generator(nn.Module):
 class Critic(nn.Module):
     """Projection critic on normalised fields (9 channels); no normalisation layers (WGAN-GP)."""
 
-    def __init__(self, dim: int, n_cond: int, width: int = 32, n_down: int = 3, in_channels: int = 9,
-                 embed: int = 64):
+    def __init__(self, dim: int, n_cond: int, width: int = 32, n_down: int = 3, in_channels: int = 9, embed: int = 64):
         super().__init__()
         self.dim = dim
         pool = nn.AvgPool2d(2) if dim == 2 else nn.AvgPool3d(2)
         layers = []
         cin = in_channels
         for k in range(n_down):
-            c = width * 2 ** k
+            c = width * 2**k
             layers += [_conv(dim, cin, c), nn.LeakyReLU(0.2), _conv(dim, c, c), nn.LeakyReLU(0.2), pool]
             cin = c
         self.features = nn.Sequential(*layers)
@@ -119,8 +127,9 @@ class Critic(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(c) * h).sum(1)
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """WGAN-GP: mean over the batch of (||grad_x D(x_hat, c)|| - 1)^2 at random interpolates x_hat.
 
     Gradients are taken w.r.t. the inputs only (``autograd.grad``), with ``create_graph=True`` so that the

@@ -13,23 +13,54 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning.pytorch as pl
 import numpy as np
 import torch
-import lightning.pytorch as pl
 
 from nyegan.dataset.augment import augment
 from nyegan.gan import metrics, physics
 from nyegan.gan.models import Critic, Generator, gradient_penalty
 
-DEFAULTS = dict(physics="builtin", nz=16, width_g=8, width_d=8, n_up=3, n_down=3, embed=32,
-                lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9, n_critic=2, gp_weight=10.0, drift=1e-3,
-                penalty_div=10.0, penalty_mean=10.0, penalty_content=10.0, content_width=2.0,
-                augment_shift=True, augment_mirror_x=True, augment_mirror_z=True, seed=0, images=True)
+DEFAULTS = dict(
+    physics="builtin",
+    nz=16,
+    width_g=8,
+    width_d=8,
+    n_up=3,
+    n_down=3,
+    embed=32,
+    lr_g=2e-4,
+    lr_d=2e-4,
+    beta1=0.0,
+    beta2=0.9,
+    n_critic=2,
+    gp_weight=10.0,
+    drift=1e-3,
+    penalty_div=10.0,
+    penalty_mean=10.0,
+    penalty_content=10.0,
+    content_width=2.0,
+    augment_shift=True,
+    augment_mirror_x=True,
+    augment_mirror_z=True,
+    seed=0,
+    images=True,
+)
 
 
 class NyeGAN(pl.LightningModule):
-    def __init__(self, n_cond: int, grid, dim: int, alpha_scale, cond_mean, cond_std, w_scale: float,
-                 scheme: str = "spectral", **options):
+    def __init__(
+        self,
+        n_cond: int,
+        grid,
+        dim: int,
+        alpha_scale,
+        cond_mean,
+        cond_std,
+        w_scale: float,
+        scheme: str = "spectral",
+        **options,
+    ):
         super().__init__()
         unknown = set(options) - set(DEFAULTS)
         if unknown:
@@ -58,8 +89,18 @@ class NyeGAN(pl.LightningModule):
     def fields(self, z: torch.Tensor, cond_raw: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor):
         """Generated Nye fields (B, 3, 3, *grid) in 1/Å for raw conditions."""
         raw = self.generator(z, self.normalise(cond_raw))
-        return physics.fields_from_output(raw, self.opt["physics"], lengths, gb_frac, cond_raw, self.alpha_scale,
-                                          self.w_scale, self.dim, self.scheme, self.opt["content_width"])
+        return physics.fields_from_output(
+            raw,
+            self.opt["physics"],
+            lengths,
+            gb_frac,
+            cond_raw,
+            self.alpha_scale,
+            self.w_scale,
+            self.dim,
+            self.scheme,
+            self.opt["content_width"],
+        )
 
     def scaled(self, alpha: torch.Tensor) -> torch.Tensor:
         return alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
@@ -84,7 +125,8 @@ class NyeGAN(pl.LightningModule):
 
     def on_fit_start(self):
         self._rng = torch.Generator(device=self.device).manual_seed(
-            int(self.opt["seed"]) * 1000003 + 7 * self.global_rank + self.iteration)
+            int(self.opt["seed"]) * 1000003 + 7 * self.global_rank + self.iteration
+        )
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["nyegan_iteration"] = self.iteration
@@ -98,8 +140,15 @@ class NyeGAN(pl.LightningModule):
         opt_g, opt_d = self.optimizers()
         real, cond, lengths, gbf = batch
         if o["augment_shift"] or o["augment_mirror_x"] or o["augment_mirror_z"]:
-            real, cond = augment(real, cond, self.dim, generator=self._rng, shift=o["augment_shift"],
-                                 mirror_x=o["augment_mirror_x"], mirror_z=o["augment_mirror_z"])
+            real, cond = augment(
+                real,
+                cond,
+                self.dim,
+                generator=self._rng,
+                shift=o["augment_shift"],
+                mirror_x=o["augment_mirror_x"],
+                mirror_z=o["augment_mirror_z"],
+            )
         B = real.shape[0]
         cn = self.normalise(cond)
         real_n = self._flat(real)
@@ -113,7 +162,7 @@ class NyeGAN(pl.LightningModule):
         d_fake = self.critic(fake_n, cn)
         gp = gradient_penalty(self.critic, real_n, fake_n, cn, generator=self._rng)
         wdist = d_real.mean() - d_fake.mean()
-        loss_d = -wdist + o["gp_weight"] * gp + o["drift"] * (d_real ** 2).mean()
+        loss_d = -wdist + o["gp_weight"] * gp + o["drift"] * (d_real**2).mean()
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
@@ -128,8 +177,12 @@ class NyeGAN(pl.LightningModule):
             loss_g = -self.critic(self._flat(fake), cn).mean()
             if o["physics"] == "penalty":
                 pen = physics.penalty_terms(fake, lengths, gbf, cond, self.alpha_scale, self.dim, self.scheme)
-                loss_g = loss_g + o["penalty_div"] * pen["div"] + o["penalty_mean"] * pen["mean"] \
+                loss_g = (
+                    loss_g
+                    + o["penalty_div"] * pen["div"]
+                    + o["penalty_mean"] * pen["mean"]
                     + o["penalty_content"] * pen["content"]
+                )
                 logs.update({f"train/penalty_{k}": v.detach() for k, v in pen.items()})
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)

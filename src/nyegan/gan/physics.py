@@ -36,9 +36,18 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
     return t, cond_raw[:, INDEX["kind_gb"]] > 0.5
 
 
-def fields_from_output(raw: torch.Tensor, mode: str, lengths: torch.Tensor, gb_frac: torch.Tensor,
-                       cond_raw: torch.Tensor, alpha_scale: torch.Tensor, w_scale: float, dim: int,
-                       scheme: str = "spectral", content_width: float = 2.0) -> torch.Tensor:
+def fields_from_output(
+    raw: torch.Tensor,
+    mode: str,
+    lengths: torch.Tensor,
+    gb_frac: torch.Tensor,
+    cond_raw: torch.Tensor,
+    alpha_scale: torch.Tensor,
+    w_scale: float,
+    dim: int,
+    scheme: str = "spectral",
+    content_width: float = 2.0,
+) -> torch.Tensor:
     """Map the generator's 9 output channels to a Nye field (B, 3, 3, *grid) in 1/Å."""
     if mode not in MODES:
         raise ValueError(f"gan.physics = {mode!r}: choose one of {MODES}")
@@ -50,12 +59,19 @@ def fields_from_output(raw: torch.Tensor, mode: str, lengths: torch.Tensor, gb_f
             return x * alpha_scale.reshape((1, 3, 3) + (1,) * dim).float()
         alpha = fieldops.curl(x * w_scale, lengths.float(), dim, scheme)
         tgt, active = targets_from_condition(cond_raw.float())
-        return content_mod.project_content(alpha, tgt, active, gb_frac.float(), lengths[:, 1].float(), dim,
-                                           content_width)
+        return content_mod.project_content(
+            alpha, tgt, active, gb_frac.float(), lengths[:, 1].float(), dim, content_width
+        )
 
 
-def physics_residuals(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor, cond_raw: torch.Tensor,
-                      dim: int, scheme: str = "spectral") -> dict[str, torch.Tensor]:
+def physics_residuals(
+    alpha: torch.Tensor,
+    lengths: torch.Tensor,
+    gb_frac: torch.Tensor,
+    cond_raw: torch.Tensor,
+    dim: int,
+    scheme: str = "spectral",
+) -> dict[str, torch.Tensor]:
     """Batch-mean residuals: relative divergence, relative cell mean, content error (absolute and relative)."""
     with torch.autocast(device_type=alpha.device.type, enabled=False):
         a = alpha.float()
@@ -63,20 +79,31 @@ def physics_residuals(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch
         div_rel = fieldops.relative_divergence(a, L, dim, scheme).mean()
         red = tuple(range(3, 3 + dim))
         mean = a.mean(dim=red)
-        rms = torch.sqrt((a ** 2).mean(dim=red).sum((1, 2)) + 1e-30)
-        mean_rel = (torch.sqrt((mean ** 2).sum((1, 2))) / rms).mean()
+        rms = torch.sqrt((a**2).mean(dim=red).sum((1, 2)) + 1e-30)
+        mean_rel = (torch.sqrt((mean**2).sum((1, 2))) / rms).mean()
         tgt, active = targets_from_condition(cond_raw.float())
         got = content_mod.slab_content(a, gb_frac.float(), L[:, 1], dim)
         err = (got - tgt).abs().amax(dim=(1, 2))
         n = active.sum().clamp(min=1)
         content_err = (err * active).sum() / n
         scale = (tgt.abs().amax(dim=(1, 2)) * active).sum() / n
-        return {"div_rel": div_rel, "mean_rel": mean_rel, "content_err": content_err,
-                "content_rel": content_err / scale.clamp(min=1e-12)}
+        return {
+            "div_rel": div_rel,
+            "mean_rel": mean_rel,
+            "content_err": content_err,
+            "content_rel": content_err / scale.clamp(min=1e-12),
+        }
 
 
-def penalty_terms(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor, cond_raw: torch.Tensor,
-                  alpha_scale: torch.Tensor, dim: int, scheme: str = "spectral") -> dict[str, torch.Tensor]:
+def penalty_terms(
+    alpha: torch.Tensor,
+    lengths: torch.Tensor,
+    gb_frac: torch.Tensor,
+    cond_raw: torch.Tensor,
+    alpha_scale: torch.Tensor,
+    dim: int,
+    scheme: str = "spectral",
+) -> dict[str, torch.Tensor]:
     """Differentiable, scale-free penalty terms of the ``penalty`` mode."""
     with torch.autocast(device_type=alpha.device.type, enabled=False):
         a = alpha.float()
@@ -84,7 +111,7 @@ def penalty_terms(alpha: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Ten
         d = fieldops.divergence(a, L, dim, scheme)
         g = fieldops.gradient_norm(a, L, dim, scheme)
         red = tuple(range(2, 2 + dim))
-        div = ((d ** 2).mean(dim=red).sum(1) / (g.detach() ** 2 + 1e-30)).mean()
+        div = ((d**2).mean(dim=red).sum(1) / (g.detach() ** 2 + 1e-30)).mean()
         s2 = (alpha_scale.float() ** 2).mean()
         mean = (a.mean(dim=tuple(range(3, 3 + dim))) ** 2).sum((1, 2)).mean() / s2
         tgt, active = targets_from_condition(cond_raw.float())

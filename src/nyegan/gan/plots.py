@@ -21,8 +21,9 @@ def field_comparison_figure(real, fake, title: str = ""):
     y vertical, fractional cell coordinates), last column the x-averaged alpha_yz(y) profile."""
     real, fake = _np(real), _np(fake)
     n = min(len(real), len(fake), 2)
-    fig, axes = plt.subplots(2 * n, len(COMPONENTS) + 1, figsize=(3 * (len(COMPONENTS) + 1), 2.6 * 2 * n),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2 * n, len(COMPONENTS) + 1, figsize=(3 * (len(COMPONENTS) + 1), 2.6 * 2 * n), squeeze=False
+    )
     for s in range(n):
         for r, (name, arr) in enumerate((("real", real[s]), ("generated", fake[s]))):
             row = 2 * s + r

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from nyegan import fieldops
+from nyegan.defects.frank_bilby import frank_bilby_content
 from nyegan.io import atomic_path, write_json
 
 LABELS = ["x", "y", "z"]
@@ -42,7 +43,7 @@ def _smooth_noise(rng, shape, lengths, corr: float) -> np.ndarray:
         sh = [1] * dim
         sh[ax] = n
         q2 = q2 + q.reshape(sh) ** 2
-    fh *= np.exp(-0.5 * q2 * corr ** 2)
+    fh *= np.exp(-0.5 * q2 * corr**2)
     out = np.fft.ifftn(fh, axes=tuple(range(-dim, 0))).real
     return out / (out.std() + 1e-30)
 
@@ -59,17 +60,27 @@ def _cell_centres(lengths, grid) -> tuple[np.ndarray, np.ndarray]:
     return tuple((np.arange(n) + 0.5) * L / n for L, n in zip(lengths[:2], grid[:2]))
 
 
-def tilt_gb_field(theta_deg: float, lengths=(20.0, 80.0), grid=(32, 64), gb_frac=(0.25, 0.75), width: float = 1.5,
-                  modulation: float = 0.5, n_units: int = 2, noise: float = 0.01, sign: float = 1.0,
-                  scheme: str = "spectral", seed: int = 0) -> np.ndarray:
+def tilt_gb_field(
+    theta_deg: float,
+    lengths=(20.0, 80.0),
+    grid=(32, 64),
+    gb_frac=(0.25, 0.75),
+    width: float = 1.5,
+    modulation: float = 0.5,
+    n_units: int = 2,
+    noise: float = 0.01,
+    sign: float = 1.0,
+    scheme: str = "spectral",
+    seed: int = 0,
+) -> np.ndarray:
     """Analytic 2D Nye field (3, 3, nx, ny) in 1/Å of a periodic symmetric tilt GB cell."""
     rng = np.random.default_rng(seed)
     Lx, Ly = lengths
     nx, ny = grid
     x, y = _cell_centres(lengths, grid)
-    c = sign * 2.0 * math.sin(math.radians(theta_deg) / 2.0)
+    c = sign * frank_bilby_content(theta_deg)
     p = np.zeros((3, nx, ny))
-    for k, (yf, s) in enumerate(zip(gb_frac, (1.0, -1.0))):
+    for _k, (yf, s) in enumerate(zip(gb_frac, (1.0, -1.0))):
         gy = _periodic_gauss(y - yf * Ly, Ly, width)
         gy /= gy.sum() * Ly / ny
         phase = rng.uniform(0, 2 * np.pi)
@@ -81,9 +92,16 @@ def tilt_gb_field(theta_deg: float, lengths=(20.0, 80.0), grid=(32, 64), gb_frac
     return fieldops.curl(W, lengths, 2, scheme)
 
 
-def dislocation_dipole_field(burgers=(2.86, 0.0, 0.0), lengths=(40.0, 40.0), grid=(32, 32),
-                             positions=((0.5, 0.25), (0.5, 0.75)), width: float = 1.5, noise: float = 0.005,
-                             scheme: str = "spectral", seed: int = 0) -> np.ndarray:
+def dislocation_dipole_field(
+    burgers=(2.86, 0.0, 0.0),
+    lengths=(40.0, 40.0),
+    grid=(32, 32),
+    positions=((0.5, 0.25), (0.5, 0.75)),
+    width: float = 1.5,
+    noise: float = 0.005,
+    scheme: str = "spectral",
+    seed: int = 0,
+) -> np.ndarray:
     """Analytic 2D Nye field of a +b / -b dislocation dipole with lines along z (edge: b along x; screw: b along z)."""
     rng = np.random.default_rng(seed)
     Lx, Ly = lengths
@@ -106,36 +124,67 @@ def field_dataset(alpha: np.ndarray, lengths, burgers_content=None, scheme: str 
     nx, ny = alpha.shape[-2:]
     Lx, Ly = lengths[:2]
     ds = xr.Dataset(
-        {"alpha": (("i", "j", "x", "y"), alpha.astype(np.float64),
-                   {"units": "1/angstrom", "long_name": "Nye dislocation density tensor"})},
-        coords={"i": LABELS, "j": LABELS,
-                "x": ("x", (np.arange(nx) + 0.5) * Lx / nx, {"units": "angstrom"}),
-                "y": ("y", (np.arange(ny) + 0.5) * Ly / ny, {"units": "angstrom"})},
-        attrs={"convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line",
-               "spacing": [Lx / nx, Ly / ny], "cell_lengths": list(map(float, lengths)),
-               "reference": "analytic field (nyegan.gan.synthetic), not atomistic",
-               "difference_scheme": scheme, "averaged_along": "z"},
+        {
+            "alpha": (
+                ("i", "j", "x", "y"),
+                alpha.astype(np.float64),
+                {"units": "1/angstrom", "long_name": "Nye dislocation density tensor"},
+            )
+        },
+        coords={
+            "i": LABELS,
+            "j": LABELS,
+            "x": ("x", (np.arange(nx) + 0.5) * Lx / nx, {"units": "angstrom"}),
+            "y": ("y", (np.arange(ny) + 0.5) * Ly / ny, {"units": "angstrom"}),
+        },
+        attrs={
+            "convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line",
+            "spacing": [Lx / nx, Ly / ny],
+            "cell_lengths": list(map(float, lengths)),
+            "reference": "analytic field (nyegan.gan.synthetic), not atomistic",
+            "difference_scheme": scheme,
+            "averaged_along": "z",
+        },
     )
     if burgers_content is not None:
         ds.attrs["burgers_content"] = list(map(float, burgers_content))
     return ds
 
 
-def write_case(root: str | Path, case: str, kind: str = "gb", theta_deg: float = 20.0, lengths=(20.0, 80.0, 4.0),
-               grid=(32, 64), seed: int = 0, axis=(0, 0, 1), plane=(0, 1, 0), sigma: int | None = None,
-               character: str = "edge", a0: float = 4.05, gb_frac=(0.25, 0.75), distance_to_gb: float | None = None,
-               scheme: str = "spectral") -> tuple[Path, Path]:
+def write_case(
+    root: str | Path,
+    case: str,
+    kind: str = "gb",
+    theta_deg: float = 20.0,
+    lengths=(20.0, 80.0, 4.0),
+    grid=(32, 64),
+    seed: int = 0,
+    axis=(0, 0, 1),
+    plane=(0, 1, 0),
+    sigma: int | None = None,
+    character: str = "edge",
+    a0: float = 4.05,
+    gb_frac=(0.25, 0.75),
+    distance_to_gb: float | None = None,
+    scheme: str = "spectral",
+) -> tuple[Path, Path]:
     """Write ``{root}/nye/{case}.nc`` and ``{root}/structures/{case}.json`` for an analytic case."""
     root = Path(root)
     Lx, Ly, Lz = lengths
-    meta = {"case": case, "kind": kind, "axis": list(axis), "a0": a0,
-            "cell": [[Lx, 0, 0], [0, Ly, 0], [0, 0, Lz]], "analytic": True}
+    meta = {
+        "case": case,
+        "kind": kind,
+        "axis": list(axis),
+        "a0": a0,
+        "cell": [[Lx, 0, 0], [0, Ly, 0], [0, 0, Lz]],
+        "analytic": True,
+    }
     if kind in ("gb", "gb_dislocation"):
         alpha = tilt_gb_field(theta_deg, (Lx, Ly), grid, gb_frac=gb_frac, seed=seed, scheme=scheme)
         meta.update(plane=list(plane), misorientation_deg=float(theta_deg), gb_y=[gb_frac[0] * Ly, gb_frac[1] * Ly])
         if sigma is not None:
             meta["sigma"] = int(sigma)
-        content = [0.0, 2 * math.sin(math.radians(theta_deg) / 2), 0.0]
+        content = [0.0, frank_bilby_content(theta_deg), 0.0]
     else:
         b = a0 / math.sqrt(2)
         bvec = {"edge": (b, 0, 0), "screw": (0, 0, b), "mixed": (b / 2, 0, b * math.sqrt(3) / 2)}[character]
@@ -153,15 +202,29 @@ def write_case(root: str | Path, case: str, kind: str = "gb", theta_deg: float =
     return nc, js
 
 
-def write_gb_series(root: str | Path, thetas=(10.0, 16.0, 22.0, 28.0, 36.0), seeds_per_theta: int = 3,
-                    grid=(32, 64), lengths=(20.0, 80.0, 4.0), scheme: str = "spectral") -> list[str]:
+def write_gb_series(
+    root: str | Path,
+    thetas=(10.0, 16.0, 22.0, 28.0, 36.0),
+    seeds_per_theta: int = 3,
+    grid=(32, 64),
+    lengths=(20.0, 80.0, 4.0),
+    scheme: str = "spectral",
+) -> list[str]:
     """A small sweep of analytic tilt-GB cases (several seeds per misorientation); returns the case names."""
     cases = []
     for theta in thetas:
         for s in range(seeds_per_theta):
             name = f"gb_t{theta:g}_s{s}"
             Lx = lengths[0] * (1.0 + 0.1 * s)  # cells differ in size like real sweeps
-            write_case(root, name, "gb", theta, (Lx, lengths[1], lengths[2]), grid, seed=1000 * s + int(theta * 10),
-                       scheme=scheme)
+            write_case(
+                root,
+                name,
+                "gb",
+                theta,
+                (Lx, lengths[1], lengths[2]),
+                grid,
+                seed=1000 * s + int(theta * 10),
+                scheme=scheme,
+            )
             cases.append(name)
     return cases

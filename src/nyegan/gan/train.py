@@ -18,9 +18,21 @@ from pathlib import Path
 
 import torch
 
-TRAIN_DEFAULTS = dict(batch_size=16, steps=200, steps_per_epoch=50, devices=1, num_nodes=1, accelerator="auto",
-                      strategy="auto", precision="auto", checkpoint_every=100, log_every=10, device_resident=True,
-                      progress_bar=False, threads=1)
+TRAIN_DEFAULTS = dict(
+    batch_size=16,
+    steps=200,
+    steps_per_epoch=50,
+    devices=1,
+    num_nodes=1,
+    accelerator="auto",
+    strategy="auto",
+    precision="auto",
+    checkpoint_every=100,
+    log_every=10,
+    device_resident=True,
+    progress_bar=False,
+    threads=1,
+)
 
 
 def split_options(cfg: dict | None) -> tuple[dict, dict]:
@@ -69,9 +81,17 @@ def build_model(ds, model_options: dict):
     train = ds["is_train"].values == 1
     Lmean = float(ds["cell_lengths"].values[train, :dim].mean())
     # plain lists: checkpoints then load with torch.load(weights_only=True)
-    return NyeGAN(len(FEATURES), grid, dim, ds["alpha_scale"].values.tolist(), ds["cond_mean"].values.tolist(),
-                  ds["cond_std"].values.tolist(), default_w_scale(scale, Lmean), str(ds.attrs["difference_scheme"]),
-                  **model_options)
+    return NyeGAN(
+        len(FEATURES),
+        grid,
+        dim,
+        ds["alpha_scale"].values.tolist(),
+        ds["cond_mean"].values.tolist(),
+        ds["cond_std"].values.tolist(),
+        default_w_scale(scale, Lmean),
+        str(ds.attrs["difference_scheme"]),
+        **model_options,
+    )
 
 
 def _resume_path(out_dir: Path, ckpt_dir: Path):
@@ -130,22 +150,38 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     world = int(tr["devices"]) * int(tr["num_nodes"]) if isinstance(tr["devices"], int) else None
     strategy = tr["strategy"]
     if strategy in ("auto", "ddp") and (world is None or world > 1 or strategy == "ddp"):
-        strategy = DDPStrategy(find_unused_parameters=True,
-                               process_group_backend="gloo" if accel == "cpu" else None)
+        strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo" if accel == "cpu" else None)
     plugins = []
     if SLURMEnvironment.detect():
         plugins.append(SLURMEnvironment(auto_requeue=True, requeue_signal=signal.SIGUSR1))
 
-    ckpt_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="step{step:07d}", every_n_train_steps=int(tr["checkpoint_every"]),
-                              save_last=True, save_top_k=-1, auto_insert_metric_name=False)
+    ckpt_cb = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="step{step:07d}",
+        every_n_train_steps=int(tr["checkpoint_every"]),
+        save_last=True,
+        save_top_k=-1,
+        auto_insert_metric_name=False,
+    )
     _keep_previous_csv(out_dir / "logs" / "version_0")
     loggers = [TensorBoardLogger(out_dir, name="logs", version=0), CSVLogger(out_dir, name="logs", version=0)]
     trainer = pl.Trainer(
-        accelerator=accel, devices=tr["devices"], num_nodes=int(tr["num_nodes"]), strategy=strategy,
-        precision=_precision(tr["precision"], accel), max_steps=max_steps, max_epochs=-1,
-        callbacks=[ckpt_cb, *extra_callbacks], logger=loggers, plugins=plugins or None,
-        default_root_dir=out_dir, log_every_n_steps=int(tr["log_every"]), num_sanity_val_steps=0,
-        enable_progress_bar=bool(tr["progress_bar"]), enable_model_summary=False, use_distributed_sampler=False,
+        accelerator=accel,
+        devices=tr["devices"],
+        num_nodes=int(tr["num_nodes"]),
+        strategy=strategy,
+        precision=_precision(tr["precision"], accel),
+        max_steps=max_steps,
+        max_epochs=-1,
+        callbacks=[ckpt_cb, *extra_callbacks],
+        logger=loggers,
+        plugins=plugins or None,
+        default_root_dir=out_dir,
+        log_every_n_steps=int(tr["log_every"]),
+        num_sanity_val_steps=0,
+        enable_progress_bar=bool(tr["progress_bar"]),
+        enable_model_summary=False,
+        use_distributed_sampler=False,
     )
     trainer.fit(model, datamodule=dm, ckpt_path=_resume_path(out_dir, ckpt_dir))
     last = ckpt_dir / "last.ckpt"
@@ -159,7 +195,7 @@ def load_model(ckpt_path, map_location="cpu"):
 
     p = Path(ckpt_path)
     if not p.exists():
-        raise FileNotFoundError(f"checkpoint {p} not found: train first (nyegan gan train)")
+        raise FileNotFoundError(f"checkpoint {p} not found: train first (nyegan train, or the workflow rule gan_train)")
     model = NyeGAN.load_from_checkpoint(p, map_location=map_location)
     model.eval()
     return model

@@ -10,8 +10,6 @@ import numpy as np
 from nyegan.io.atomic import atomic_path
 from nyegan.structure import Structure
 
-AL_MASS = 26.9815385
-
 
 def _box_header(s: Structure) -> list[str]:
     lo = s.origin
@@ -28,12 +26,29 @@ def _box_header(s: Structure) -> list[str]:
     return lines
 
 
-def write_data(path: str | os.PathLike, s: Structure, comment: str = "nyegan", n_types: int | None = None,
-               mass: float = AL_MASS) -> None:
-    """Write ``s`` as a LAMMPS data file (atomic style), atomically. Atom types are the grain ids."""
+def write_data(
+    path: str | os.PathLike,
+    s: Structure,
+    comment: str = "nyegan",
+    n_types: int | None = None,
+    mass: float | None = None,
+) -> None:
+    """Write ``s`` as a LAMMPS data file (atomic style), atomically. Atom types are the grain ids; ``mass``
+    (g/mol, every type) gives a Masses section, None leaves the masses to the potential (``pair_coeff``)."""
     n_types = int(n_types or max(int(s.grain.max()) if s.n_atoms else 1, 1))
-    header = [f"# {comment}", "", f"{s.n_atoms} atoms", f"{n_types} atom types", "", *_box_header(s), "",
-              "Masses", ""] + [f"{t} {mass}" for t in range(1, n_types + 1)] + ["", "Atoms # atomic", ""]
+    masses = ["Masses", ""] + [f"{t} {mass}" for t in range(1, n_types + 1)] + [""] if mass else []
+    header = [
+        f"# {comment}",
+        "",
+        f"{s.n_atoms} atoms",
+        f"{n_types} atom types",
+        "",
+        *_box_header(s),
+        "",
+        *masses,
+        "Atoms # atomic",
+        "",
+    ]
     table = np.column_stack([s.ids, s.grain, s.positions])
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
@@ -86,5 +101,6 @@ def read_data(path: str | os.PathLike) -> Structure:
     if table.shape[1] >= 8:  # image flags
         pos = pos + table[:, 5:8] @ cell
     order = np.argsort(table[:, 0], kind="stable")
-    return Structure(positions=pos[order], cell=cell, grain=table[order, 1].astype(int), origin=lo,
-                     ids=table[order, 0].astype(int))
+    return Structure(
+        positions=pos[order], cell=cell, grain=table[order, 1].astype(int), origin=lo, ids=table[order, 0].astype(int)
+    )

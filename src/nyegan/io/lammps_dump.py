@@ -47,7 +47,7 @@ def read_dump(path: str | os.PathLike) -> Structure:
     origin, cell = _cell_from_bounds(bounds, triclinic)
     i_atoms = next(i for i, line in enumerate(lines) if line.startswith("ITEM: ATOMS"))
     columns = lines[i_atoms].split()[2:]
-    block = " ".join(lines[i_atoms + 1:i_atoms + 1 + n])
+    block = " ".join(lines[i_atoms + 1 : i_atoms + 1 + n])
     table = np.array(block.split(), dtype=float).reshape(n, len(columns))
     col = {name: k for k, name in enumerate(columns)}
     for names, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True)):
@@ -67,8 +67,15 @@ def read_dump(path: str | os.PathLike) -> Structure:
     used |= {"id", "type"}
     extra = {name: table[:, k] for name, k in col.items() if name not in used}
     order = np.argsort(ids, kind="stable")
-    return Structure(positions=pos[order], cell=cell, grain=grain[order], origin=origin, pbc=pbc, ids=ids[order],
-                     extra={k: v[order] for k, v in extra.items()})
+    return Structure(
+        positions=pos[order],
+        cell=cell,
+        grain=grain[order],
+        origin=origin,
+        pbc=pbc,
+        ids=ids[order],
+        extra={k: v[order] for k, v in extra.items()},
+    )
 
 
 def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns: list[str] | None = None) -> None:
@@ -85,8 +92,12 @@ def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns
         xhi_b = lo[0] + a[0] + max(0.0, xy, xz, xy + xz)
         ylo_b = lo[1] + min(0.0, yz)
         yhi_b = lo[1] + b[1] + max(0.0, yz)
-        box = [f"ITEM: BOX BOUNDS xy xz yz {bcs}", f"{xlo_b:.10f} {xhi_b:.10f} {xy:.10f}",
-               f"{ylo_b:.10f} {yhi_b:.10f} {xz:.10f}", f"{lo[2]:.10f} {lo[2] + c[2]:.10f} {yz:.10f}"]
+        box = [
+            f"ITEM: BOX BOUNDS xy xz yz {bcs}",
+            f"{xlo_b:.10f} {xhi_b:.10f} {xy:.10f}",
+            f"{ylo_b:.10f} {yhi_b:.10f} {xz:.10f}",
+            f"{lo[2]:.10f} {lo[2] + c[2]:.10f} {yz:.10f}",
+        ]
     parts = [s.ids[:, None], s.grain[:, None], s.positions]
     names = ["id", "type", "x", "y", "z"]
     for name in columns:
@@ -95,8 +106,14 @@ def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns
         names += [name] if values.shape[1] == 1 else [f"{name}[{k + 1}]" for k in range(values.shape[1])]
     table = np.column_stack(parts)
     fmt = ["%d", "%d"] + ["%.8g"] * (table.shape[1] - 2)
-    header = ["ITEM: TIMESTEP", str(timestep), "ITEM: NUMBER OF ATOMS", str(s.n_atoms), *box,
-              "ITEM: ATOMS " + " ".join(names)]
+    header = [
+        "ITEM: TIMESTEP",
+        str(timestep),
+        "ITEM: NUMBER OF ATOMS",
+        str(s.n_atoms),
+        *box,
+        "ITEM: ATOMS " + " ".join(names),
+    ]
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
             fh.write("\n".join(header) + "\n")

@@ -9,6 +9,16 @@ from nyegan.nye.field import CONVENTION, compute_nye, reference_from_rotations
 from nyegan.nye.lattice_g import atom_correspondence
 from nyegan.nye.reference import GrainReference, build_reference, minimum_angle_correspondence
 
-__all__ = ["CONVENTION", "compute_nye", "burgers_content", "boundary_content", "core_content", "find_cores",
-           "atom_correspondence", "build_reference", "reference_from_rotations", "minimum_angle_correspondence",
-           "GrainReference"]
+__all__ = [
+    "CONVENTION",
+    "compute_nye",
+    "burgers_content",
+    "boundary_content",
+    "core_content",
+    "find_cores",
+    "atom_correspondence",
+    "build_reference",
+    "reference_from_rotations",
+    "minimum_angle_correspondence",
+    "GrainReference",
+]

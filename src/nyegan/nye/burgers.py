@@ -35,8 +35,11 @@ def _cell(ds) -> np.ndarray:
 def _node_area(ds, plane) -> float:
     cell = _cell(ds)
     a, b = cell[AXES[plane[0]]], cell[AXES[plane[1]]]
-    return float(np.linalg.norm(np.cross(a, b))) / (ds.sizes[plane[0]] - (0 if _pbc(ds)[AXES[plane[0]]] else 1)) \
+    return (
+        float(np.linalg.norm(np.cross(a, b)))
+        / (ds.sizes[plane[0]] - (0 if _pbc(ds)[AXES[plane[0]]] else 1))
         / (ds.sizes[plane[1]] - (0 if _pbc(ds)[AXES[plane[1]]] else 1))
+    )
 
 
 def _pbc(ds) -> list[bool]:
@@ -49,8 +52,9 @@ def _fractions(ds, dim) -> np.ndarray:
     return (ds[dim].values - ds.attrs["origin"][m]) / L
 
 
-def boundary_content(ds: xr.Dataset, normal: str = "y", line: str = "z", boundaries=None,
-                     frank_bilby: float | None = None) -> list[dict]:
+def boundary_content(
+    ds: xr.Dataset, normal: str = "y", line: str = "z", boundaries=None, frank_bilby: float | None = None
+) -> list[dict]:
     """Net Burgers content per unit boundary length (dimensionless) of each planar boundary normal to ``normal``.
 
     boundaries: positions along ``normal`` (Å); detected as the two strongest peaks of the profile of |alpha|
@@ -67,7 +71,7 @@ def boundary_content(ds: xr.Dataset, normal: str = "y", line: str = "z", boundar
     L = float(np.linalg.norm(_cell(ds)[m]))
     periodic = _pbc(ds)[m]
     y = ds[normal].values
-    profile = np.sqrt((vals ** 2).sum(axis=0))
+    profile = np.sqrt((vals**2).sum(axis=0))
     profile = profile.sum(axis=0) if n_ax == 2 else profile.sum(axis=1)
     if boundaries is None:
         first = int(np.argmax(profile))
@@ -91,20 +95,25 @@ def boundary_content(ds: xr.Dataset, normal: str = "y", line: str = "z", boundar
         region = np.take(vals, np.nonzero(sel)[0], axis=n_ax)
         b = region.reshape(3, -1).sum(axis=1) * area / L_along
         mk = np.take(masked, np.nonzero(sel)[0], axis=n_ax - 1)
-        entry = {"kind": "boundary", "normal": normal, "line": line, "position": float(yb),
-                 "content_per_length": b.tolist(), "magnitude": float(np.linalg.norm(b)),
-                 "masked_fraction": float(mk.mean())}
+        entry = {
+            "kind": "boundary",
+            "normal": normal,
+            "line": line,
+            "position": float(yb),
+            "content_per_length": b.tolist(),
+            "magnitude": float(np.linalg.norm(b)),
+            "masked_fraction": float(mk.mean()),
+        }
         if frank_bilby is not None:
             entry["frank_bilby_2sin_half_theta"] = float(frank_bilby)
         out.append(entry)
     return out
 
 
-def find_cores(ds: xr.Dataset, line: str = "z", merge_radius: float = 10.0, threshold: float = 0.25
-               ) -> np.ndarray:
+def find_cores(ds: xr.Dataset, line: str = "z", merge_radius: float = 10.0, threshold: float = 0.25) -> np.ndarray:
     """Core positions (Å, section coordinates) as peaks of |alpha_{., line}| smoothed over ``merge_radius``/2."""
     sec, plane = _section(ds, line)
-    mag = np.sqrt(np.nansum(sec.values ** 2, axis=0))
+    mag = np.sqrt(np.nansum(sec.values**2, axis=0))
     steps = np.array([float(ds[d].values[1] - ds[d].values[0]) for d in plane])
     modes = ["wrap" if _pbc(ds)[AXES[d]] else "constant" for d in plane]
     sigma = 0.5 * merge_radius / steps
@@ -146,8 +155,16 @@ def core_content(ds: xr.Dataset, line: str = "z", cores=None, merge_radius: floa
     for k, c in enumerate(cores):
         sel = owner == k
         b = vals[:, sel].sum(axis=1) * area
-        out.append({"kind": "core", "line": line, "position": c.tolist(), "burgers_vector": b.tolist(),
-                    "magnitude": float(np.linalg.norm(b)), "masked_fraction": float(masked[sel].mean())})
+        out.append(
+            {
+                "kind": "core",
+                "line": line,
+                "position": c.tolist(),
+                "burgers_vector": b.tolist(),
+                "magnitude": float(np.linalg.norm(b)),
+                "masked_fraction": float(masked[sel].mean()),
+            }
+        )
     return out
 
 

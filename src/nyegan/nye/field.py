@@ -7,6 +7,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from nyegan.defects.frank_bilby import frank_bilby_content
 from nyegan.nye.grid import Grid, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
 from nyegan.nye.reference import AXES, GrainReference, build_reference
@@ -32,8 +33,10 @@ def _axis_index(name, what: str) -> int | None:
 def reference_from_rotations(rotations: dict, tilt_axis="z") -> GrainReference:
     """GrainReference from ``{grain_id: R}`` (crystal -> box, rows = crystal directions along box x, y, z)."""
     if not rotations:
-        raise ValueError("reference='grains' needs rotations: {grain id: 3x3 crystal->box rotation} "
-                         "(the build metadata 'rotations'), or use reference='auto'")
+        raise ValueError(
+            "reference='grains' needs rotations: {grain id: 3x3 crystal->box rotation} "
+            "(the build metadata 'rotations'), or use reference='auto'"
+        )
     ids = sorted(int(k) for k in rotations)
     rots = []
     for g in ids:
@@ -46,12 +49,15 @@ def reference_from_rotations(rotations: dict, tilt_axis="z") -> GrainReference:
 def _check_average_axis(cell: np.ndarray, m: int) -> None:
     v = cell[m]
     if np.linalg.norm(v - v[m] * np.eye(3)[m]) > 1e-6 * np.linalg.norm(v):
-        raise ValueError(f"average_along={'xyz'[m]!r} needs cell vector {m} parallel to box {'xyz'[m]} "
-                         f"(got {v.tolist()}); average along another axis or pass average_along=None")
+        raise ValueError(
+            f"average_along={'xyz'[m]!r} needs cell vector {m} parallel to box {'xyz'[m]} "
+            f"(got {v.tolist()}); average along another axis or pass average_along=None"
+        )
 
 
-def grid_distortion(structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float,
-                    mask_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def grid_distortion(
+    structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float, mask_fraction: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed G on the grid as its mean (3, 3) plus a float32 deviation field (3, 3, *shape) (NaN where masked),
     the smoothed weight and the mask of usable nodes.
 
@@ -86,17 +92,28 @@ def grid_distortion(structure: Structure, corr: AtomCorrespondence, grid: Grid, 
 def interpolate_to_atoms(grid: Grid, field: np.ndarray, structure: Structure) -> np.ndarray:
     """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...)."""
     idx, w = grid.cic(structure.fractional())
-    lead = field.shape[:field.ndim - len(grid.shape)]
+    lead = field.shape[: field.ndim - len(grid.shape)]
     flat = field.reshape(lead + (-1,))
     vals = np.einsum("...nc,nc->n...", flat[..., idx], w)
     return vals
 
 
-def compute_nye(structure: Structure, a0: float, reference: str | GrainReference = "auto", rotations=None,
-                spacing: float = 1.0, smoothing: float = 2.0, average_along: str | None = None,
-                tilt_axis: str = "z", cone_deg: float = 27.0, mask_fraction: float = 0.5,
-                content: str | None = "auto", content_kw: dict | None = None, return_atoms: bool = False,
-                workers: int = 1):
+def compute_nye(
+    structure: Structure,
+    a0: float,
+    reference: str | GrainReference = "auto",
+    rotations=None,
+    spacing: float = 1.0,
+    smoothing: float = 2.0,
+    average_along: str | None = None,
+    tilt_axis: str = "z",
+    cone_deg: float = 27.0,
+    mask_fraction: float = 0.5,
+    content: str | None = "auto",
+    content_kw: dict | None = None,
+    return_atoms: bool = False,
+    workers: int = 1,
+):
     """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å).
 
     structure: atoms (Å) in an orthogonal or triclinic box; a0: lattice parameter (Å).
@@ -143,8 +160,10 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
     div_rel = float(divergence_max(grid, alpha) / scale) if scale > 0 else 0.0
 
     names = [("x", "y", "z")[m] for m in grid.dims]
-    coords = {name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])
-              for name, m in zip(names, grid.dims)}
+    coords = {
+        name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])
+        for name, m in zip(names, grid.dims)
+    }
     coords.update(i=["x", "y", "z"], j=["x", "y", "z"])
     orthogonal = structure.is_orthogonal
     attrs = {
@@ -164,9 +183,12 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
         "cell_lengths": structure.lengths.tolist(),
         "origin": structure.origin.tolist(),
         "pbc": [int(p) for p in structure.pbc],
-        "grid_frame": ("cartesian" if orthogonal else
-                       "cell vectors: coordinate m = origin_m + s_m |cell_m| with s the fractional coordinate; "
-                       "Cartesian position = origin + sum_m s_m cell_m"),
+        "grid_frame": (
+            "cartesian"
+            if orthogonal
+            else "cell vectors: coordinate m = origin_m + s_m |cell_m| with s the fractional coordinate; "
+            "Cartesian position = origin + sum_m s_m cell_m"
+        ),
         "reference": json.dumps(ref.attrs()),
         "reference_method": ref.method,
         "correspondence_angle_deg": float(ref.correspondence_angle_deg),
@@ -175,10 +197,19 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
         "div_alpha_relative_residual": div_rel,
     }
     ds = xr.Dataset(
-        {"alpha": (("i", "j", *names), alpha, {"units": "1/angstrom", "long_name": "Nye tensor alpha_ij"}),
-         "mask": (tuple(names), mask.astype(np.int8),
-                  {"long_name": "1 where atoms support the field and its derivatives, 0 (alpha NaN) at and beyond free surfaces or voids"})},
-        coords=coords, attrs=attrs)
+        {
+            "alpha": (("i", "j", *names), alpha, {"units": "1/angstrom", "long_name": "Nye tensor alpha_ij"}),
+            "mask": (
+                tuple(names),
+                mask.astype(np.int8),
+                {
+                    "long_name": "1 where atoms support the field and its derivatives, 0 (alpha NaN) at and beyond free surfaces or voids"
+                },
+            ),
+        },
+        coords=coords,
+        attrs=attrs,
+    )
     for name in names:
         ds[name].attrs["units"] = "angstrom"
     if content == "auto":
@@ -190,12 +221,17 @@ def compute_nye(structure: Structure, a0: float, reference: str | GrainReference
         if "line" not in kw:  # the averaged direction, else the tilt axis
             kw["line"] = average_along or (tilt_axis if isinstance(tilt_axis, str) else "z")
         if content == "boundaries" and ref.correspondence_angle_deg:
-            kw.setdefault("frank_bilby", 2 * np.sin(np.radians(abs(ref.correspondence_angle_deg)) / 2))
+            kw.setdefault("frank_bilby", frank_bilby_content(abs(ref.correspondence_angle_deg)))
         from nyegan.nye.burgers import burgers_content
 
         ds.attrs["burgers_content"] = json.dumps(burgers_content(ds, kind=content, **kw))
     if not return_atoms:
         return ds
-    atoms = {"G": corr.G, "ok": corr.ok, "n_matched": corr.n_matched,
-             "alpha": interpolate_to_atoms(grid, alpha, structure), "grain": structure.grain}
+    atoms = {
+        "G": corr.G,
+        "ok": corr.ok,
+        "n_matched": corr.n_matched,
+        "alpha": interpolate_to_atoms(grid, alpha, structure),
+        "grain": structure.grain,
+    }
     return ds, atoms

@@ -38,7 +38,7 @@ class Grid:
     workers: int = 1  # threads for the FFTs
 
     @classmethod
-    def build(cls, cell, origin, pbc, spacing: float, average_along: int | None = None, workers: int = 1) -> "Grid":
+    def build(cls, cell, origin, pbc, spacing: float, average_along: int | None = None, workers: int = 1) -> Grid:
         if not spacing > 0:
             raise ValueError(f"spacing must be a positive grid spacing in Å, got {spacing}")
         lengths = np.linalg.norm(cell, axis=1)
@@ -112,7 +112,7 @@ class Grid:
         flat = idx.ravel()
         size = int(np.prod(self.shape))
         for c in range(values.shape[1]):
-            out[c] = np.bincount(flat, weights=(w * values[:, c:c + 1]).ravel(), minlength=size).reshape(self.shape)
+            out[c] = np.bincount(flat, weights=(w * values[:, c : c + 1]).ravel(), minlength=size).reshape(self.shape)
         return out
 
     # --- smoothing --------------------------------------------------------------------------------------------
@@ -125,8 +125,11 @@ class Grid:
         full = [s + 2 * p for s, p in zip(self.shape, pads)]
         freqs = []
         for d, m in enumerate(self.dims):
-            f = np.fft.rfftfreq(full[d], d=1.0 / self.n[m]) if d == len(self.dims) - 1 else \
-                np.fft.fftfreq(full[d], d=1.0 / self.n[m])
+            f = (
+                np.fft.rfftfreq(full[d], d=1.0 / self.n[m])
+                if d == len(self.dims) - 1
+                else np.fft.fftfreq(full[d], d=1.0 / self.n[m])
+            )
             freqs.append(f)
         mesh = np.meshgrid(*freqs, indexing="ij", sparse=True)
         inv = self.inv_cell
@@ -134,7 +137,7 @@ class Grid:
         for k in range(3):
             kk = sum(2 * np.pi * inv[k, m] * mesh[d] for d, m in enumerate(self.dims))
             k2 = k2 + kk * kk
-        return np.exp(-0.5 * smoothing ** 2 * k2).astype(dtype)
+        return np.exp(-0.5 * smoothing**2 * k2).astype(dtype)
 
     def smooth(self, field: np.ndarray, kernel: np.ndarray | None, smoothing: float) -> np.ndarray:
         """Periodic (zero-padded along non-periodic axes) convolution with the Gaussian ``kernel``.
@@ -198,8 +201,7 @@ def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
     D = np.empty((3,) + G.shape[2:], dtype=np.float64)
     for l in range(3):
         for d, m in enumerate(grid.dims):
-            terms = [(j, k) for j in range(3) for k in range(3)
-                     if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
+            terms = [(j, k) for j in range(3) for k in range(3) if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
             if not terms:
                 continue
             grid.central_difference(G[l], 1 + d, out=D)

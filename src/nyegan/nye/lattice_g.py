@@ -53,8 +53,7 @@ def min_bond_angle_deg(ideal: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(cos.max(), -1.0, 1.0))))
 
 
-def match_bonds(p: np.ndarray, valid: np.ndarray, ideal: np.ndarray, cone_deg: float
-                ) -> tuple[np.ndarray, np.ndarray]:
+def match_bonds(p: np.ndarray, valid: np.ndarray, ideal: np.ndarray, cone_deg: float) -> tuple[np.ndarray, np.ndarray]:
     """Pair neighbour vectors with ideal bonds.
 
     p: (n, k, 3) neighbour vectors, valid: (n, k); ideal: (m, 3) bonds shared by all atoms, or (n, m, 3) per atom
@@ -111,7 +110,7 @@ def symmetric_eigen_extremes(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = np.sqrt(((d0 * d0 + d1 * d1 + d2 * d2) + 2.0 * off) / 6.0)
     det = d0 * (d1 * d2 - a12 * a12) - a01 * (a01 * d2 - a12 * a02) + a02 * (a01 * a12 - d1 * a02)
     safe = np.where(p > 0, p, 1.0)
-    r = np.clip(0.5 * det / safe ** 3, -1.0, 1.0)
+    r = np.clip(0.5 * det / safe**3, -1.0, 1.0)
     phi = np.arccos(r) / 3.0
     high = q + 2.0 * p * np.cos(phi)
     low = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
@@ -130,8 +129,9 @@ def solve_3x3(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.matmul(adj, B) / det[:, None, None]
 
 
-def solve_correspondence(P: np.ndarray, Q: np.ndarray, w: np.ndarray, min_matches: int = 5,
-                         min_eig_ratio: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def solve_correspondence(
+    P: np.ndarray, Q: np.ndarray, w: np.ndarray, min_matches: int = 5, min_eig_ratio: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted least squares P G = Q per atom via the normal equations (P^T W P) G = P^T W Q.
 
     P: (n, m, 3) matched actual bonds, Q: (m, 3) reference bonds shared by all atoms or (n, m, 3), w: (n, m).
@@ -158,9 +158,17 @@ def solve_correspondence(P: np.ndarray, Q: np.ndarray, w: np.ndarray, min_matche
     return G, count, ok
 
 
-def atom_correspondence(structure: Structure, a0: float, reference: GrainReference, cone_deg: float = 27.0,
-                        cutoff: float | None = None, min_matches: int = 5, chunk: int = 100_000,
-                        neighbours: PeriodicNeighbours | None = None, workers: int = 1) -> AtomCorrespondence:
+def atom_correspondence(
+    structure: Structure,
+    a0: float,
+    reference: GrainReference,
+    cone_deg: float = 27.0,
+    cutoff: float | None = None,
+    min_matches: int = 5,
+    chunk: int = 100_000,
+    neighbours: PeriodicNeighbours | None = None,
+    workers: int = 1,
+) -> AtomCorrespondence:
     """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``."""
     if not a0 > 0:
         raise ValueError(f"a0 must be a positive lattice parameter in Å, got {a0}")

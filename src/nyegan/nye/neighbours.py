@@ -43,8 +43,13 @@ class PeriodicNeighbours:
         margin = self.cutoff / face_spacings(cell)
         layers = [int(np.ceil(margin[m])) if structure.pbc[m] else 0 for m in range(3)]
         # near[m][s]: atoms whose image shifted by s cells along vector m lies within the margin of the box
-        near = [{s: (frac[:, m] + s > -margin[m]) & (frac[:, m] + s < 1.0 + margin[m])
-                 for s in range(-layers[m], layers[m] + 1)} for m in range(3)]
+        near = [
+            {
+                s: (frac[:, m] + s > -margin[m]) & (frac[:, m] + s < 1.0 + margin[m])
+                for s in range(-layers[m], layers[m] + 1)
+            }
+            for m in range(3)
+        ]
         parts, owners = [self.positions], [np.arange(len(frac))]
         for shift in itertools.product(*[range(-n, n + 1) for n in layers]):
             if not any(shift):

@@ -15,7 +15,8 @@ from scipy.spatial import cKDTree
 from nyegan.lattice import cubic_point_group, fcc_nearest_neighbours
 from nyegan.nye.lattice_g import SHELL_CUTOFF_FACTOR, match_bonds, solve_correspondence
 from nyegan.nye.neighbours import PeriodicNeighbours
-from nyegan.nye.reference import AXES, GrainReference, build_reference, orthonormalise
+from nyegan.nye.reference import AXES, GrainReference, build_reference
+from nyegan.rotations import orthonormalise
 from nyegan.structure import Structure
 
 
@@ -26,8 +27,9 @@ def _frame(u, v):
     return np.stack([e1, np.cross(e3, e1), e3], axis=-1)  # columns
 
 
-def local_orientations(structure: Structure, a0: float, cone_deg: float = 27.0, chunk: int = 100_000,
-                       workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def local_orientations(
+    structure: Structure, a0: float, cone_deg: float = 27.0, chunk: int = 100_000, workers: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Rotation crystal->box per atom (N, 3, 3) and a flag (N,) for atoms with a full, well-fitted shell."""
     nb = PeriodicNeighbours(structure, SHELL_CUTOFF_FACTOR * a0, max_neighbours=16, workers=workers)
     bonds = fcc_nearest_neighbours(a0)
@@ -67,9 +69,15 @@ def misorientation_deg(rots: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, n
     return np.degrees(np.arccos(c)), best
 
 
-def cluster_orientations(rots: np.ndarray, ok: np.ndarray, tol_deg: float = 5.0, max_grains: int = 8,
-                         min_fraction: float = 0.05, n_candidates: int = 64, seed: int = 0
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def cluster_orientations(
+    rots: np.ndarray,
+    ok: np.ndarray,
+    tol_deg: float = 5.0,
+    max_grains: int = 8,
+    min_fraction: float = 0.05,
+    n_candidates: int = 64,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Greedy clustering; returns grain index per atom (-1 unassigned) and mean rotations (n_grains, 3, 3)."""
     rng = np.random.default_rng(seed)
     ops = cubic_point_group(proper_only=True)
@@ -92,13 +100,16 @@ def cluster_orientations(rots: np.ndarray, ok: np.ndarray, tol_deg: float = 5.0,
         label[members] = len(means) - 1
         free = free[ang >= tol_deg]
     if not means:
-        raise ValueError("reference='auto' found no fcc grain (no atom has a full, regular first shell); "
-                         "check a0 and the lattice, or give rotations with reference='grains'")
+        raise ValueError(
+            "reference='auto' found no fcc grain (no atom has a full, regular first shell); "
+            "check a0 and the lattice, or give rotations with reference='grains'"
+        )
     return label, np.array(means)
 
 
-def detect_reference(structure: Structure, a0: float, tilt_axis="z", cone_deg: float = 27.0, tol_deg: float = 5.0,
-                     workers: int = 1) -> tuple[GrainReference, np.ndarray]:
+def detect_reference(
+    structure: Structure, a0: float, tilt_axis="z", cone_deg: float = 27.0, tol_deg: float = 5.0, workers: int = 1
+) -> tuple[GrainReference, np.ndarray]:
     """Median-lattice reference from detected grains; returns it and the grain id (1, 2, ...) of every atom."""
     rots, ok = local_orientations(structure, a0, cone_deg, workers=workers)
     label, means = cluster_orientations(rots, ok, tol_deg)

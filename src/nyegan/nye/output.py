@@ -13,8 +13,17 @@ import xarray as xr
 from nyegan.io import atomic_path, write_dump
 from nyegan.structure import Structure
 
-SUMMARY_COLUMNS = ["case", "kind", "n_regions", "net_burgers_content", "max_abs_alpha_per_angstrom",
-                   "div_alpha_relative_residual", "correspondence_angle_deg", "n_atoms", "n_atoms_unmatched"]
+SUMMARY_COLUMNS = [
+    "case",
+    "kind",
+    "n_regions",
+    "net_burgers_content",
+    "max_abs_alpha_per_angstrom",
+    "div_alpha_relative_residual",
+    "correspondence_angle_deg",
+    "n_atoms",
+    "n_atoms_unmatched",
+]
 
 
 def write_field(ds: xr.Dataset, path: str | os.PathLike) -> None:
@@ -31,8 +40,12 @@ def read_field(path: str | os.PathLike) -> xr.Dataset:
 def write_atom_dump(path, structure: Structure, atoms: dict) -> None:
     """LAMMPS dump with per-atom G (c_G[1..9], row-major), alpha interpolated from the grid (alpha[1..9]),
     matched-bond count and usable flag, for OVITO."""
-    extra = {"G": atoms["G"].reshape(-1, 9), "alpha": np.nan_to_num(atoms["alpha"].reshape(-1, 9)),
-             "n_matched": atoms["n_matched"].astype(float), "ok": atoms["ok"].astype(float)}
+    extra = {
+        "G": atoms["G"].reshape(-1, 9),
+        "alpha": np.nan_to_num(atoms["alpha"].reshape(-1, 9)),
+        "n_matched": atoms["n_matched"].astype(float),
+        "ok": atoms["ok"].astype(float),
+    }
     s = structure.copy(grain=atoms.get("grain", structure.grain), extra=extra)
     write_dump(path, s, columns=["G", "alpha", "n_matched", "ok"])
 
@@ -42,12 +55,17 @@ def summary_row(case: str, ds: xr.Dataset) -> dict:
     content = json.loads(ds.attrs.get("burgers_content", "[]"))
     kind = content[0]["kind"] if content else "none"
     mags = [e["magnitude"] for e in content]
-    return {"case": case, "kind": kind, "n_regions": len(content),
-            "net_burgers_content": float(np.mean(mags)) if mags else 0.0,
-            "max_abs_alpha_per_angstrom": float(np.nanmax(np.abs(ds["alpha"].values))),
-            "div_alpha_relative_residual": float(ds.attrs.get("div_alpha_relative_residual", np.nan)),
-            "correspondence_angle_deg": float(ds.attrs.get("correspondence_angle_deg", 0.0)),
-            "n_atoms": int(ds.attrs.get("n_atoms", 0)), "n_atoms_unmatched": int(ds.attrs.get("n_atoms_unmatched", 0))}
+    return {
+        "case": case,
+        "kind": kind,
+        "n_regions": len(content),
+        "net_burgers_content": float(np.mean(mags)) if mags else 0.0,
+        "max_abs_alpha_per_angstrom": float(np.nanmax(np.abs(ds["alpha"].values))),
+        "div_alpha_relative_residual": float(ds.attrs.get("div_alpha_relative_residual", np.nan)),
+        "correspondence_angle_deg": float(ds.attrs.get("correspondence_angle_deg", 0.0)),
+        "n_atoms": int(ds.attrs.get("n_atoms", 0)),
+        "n_atoms_unmatched": int(ds.attrs.get("n_atoms_unmatched", 0)),
+    }
 
 
 def write_summary(path, fields: dict[str, str | os.PathLike | xr.Dataset]) -> list[dict]:
@@ -84,8 +102,7 @@ def plot_field(ds: xr.Dataset, path, components=None, title: str | None = None) 
     for ax, (i, j) in zip(axes[0], components):
         f = a.sel(i=i, j=j).transpose(spatial[1], spatial[0])
         lim = float(np.nanmax(np.abs(f.values))) or 1.0
-        m = ax.pcolormesh(f[spatial[0]], f[spatial[1]], f.values, cmap="RdBu_r", vmin=-lim, vmax=lim,
-                          shading="auto")
+        m = ax.pcolormesh(f[spatial[0]], f[spatial[1]], f.values, cmap="RdBu_r", vmin=-lim, vmax=lim, shading="auto")
         ax.set_aspect("equal")
         ax.set_title(f"alpha_{i}{j}")
         ax.set_xlabel(f"{spatial[0]} (Å)")

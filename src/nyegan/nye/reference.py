@@ -16,42 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nyegan.lattice import cubic_point_group
+from nyegan.rotations import axis_angle_rad, orthonormalise, rotation_about_axis_rad
 
 AXES = {"x": 0, "y": 1, "z": 2}
-
-
-def axis_angle_matrix(axis, angle: float) -> np.ndarray:
-    """Proper rotation by ``angle`` (radians, right-handed) about unit vector ``axis`` (Rodrigues)."""
-    k = np.asarray(axis, dtype=float)
-    k = k / np.linalg.norm(k)
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
-
-
-def axis_angle(rotation: np.ndarray) -> tuple[np.ndarray, float]:
-    """Unit axis and angle (radians, 0..pi) of a proper rotation matrix."""
-    c = np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0)
-    angle = float(np.arccos(c))
-    w = np.array([rotation[2, 1] - rotation[1, 2], rotation[0, 2] - rotation[2, 0], rotation[1, 0] - rotation[0, 1]])
-    if np.linalg.norm(w) > 1e-8:
-        return w / np.linalg.norm(w), angle
-    if angle < 1e-8:
-        return np.array([0.0, 0.0, 1.0]), 0.0
-    # angle ~ pi: axis from the symmetric part
-    b = (rotation + np.eye(3)) / 2.0
-    k = np.sqrt(np.clip(np.diag(b), 0.0, None))
-    i = int(np.argmax(k))
-    k = b[i] / k[i]
-    return k / np.linalg.norm(k), angle
-
-
-def orthonormalise(matrix: np.ndarray) -> np.ndarray:
-    """Nearest proper rotation (polar decomposition via SVD); works on stacks (..., 3, 3)."""
-    u, _, vt = np.linalg.svd(matrix)
-    d = np.sign(np.linalg.det(u @ vt))
-    u = u.copy()
-    u[..., :, -1] *= d[..., None]
-    return u @ vt
 
 
 @dataclass
@@ -64,8 +31,9 @@ class Correspondence:
     about_requested_axis: bool
 
 
-def minimum_angle_correspondence(rot_a: np.ndarray, rot_b: np.ndarray, axis=None, axis_tol_deg: float = 2.0
-                                 ) -> Correspondence:
+def minimum_angle_correspondence(
+    rot_a: np.ndarray, rot_b: np.ndarray, axis=None, axis_tol_deg: float = 2.0
+) -> Correspondence:
     """Symmetry-equivalent misorientation of grain B relative to A with the smallest angle.
 
     If ``axis`` (box vector) is given, only rotations about it (within ``axis_tol_deg``) are considered when one
@@ -75,7 +43,7 @@ def minimum_angle_correspondence(rot_a: np.ndarray, rot_b: np.ndarray, axis=None
     cands = rot_b[None] @ ops @ rot_a.T[None]
     best = None
     for s, d in zip(ops, cands):
-        k, ang = axis_angle(d)
+        k, ang = axis_angle_rad(d)
         on_axis = False
         if axis is not None:
             t = np.asarray(axis, float) / np.linalg.norm(axis)
@@ -114,8 +82,10 @@ class GrainReference:
         lookup = {int(g): i for i, g in enumerate(self.grain_ids)}
         missing = sorted(set(np.unique(grain).tolist()) - set(lookup))
         if missing:
-            raise ValueError(f"no reference rotation for grain id(s) {missing}; give one per LAMMPS atom type "
-                             f"(metadata 'rotations') or use reference='auto'")
+            raise ValueError(
+                f"no reference rotation for grain id(s) {missing}; give one per LAMMPS atom type "
+                f"(metadata 'rotations') or use reference='auto'"
+            )
         table = np.full(int(max(lookup)) + 1, -1)
         for g, i in lookup.items():
             table[g] = i
@@ -139,16 +109,19 @@ class GrainReference:
         m = self.correspondence_rotations()
         return {
             "method": self.method,
-            "grains": {str(int(g)): {"rotation_crystal_to_box": np.round(r, 10).tolist(),
-                                     "correspondence_angle_deg": float(np.degrees(
-                                         np.arccos(np.clip((np.trace(mg) - 1) / 2, -1, 1))))}
-                       for g, r, mg in zip(self.grain_ids, self.rotations, m)},
+            "grains": {
+                str(int(g)): {
+                    "rotation_crystal_to_box": np.round(r, 10).tolist(),
+                    "correspondence_angle_deg": float(np.degrees(np.arccos(np.clip((np.trace(mg) - 1) / 2, -1, 1)))),
+                }
+                for g, r, mg in zip(self.grain_ids, self.rotations, m)
+            },
             "median_rotation_crystal_to_box": np.round(self.median, 10).tolist(),
             "misorientation_axis_box": np.round(self.correspondence_axis, 10).tolist(),
             "misorientation_angle_deg": float(self.correspondence_angle_deg),
             "about_tilt_axis": bool(self.about_tilt_axis),
             "rule": "minimum-angle lattice correspondence about the tilt axis; median lattice halfway "
-                    "between grains 1 and 2",
+            "between grains 1 and 2",
         }
 
 
@@ -165,17 +138,26 @@ def build_reference(grain_ids, rotations, axis=(0.0, 0.0, 1.0), method: str = "g
         raise ValueError("rotations: need one 3x3 rotation per grain id")
     for g, r in zip(grain_ids, rots):
         if not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
-            raise ValueError(f"rotation of grain {g} is not a proper rotation matrix (rows = crystal directions "
-                             f"along box x, y, z, normalised): {r.tolist()}")
+            raise ValueError(
+                f"rotation of grain {g} is not a proper rotation matrix (rows = crystal directions "
+                f"along box x, y, z, normalised): {r.tolist()}"
+            )
     rots = orthonormalise(rots)
     ops = np.repeat(np.eye(3)[None], len(rots), axis=0)
     if len(rots) == 1:
         return GrainReference(grain_ids, rots, ops, rots[0].copy(), method)
     corr = minimum_angle_correspondence(rots[0], rots[1], axis=axis)
-    median = axis_angle_matrix(corr.axis, corr.angle / 2.0) @ rots[0]
+    median = rotation_about_axis_rad(corr.axis, corr.angle / 2.0) @ rots[0]
     ops[1] = corr.op
     for g in range(2, len(rots)):
         ops[g] = minimum_angle_correspondence(median, rots[g], axis=axis).op
-    return GrainReference(grain_ids, rots, ops, median, method, correspondence_axis=corr.axis,
-                          correspondence_angle_deg=float(np.degrees(corr.angle)),
-                          about_tilt_axis=corr.about_requested_axis)
+    return GrainReference(
+        grain_ids,
+        rots,
+        ops,
+        median,
+        method,
+        correspondence_axis=corr.axis,
+        correspondence_angle_deg=float(np.degrees(corr.angle)),
+        about_tilt_axis=corr.about_requested_axis,
+    )

@@ -1,15 +1,22 @@
 """LAMMPS relaxation stage: GB translation/deletion search, dislocation relaxation, GB energies (mJ/m²).
 
-Modules: ``settings`` (config), ``engine`` (one reused LAMMPS instance), ``states`` (search states),
-``parallel`` (MPI partitions), ``search`` (GB search), ``energy`` (γ), ``case`` (one case end to end, outputs),
-``table`` (``results/gb_energies.csv`` + plot).
+Modules: ``settings`` (typed settings from the config schema), ``engine`` (one reused LAMMPS instance),
+``states`` (search states), ``parallel`` (MPI partitions), ``search`` (GB search), ``energy`` (γ), ``case`` (one
+case end to end, outputs), ``table`` (``results/gb_energies.csv`` + plot). Importing the package loads neither
+LAMMPS nor MPI; the names below are resolved on first use.
 """
 
-from nyegan.relax.case import relax_case, run_relax_files, write_outputs
-from nyegan.relax.energy import EV_PER_A2_TO_MJ_PER_M2, gb_energy_mj_m2
-from nyegan.relax.errors import RelaxError
-from nyegan.relax.settings import RelaxSettings
-from nyegan.relax.table import write_gb_table
+from importlib import import_module
 
-__all__ = ["relax_case", "run_relax_files", "write_outputs", "gb_energy_mj_m2", "EV_PER_A2_TO_MJ_PER_M2",
-           "RelaxError", "RelaxSettings", "write_gb_table"]
+_EXPORTS = {
+    "relax_case": "case", "run_relax_files": "case", "write_outputs": "case",
+    "gb_energy_mj_m2": "energy", "RelaxError": "errors", "RelaxSettings": "settings", "write_gb_table": "table",
+}  # fmt: skip
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f"nyegan.relax.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'nyegan.relax' has no attribute {name!r}")

@@ -18,13 +18,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 import nyegan
+from nyegan.defects.partials import dislocation_partials
 from nyegan.io import atomic_path, read_data, read_json, write_dump
 from nyegan.io.atomic import _to_jsonable
 from nyegan.potentials import Potential, cubic_properties, resolve_potential
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
 from nyegan.relax.errors import RelaxError
 from nyegan.relax.parallel import is_root
-from nyegan.relax.partials import dislocation_partials
 from nyegan.relax.search import relax_single, search_gb
 from nyegan.relax.settings import RelaxSettings
 from nyegan.structure import Structure
@@ -43,25 +43,40 @@ def check_min_distance(s: Structure, min_distance: float, case: str):
     if len(pairs):
         i, j = pairs[0]
         d = np.linalg.norm(s.minimum_image((s.positions[i] - s.positions[j])[None]))
-        raise RelaxError(case, f"{len(pairs)} atom pair(s) closer than relax.min_pair_distance = {min_distance} Å "
-                               f"(e.g. atoms {s.ids[i]} and {s.ids[j]} at {d:.3f} Å): the input structure "
-                               f"overlaps; rebuild it (overlap_cutoff) or lower min_pair_distance")
+        raise RelaxError(
+            case,
+            f"{len(pairs)} atom pair(s) closer than relax.min_pair_distance = {min_distance} Å "
+            f"(e.g. atoms {s.ids[i]} and {s.ids[j]} at {d:.3f} Å): the input structure "
+            f"overlaps; rebuild it (overlap_cutoff) or lower min_pair_distance",
+        )
 
 
 def check_convergence(res, fnorm_fail: float, case: str, log_file) -> list[str]:
     if res.converged:
         return []
-    msg = (f"final minimisation stopped on '{res.stop_criterion}' after {res.iterations} iterations with force "
-           f"norm {res.fnorm:.3g} eV/Å")
+    msg = (
+        f"final minimisation stopped on '{res.stop_criterion}' after {res.iterations} iterations with force "
+        f"norm {res.fnorm:.3g} eV/Å"
+    )
     if res.fnorm > fnorm_fail:
-        raise RelaxError(case, msg + f" > relax.fnorm_fail = {fnorm_fail} eV/Å: not converged; raise relax.maxiter",
-                         log_file)
-    warnings.warn(f"case '{case}': {msg} (below fnorm_fail, accepted)")
+        raise RelaxError(
+            case, msg + f" > relax.fnorm_fail = {fnorm_fail} eV/Å: not converged; raise relax.maxiter", log_file
+        )
+    warnings.warn(f"case '{case}': {msg} (below fnorm_fail, accepted)", stacklevel=2)
     return [msg]
 
 
-def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings: RelaxSettings, *,
-               gb_search: bool | None = None, comm=None, log_file=None, element: str = "Al") -> tuple[Structure | None, dict | None]:
+def relax_case(
+    s: Structure,
+    meta: dict,
+    potential: str | Potential,
+    settings: RelaxSettings,
+    *,
+    gb_search: bool | None = None,
+    comm=None,
+    log_file=None,
+    element: str = "Al",
+) -> tuple[Structure | None, dict | None]:
     """Relax ``s`` described by ``meta`` (builder metadata). GB cells (meta["kind"] == "gb") get the translation
     / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings).
     ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (relaxed Structure with extra["pe"], record) on rank 0, (None, None) else."""
@@ -85,25 +100,36 @@ def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings:
     is_gb = meta.get("kind") == "gb"  # bicrystals; gb_dislocation cells relax without a search
     do_search = is_gb and (settings.gb_search if gb_search is None else gb_search)
     if "a0" in meta and abs(float(meta["a0"]) - props.a0) > 1e-3 * props.a0:
-        warnings.warn(f"case '{case}': structure built with a0 = {meta['a0']} Å but {pot.name} has a0 = "
-                      f"{props.a0:.5f} Å; the grains start strained")
+        warnings.warn(
+            f"case '{case}': structure built with a0 = {meta['a0']} Å but {pot.name} has a0 = "
+            f"{props.a0:.5f} Å; the grains start strained",
+            stacklevel=2,
+        )
     if do_search:
         out, rec = search_gb(s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case)
     else:
         minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
         disl = meta.get("dislocations")
-        out, res, anneal = relax_single(s, pot, settings, minimize, comm=comm, log_file=log_file, case=case,
-                                        cna_a0=props.a0 if disl else None)
+        out, res, anneal = relax_single(
+            s, pot, settings, minimize, comm=comm, log_file=log_file, case=case, cna_a0=props.a0 if disl else None
+        )
         rec = None
         if is_root(comm):
             rec = {"energy_eV": res.energy, "convergence": res.to_dict(), "anneal": anneal, "n_states": 1}
             if disl:
                 rec["partials"] = dislocation_partials(out, meta, pot, props)
             if is_gb:
-                rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh,
-                                                         float(s.cell[0, 0] * s.cell[2, 2]))
-                rec["chosen_state"] = {"index": 0, "tx": 0.0, "tz": 0.0, "cutoff_nn": 0.0, "deletion_cutoff_A": 0.0,
-                                       "n_deleted": 0}
+                rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(
+                    res.energy, res.n_atoms, props.ecoh, float(s.cell[0, 0] * s.cell[2, 2])
+                )
+                rec["chosen_state"] = {
+                    "index": 0,
+                    "tx": 0.0,
+                    "tz": 0.0,
+                    "cutoff_nn": 0.0,
+                    "deletion_cutoff_A": 0.0,
+                    "n_deleted": 0,
+                }
     if not is_root(comm):
         return None, None
     conv = rec["convergence"]
@@ -122,8 +148,12 @@ def relax_case(s: Structure, meta: dict, potential: "str | Potential", settings:
         "potential": {"name": pot.name, "path": str(pot.path), "sha256": pot.sha256(), "pair_style": pot.pair_style},
         "a0": props.a0,
         "ecoh_eV": props.ecoh,
-        "settings": {"minimize": settings.minimize.__dict__, "search": settings.search.__dict__,
-                     "anneal": settings.anneal.__dict__, "ranks_per_state": settings.ranks_per_state},
+        "settings": {
+            "minimize": settings.minimize.__dict__,
+            "search": settings.search.__dict__,
+            "anneal": settings.anneal.__dict__,
+            "ranks_per_state": settings.ranks_per_state,
+        },
         "mpi_ranks": comm.Get_size() if comm is not None else 1,
         "wall_time_s": time.perf_counter() - t0,
         "build": meta,
@@ -148,9 +178,18 @@ def write_outputs(s: Structure, record: dict, dump_path, json_path=None):
         tmp_json.write_text(json.dumps(_to_jsonable(record), indent=2) + "\n")
 
 
-def run_relax_files(data_path, out_dump, *, metadata_path=None, potential: str | None = None,
-                    settings: RelaxSettings | None = None, gb_search: bool | None = None, log_file=None, comm=None,
-                    element: str = "Al"):
+def run_relax_files(
+    data_path,
+    out_dump,
+    *,
+    metadata_path=None,
+    potential: str | None = None,
+    settings: RelaxSettings | None = None,
+    gb_search: bool | None = None,
+    log_file=None,
+    comm=None,
+    element: str = "Al",
+):
     """File-level entry (CLI, workflow): read IN.data (+ IN.json), relax, write OUT.dump + OUT.json on rank 0.
 
     Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept."""
@@ -160,8 +199,11 @@ def run_relax_files(data_path, out_dump, *, metadata_path=None, potential: str |
     json_path = json_path_for(out_dump)
     case = data_path.stem
     if json_path.resolve() == metadata_path.resolve() or Path(out_dump).resolve() == data_path.resolve():
-        raise RelaxError(case, f"output {out_dump} would overwrite the input ({data_path}, {metadata_path}); "
-                               f"write the relaxed files elsewhere")
+        raise RelaxError(
+            case,
+            f"output {out_dump} would overwrite the input ({data_path}, {metadata_path}); "
+            f"write the relaxed files elsewhere",
+        )
     payload = None
     if is_root(comm):  # read once and broadcast: every rank must take the same branch
         for p in (Path(out_dump), json_path):
@@ -181,8 +223,9 @@ def run_relax_files(data_path, out_dump, *, metadata_path=None, potential: str |
         raise payload
     s, meta = payload
     potential = potential or meta.get("potential") or "Al_mm.eam.fs"
-    out, record = relax_case(s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file,
-                             element=element)
+    out, record = relax_case(
+        s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file, element=element
+    )
     if is_root(comm):
         record["input"] = {"data": str(data_path), "metadata": str(metadata_path) if metadata_path.exists() else None}
         write_outputs(out, record, out_dump, json_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-EV_PER_A2_TO_MJ_PER_M2 = 16021.766208  # 1 eV/Å² = 1.602176634e-19 J / 1e-20 m² = 16.0218 J/m²
+from nyegan.units import EV_PER_A2_TO_MJ_PER_M2
 
 
 def excess_energy(total_energy: float, n_atoms: int, ecoh: float) -> float:

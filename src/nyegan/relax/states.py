@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nyegan.build.gb import remove_close_pairs
 from nyegan.relax.settings import SearchSettings
 from nyegan.structure import Structure
+from nyegan.structures.gb import remove_close_pairs
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,18 @@ from pathlib import Path
 
 from nyegan.io import atomic_path, read_json
 
-COLUMNS = ["case", "axis", "plane", "sigma", "misorientation_deg", "energy_mJ_m2", "n_atoms", "translation_x",
-           "translation_z", "deletion_cutoff"]
+COLUMNS = [
+    "case",
+    "axis",
+    "plane",
+    "sigma",
+    "misorientation_deg",
+    "energy_mJ_m2",
+    "n_atoms",
+    "translation_x",
+    "translation_z",
+    "deletion_cutoff",
+]
 
 
 def _label(v, brackets="[]") -> str:
@@ -25,14 +35,20 @@ def gb_energy_rows(json_paths) -> list[dict]:
             continue
         build = rec.get("build", {})
         chosen = rec.get("chosen_state", {})
-        rows.append({
-            "case": rec["case"], "axis": _label(build.get("axis")), "plane": _label(build.get("plane"), "()"),
-            "sigma": build.get("sigma"), "misorientation_deg": build.get("misorientation_deg"),
-            "energy_mJ_m2": round(float(rec["gb_energy_mJ_m2"]), 3), "n_atoms": rec["n_atoms"],
-            "translation_x": round(float(chosen.get("tx", 0.0)), 6),
-            "translation_z": round(float(chosen.get("tz", 0.0)), 6),
-            "deletion_cutoff": round(float(chosen.get("deletion_cutoff_A", 0.0)), 6),
-        })
+        rows.append(
+            {
+                "case": rec["case"],
+                "axis": _label(build.get("axis")),
+                "plane": _label(build.get("plane"), "()"),
+                "sigma": build.get("sigma"),
+                "misorientation_deg": build.get("misorientation_deg"),
+                "energy_mJ_m2": round(float(rec["gb_energy_mJ_m2"]), 3),
+                "n_atoms": rec["n_atoms"],
+                "translation_x": round(float(chosen.get("tx", 0.0)), 6),
+                "translation_z": round(float(chosen.get("tz", 0.0)), 6),
+                "deletion_cutoff": round(float(chosen.get("deletion_cutoff_A", 0.0)), 6),
+            }
+        )
     rows.sort(key=lambda r: (r["axis"], r["misorientation_deg"] or 0.0, r["case"]))
     return rows
 
@@ -64,8 +80,13 @@ def plot_gb_energies(rows: list[dict], png_path: str | os.PathLike) -> None:
         y = [r["energy_mJ_m2"] for r in pts]
         ax.plot(x, y, "o-", label=f"axis {axis}")
         for r in pts:
-            ax.annotate(f"Σ{r['sigma']}", (r["misorientation_deg"], r["energy_mJ_m2"]), textcoords="offset points",
-                        xytext=(4, 4), fontsize=8)
+            ax.annotate(
+                f"Σ{r['sigma']}",
+                (r["misorientation_deg"], r["energy_mJ_m2"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
     ax.set_xlabel("misorientation (°)")
     ax.set_ylabel("boundary energy (mJ/m²)")
     ax.set_ylim(bottom=0)

@@ -13,17 +13,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 import nyegan
-from nyegan.csl import TiltBoundary, nearest_tilt_boundary, tilt_boundary
-from nyegan.lattice import fcc_repeat_length, fill_box_with_lattice, indices_label, rotation_from_rows
+from nyegan.csl import nearest_tilt_boundary, tilt_boundary
+from nyegan.lattice import fcc_repeat_length, fill_box_with_lattice, rotation_from_rows
 from nyegan.structure import Structure
+from nyegan.structures.names import gb_case_name
 
 MIRROR_Y = np.diag([1.0, -1.0, 1.0])
 ROT_Y_180 = np.diag([-1.0, 1.0, -1.0])
-
-
-def gb_case_name(boundary: TiltBoundary) -> str:
-    """Stable case name, e.g. ``gb-001-S5-310`` (``m`` marks a negative index)."""
-    return f"gb-{indices_label(boundary.axis)}-S{boundary.sigma}-{indices_label(boundary.plane)}"
 
 
 def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2) -> tuple[Structure, int]:
@@ -49,8 +45,7 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
     return s.select(keep), int((~keep).sum())
 
 
-def bicrystal_cell_metadata(s: Structure, periods, reps, cutoff: float, n_removed: int, a0: float,
-                            seed: int) -> dict:
+def bicrystal_cell_metadata(s: Structure, periods, reps, cutoff: float, n_removed: int, a0: float, seed: int) -> dict:
     """Metadata shared by every bicrystal cell: boundary area (Å², per boundary), cell, atom and grain counts."""
     return {
         "gb_area": float(s.cell[0, 0] * s.cell[2, 2]),
@@ -67,8 +62,17 @@ def bicrystal_cell_metadata(s: Structure, periods, reps, cutoff: float, n_remove
     }
 
 
-def build_stgb(axis, plane=None, misorientation: float | None = None, *, a0: float, min_size=(0.0, 0.0, 0.0),
-               sigma_max: int = 50, overlap_cutoff: float | None = None, seed: int = 0) -> tuple[Structure, dict]:
+def build_stgb(
+    axis,
+    plane=None,
+    misorientation: float | None = None,
+    *,
+    a0: float,
+    min_size=(0.0, 0.0, 0.0),
+    sigma_max: int = 50,
+    overlap_cutoff: float | None = None,
+    seed: int = 0,
+) -> tuple[Structure, dict]:
     """Periodic bicrystal holding two symmetric tilt boundaries about ``axis``.
 
     axis: tilt axis [uvw] (crystal indices). plane: boundary plane (hkl) of grain A, must contain the axis; or
@@ -115,7 +119,7 @@ def build_stgb(axis, plane=None, misorientation: float | None = None, *, a0: flo
     s, n_removed = remove_close_pairs(s, cutoff)
 
     meta = {
-        "case": gb_case_name(boundary),
+        "case": gb_case_name(boundary.axis, boundary.sigma, boundary.plane),
         "kind": "gb",
         "boundary_type": "symmetric_tilt",
         "axis": list(boundary.axis),

@@ -17,30 +17,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from nyegan.lmp import new_lammps
 from nyegan.potentials import Potential, cached_entry, cubic_properties, resolve_potential, self_comm
-
-EV_PER_A2_TO_MJ_PER_M2 = 1.602176634e-19 / 1e-20 * 1e3  # 16021.77
+from nyegan.units import EV_PER_A2_TO_MJ_PER_M2
 
 
 def _fault_energy_per_area(pot: Potential, a0: float, n_periods: int, tilt: float) -> float:
     """(E_tilted − E_perfect) / area (eV/Å²) for one relaxed fault in a [1-10] x [11-2] x [111] cell."""
     lx, ly, lz = a0 * np.sqrt(2.0), a0 * np.sqrt(6.0), n_periods * a0 * np.sqrt(3.0)
+    from nyegan.lmp import new_lammps
+
     lmp = new_lammps(comm=self_comm())
     try:
-        lmp.commands_list([
-            "units metal", "boundary p p p", "atom_style atomic",
-            f"lattice fcc {a0} orient x 1 -1 0 orient y 1 1 -2 orient z 1 1 1",
-            f"region box prism 0 {lx} 0 {ly} 0 {lz} 0 0 0 units box", "create_box 1 box",
-            "create_atoms 1 box", "mass 1 26.98", *pot.pair_commands(1),
-            "thermo_style custom step pe", "thermo_modify norm no", "run 0",
-        ])
+        lmp.commands_list(
+            [
+                "units metal",
+                "boundary p p p",
+                "atom_style atomic",
+                f"lattice fcc {a0} orient x 1 -1 0 orient y 1 1 -2 orient z 1 1 1",
+                f"region box prism 0 {lx} 0 {ly} 0 {lz} 0 0 0 units box",
+                "create_box 1 box",
+                "create_atoms 1 box",
+                *pot.pair_commands(1),
+                "thermo_style custom step pe",
+                "thermo_modify norm no",
+                "run 0",
+            ]
+        )
         e0 = lmp.get_thermo("pe")
-        lmp.commands_list([
-            f"change_box all yz final {tilt} units box",  # no remap: only the periodic image above slips
-            "fix normal_only all setforce 0.0 0.0 NULL",
-            "min_style cg", "minimize 0 1e-10 10000 100000",
-        ])
+        lmp.commands_list(
+            [
+                f"change_box all yz final {tilt} units box",  # no remap: only the periodic image above slips
+                "fix normal_only all setforce 0.0 0.0 NULL",
+                "min_style cg",
+                "minimize 0 1e-10 10000 100000",
+            ]
+        )
         e1 = lmp.get_thermo("pe")
     finally:
         lmp.close()
@@ -52,21 +63,34 @@ def compute_stacking_fault_energy(pot: Potential, a0: float, n_periods: int = 6)
     if n_periods < 2:
         raise ValueError(f"n_periods must be >= 2 (stacking periods of three (111) layers), got {n_periods}")
     shift = a0 / np.sqrt(6.0)
-    return float(min(_fault_energy_per_area(pot, a0, n_periods, s * shift) for s in (1.0, -1.0))
-                 * EV_PER_A2_TO_MJ_PER_M2)
+    return float(
+        min(_fault_energy_per_area(pot, a0, n_periods, s * shift) for s in (1.0, -1.0)) * EV_PER_A2_TO_MJ_PER_M2
+    )
 
 
 def hcp_fcc_energy_difference(pot: Potential, a0: float) -> float:
     """E_hcp − E_fcc (eV/atom) at the fcc nearest-neighbour distance a0/√2, ideal c/a = √(8/3), unrelaxed."""
     energies = []
     for lattice, reps in ((f"fcc {a0}", "0 4 0 4 0 4"), (f"hcp {a0 / np.sqrt(2.0)}", "0 6 0 4 0 4")):
+        from nyegan.lmp import new_lammps
+
         lmp = new_lammps(comm=self_comm())
         try:
-            lmp.commands_list([
-                "units metal", "boundary p p p", "atom_style atomic", f"lattice {lattice}",
-                f"region box block {reps}", "create_box 1 box", "create_atoms 1 box", "mass 1 26.98",
-                *pot.pair_commands(1), "thermo_style custom step pe", "thermo_modify norm yes", "run 0",
-            ])
+            lmp.commands_list(
+                [
+                    "units metal",
+                    "boundary p p p",
+                    "atom_style atomic",
+                    f"lattice {lattice}",
+                    f"region box block {reps}",
+                    "create_box 1 box",
+                    "create_atoms 1 box",
+                    *pot.pair_commands(1),
+                    "thermo_style custom step pe",
+                    "thermo_modify norm yes",
+                    "run 0",
+                ]
+            )
             energies.append(lmp.get_thermo("pe"))
         finally:
             lmp.close()
@@ -77,7 +101,9 @@ def stacking_fault_energy(pot: Potential | str) -> float:
     """Intrinsic stacking-fault energy γ_SF (mJ/m²) of the potential, computed with LAMMPS once and cached."""
     pot = resolve_potential(pot) if not isinstance(pot, Potential) else pot
     a0 = cubic_properties(pot).a0
-    entry = cached_entry("fault_energies.json", f"{pot.sha256()}:{pot.element}:fcc:isf",
-                         lambda: {"potential": pot.name, "a0": a0,
-                                  "gamma_isf_mJ_m2": compute_stacking_fault_energy(pot, a0)})
+    entry = cached_entry(
+        "fault_energies.json",
+        f"{pot.sha256()}:{pot.element}:fcc:isf",
+        lambda: {"potential": pot.name, "a0": a0, "gamma_isf_mJ_m2": compute_stacking_fault_energy(pot, a0)},
+    )
     return float(entry["gamma_isf_mJ_m2"])

@@ -47,8 +47,9 @@ def rectangle_path(lo, hi, step: float = 1.0) -> np.ndarray:
     return np.vstack(pts)
 
 
-def burgers_circuit(structure: Structure, rotation: np.ndarray, a0: float, path_xy: np.ndarray,
-                    mask=None, candidates: int = 64) -> np.ndarray:
+def burgers_circuit(
+    structure: Structure, rotation: np.ndarray, a0: float, path_xy: np.ndarray, mask=None, candidates: int = 64
+) -> np.ndarray:
     """Closure failure (box frame, Å) of the Burgers circuit through the atoms nearest to a closed xy path.
 
     structure: periodic cell, orthogonal or tilted in xy (third vector along z). rotation: crystal -> box of the lattice the circuit lies in.

@@ -33,12 +33,20 @@ import itertools
 import numpy as np
 
 import nyegan
-from nyegan.build.gb import remove_close_pairs
 from nyegan.elasticity import PeriodicDislocationField, stroh_for_crystal
-from nyegan.lattice import (as_int_vector, fcc_plane_spacing, fcc_repeat_length, fill_box_with_lattice,
-                            reduce_indices, rotation_from_rows, unit)
+from nyegan.lattice import (
+    as_int_vector,
+    fcc_plane_spacing,
+    fcc_repeat_length,
+    fill_box_with_lattice,
+    reduce_indices,
+    rotation_from_rows,
+    unit,
+)
 from nyegan.potentials import CubicProperties
 from nyegan.structure import Structure
+from nyegan.structures.gb import remove_close_pairs
+from nyegan.structures.names import dislocation_case_name
 
 CHARACTERS = ("edge", "screw", "mixed")
 ARRANGEMENTS = ("quadrupolar", "quadrupole", "dipole")
@@ -47,6 +55,8 @@ ARRANGEMENTS = ("quadrupolar", "quadrupole", "dipole")
 def default_arrangement(character: str) -> str:
     """Stable default: opposite signs at 45° ('quadrupolar') when b has an edge part, else the screw quadrupole."""
     return "quadrupole" if character == "screw" else "quadrupolar"
+
+
 DEFAULT_GLIDE_PLANE = (1, 1, 1)
 DEFAULT_BURGERS = (0.5, -0.5, 0.0)
 _ANGLE_TOL_DEG = 1e-4
@@ -59,11 +69,14 @@ def burgers_fraction(burgers) -> np.ndarray:
         raise ValueError(f"burgers must be three numbers (fractions of a0, e.g. [0.5, -0.5, 0]), got {burgers}")
     direction = b / np.abs(b).max()
     if sorted(np.abs(np.round(direction, 9)).tolist()) != [0.0, 1.0, 1.0]:
-        raise ValueError(f"burgers {list(b)} is not along a <110> direction: fcc perfect dislocations have "
-                         "b = a0/2<110>, e.g. [0.5, -0.5, 0]")
+        raise ValueError(
+            f"burgers {list(b)} is not along a <110> direction: fcc perfect dislocations have "
+            "b = a0/2<110>, e.g. [0.5, -0.5, 0]"
+        )
     if not (np.isclose(np.linalg.norm(b), np.sqrt(0.5)) or np.isclose(np.linalg.norm(b), np.sqrt(2.0))):
-        raise ValueError(f"burgers {list(b)} has the wrong length: give a0/2<110> as [0.5, -0.5, 0] "
-                         "(or the direction [1, -1, 0])")
+        raise ValueError(
+            f"burgers {list(b)} has the wrong length: give a0/2<110> as [0.5, -0.5, 0] (or the direction [1, -1, 0])"
+        )
     return 0.5 * direction
 
 
@@ -102,8 +115,10 @@ def default_line(character: str, burgers, glide_plane) -> np.ndarray:
         return reduce_indices(b2)
     candidates = [d for d in _lines_in_plane(n) if abs(character_angle_deg(b2, d) - 60.0) < 1e-6]
     if not candidates:
-        raise ValueError(f"no <110> line at 60° to b = {list(burgers)} in the glide plane {list(n)}: "
-                         "give the line direction explicitly (line=[u, v, w])")
+        raise ValueError(
+            f"no <110> line at 60° to b = {list(burgers)} in the glide plane {list(n)}: "
+            "give the line direction explicitly (line=[u, v, w])"
+        )
     return candidates[0]
 
 
@@ -114,8 +129,10 @@ def slip_system(character: str, line=None, burgers=None, glide_plane=None):
     n = reduce_indices(as_int_vector(DEFAULT_GLIDE_PLANE if glide_plane is None else glide_plane, "glide_plane"))
     b = burgers_fraction(DEFAULT_BURGERS if burgers is None else burgers)
     if abs(np.dot(b, n)) > 1e-12:
-        raise ValueError(f"burgers {list(b)} does not lie in the glide plane {list(n)} (b . n must be 0): "
-                         "choose a <110> direction of that plane")
+        raise ValueError(
+            f"burgers {list(b)} does not lie in the glide plane {list(n)} (b . n must be 0): "
+            "choose a <110> direction of that plane"
+        )
     if line is None:
         t = default_line(character, b, n)
     else:
@@ -124,8 +141,10 @@ def slip_system(character: str, line=None, burgers=None, glide_plane=None):
             raise ValueError(f"line {list(t)} does not lie in the glide plane {list(n)} (line . n must be 0)")
     angle = character_angle_deg(b, t)
     if character_of_angle(angle) != character:
-        raise ValueError(f"line {list(t)} and burgers {list(b)} make {angle:.2f}°, a "
-                         f"{character_of_angle(angle)} dislocation, not {character}: change line or character")
+        raise ValueError(
+            f"line {list(t)} and burgers {list(b)} make {angle:.2f}°, a "
+            f"{character_of_angle(angle)} dislocation, not {character}: change line or character"
+        )
     return t, b, n, angle
 
 
@@ -137,9 +156,18 @@ def _even_plane_repeats(n_rep: int, period: float, spacing: float) -> int:
     return n_rep
 
 
-def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, line=None, burgers=None,
-                           glide_plane=None, min_size=(40.0, 40.0, 5.0), arrangement: str | None = None,
-                           seed: int = 0, overlap_cutoff: float | None = None) -> tuple[Structure, dict]:
+def build_dislocation_cell(
+    character: str,
+    a0: float,
+    cubic: CubicProperties,
+    line=None,
+    burgers=None,
+    glide_plane=None,
+    min_size=(40.0, 40.0, 5.0),
+    arrangement: str | None = None,
+    seed: int = 0,
+    overlap_cutoff: float | None = None,
+) -> tuple[Structure, dict]:
     """Periodic fcc cell with a dislocation quadrupole or dipole (unrelaxed anisotropic Volterra field).
 
     character: "edge" | "screw" | "mixed". a0: lattice constant (Å) of the atoms; cubic: elastic constants (GPa)
@@ -167,8 +195,9 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     if arrangement == "quadrupole":
         reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
     if arrangement == "quadrupolar":
-        return _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing,
-                                  seed, overlap_cutoff)
+        return _build_quadrupolar(
+            character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed, overlap_cutoff
+        )
     lengths = periods * reps
     lx, ly, _ = lengths
 
@@ -199,20 +228,60 @@ def build_dislocation_cell(character: str, a0: float, cubic: CubicProperties, li
     for plus, minus in pairs:
         dislocations.append({"position": [float(v) for v in plus], "sign": 1})
         dislocations.append({"position": [float(v) for v in minus], "sign": -1})
-    meta = _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocations, pairs, arrangement, a0,
-                          cubic, stroh, spacing, periods, reps, s, seed)
-    meta.update({
-        "n_atoms_perfect": n_perfect,
-        "overlap_cutoff": cutoff,
-        "n_removed_overlap": n_removed,
-        "linear_term_removed": field.linear.tolist(),
-    })
+    meta = _slip_metadata(
+        character,
+        angle,
+        b,
+        b_box,
+        t,
+        n,
+        x_dir,
+        rotation,
+        dislocations,
+        pairs,
+        arrangement,
+        a0,
+        cubic,
+        stroh,
+        spacing,
+        periods,
+        reps,
+        s,
+        seed,
+    )
+    meta.update(
+        {
+            "case": dislocation_case_name(character, arrangement, line),
+            "n_atoms_perfect": n_perfect,
+            "overlap_cutoff": cutoff,
+            "n_removed_overlap": n_removed,
+            "linear_term_removed": field.linear.tolist(),
+        }
+    )
     return s, meta
 
 
-
-def _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocations, cuts, arrangement, a0, cubic,
-                   stroh, spacing, periods, reps, s: Structure, seed) -> dict:
+def _slip_metadata(
+    character,
+    angle,
+    b,
+    b_box,
+    t,
+    n,
+    x_dir,
+    rotation,
+    dislocations,
+    cuts,
+    arrangement,
+    a0,
+    cubic,
+    stroh,
+    spacing,
+    periods,
+    reps,
+    s: Structure,
+    seed,
+) -> dict:
     """Metadata keys shared by every dislocation cell (slip system, cores, cuts, elasticity, cell)."""
     return {
         "kind": "dislocation",
@@ -228,7 +297,7 @@ def _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocatio
         "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in cuts],
         "arrangement": arrangement,
         "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
-                           "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
+        "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
         "a0": float(a0),
         "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
         "stroh_p": [[float(p.real), float(p.imag)] for p in stroh.p],
@@ -241,19 +310,23 @@ def _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation, dislocatio
         "nyegan_version": nyegan.__version__,
     }
 
+
 def _close_pairs_xy_tilted(s: Structure, cutoff: float) -> int:
     """Number of atom pairs closer than ``cutoff`` (Å) in a cell tilted in xy (explicit periodic images)."""
     pos = s.wrapped().positions - s.origin
-    shifts = np.array([i * s.cell[0] + j * s.cell[1] + k * s.cell[2]
-                       for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    shifts = np.array(
+        [i * s.cell[0] + j * s.cell[1] + k * s.cell[2] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]
+    )
     from scipy.spatial import cKDTree
+
     images = cKDTree((pos[None] + shifts[:, None]).reshape(-1, 3))
     pairs = images.query_ball_point(pos, cutoff, return_length=True)
     return int((pairs - 1).sum() // 2)
 
 
-def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed,
-                       overlap_cutoff):
+def _build_quadrupolar(
+    character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed, overlap_cutoff
+):
     """Dipole +b at (Lx/4, Ly/4), -b at (3Lx/4, 3Ly/4): one sign per glide plane, opposite neighbours at ~45°.
 
     Cut: a glide segment (Lx/4, Ly/4) -> (3Lx/4, Ly/4) and a climb segment at x = 3Lx/4 spanning half the height
@@ -276,8 +349,10 @@ def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, pe
     b_box = rotation @ (b * a0)
     n_slab = abs(b_box[0]) / spacing_x
     if abs(n_slab - round(n_slab)) > 1e-6:
-        raise ValueError(f"the edge component of b ({abs(b_box[0]):.4f} Å) is not a whole number of atomic planes "
-                         f"normal to x (spacing {spacing_x:.4f} Å): use arrangement='quadrupole'")
+        raise ValueError(
+            f"the edge component of b ({abs(b_box[0]):.4f} Å) is not a whole number of atomic planes "
+            f"normal to x (spacing {spacing_x:.4f} Å): use arrangement='quadrupole'"
+        )
     n_slab = int(round(n_slab))
     p_plus = np.array([lx / 4, ly / 4])
     x_climb = 3 * lx / 4
@@ -300,8 +375,7 @@ def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, pe
         direction = -1.0
         p_minus, field = make(direction)
     y_lo = min(p_plus[1], p_minus[1])
-    in_slab = ((np.abs(reference[:, 0] - x_climb) < 0.5 * abs(b_box[0]))
-               & (np.mod(reference[:, 1] - y_lo, ly) < ly / 2))
+    in_slab = (np.abs(reference[:, 0] - x_climb) < 0.5 * abs(b_box[0])) & (np.mod(reference[:, 1] - y_lo, ly) < ly / 2)
     n_climb = int(in_slab.sum())
     reference = reference[~in_slab]
     u = field._raw_displacement(reference)
@@ -332,23 +406,47 @@ def _build_quadrupolar(character, a0, cubic, t, b, n, angle, x_dir, rotation, pe
     n_perfect = len(reference) + n_climb
     wrapped_minus = np.mod(p_minus, lengths[:2])
     cuts = [(p_plus, corner), (corner, p_minus)]
-    meta = _slip_metadata(character, angle, b, b_box, t, n, x_dir, rotation,
-                          [{"position": [float(v) for v in p_plus], "sign": 1},
-                           {"position": [float(v) for v in wrapped_minus], "sign": -1}],
-                          cuts, "quadrupolar", a0, cubic, stroh, spacing, periods, reps, s, seed)
-    meta.update({
-        "lattice_box": [float(v) for v in lengths],
-        "box_tilt_xy": float(cell[1, 0]),
-        "climb_direction": "up" if direction > 0 else "down (through the periodic boundary)",
-        "n_atoms_perfect": n_perfect,
-        "n_atoms_removed_climb": n_climb,
-        "n_planes_removed_climb": n_slab,
-        "overlap_cutoff": cutoff,
-        "n_removed_overlap": 0,
-        "plastic_shift": {"x": shift_x.round(12).tolist(), "y": shift_y.round(12).tolist()},
-        "plastic_shift_absorbed_in_box": {"x": absorbed[:, 0].round(12).tolist(),
-                                          "y": absorbed[:, 1].round(12).tolist()},
-        "residual_plastic_strain_not_absorbed": ((plastic - absorbed) / lengths[:2]).round(12).tolist(),
-        "linear_term_removed": residual.tolist(),
-    })
+    meta = _slip_metadata(
+        character,
+        angle,
+        b,
+        b_box,
+        t,
+        n,
+        x_dir,
+        rotation,
+        [
+            {"position": [float(v) for v in p_plus], "sign": 1},
+            {"position": [float(v) for v in wrapped_minus], "sign": -1},
+        ],
+        cuts,
+        "quadrupolar",
+        a0,
+        cubic,
+        stroh,
+        spacing,
+        periods,
+        reps,
+        s,
+        seed,
+    )
+    meta.update(
+        {
+            "lattice_box": [float(v) for v in lengths],
+            "box_tilt_xy": float(cell[1, 0]),
+            "climb_direction": "up" if direction > 0 else "down (through the periodic boundary)",
+            "n_atoms_perfect": n_perfect,
+            "n_atoms_removed_climb": n_climb,
+            "n_planes_removed_climb": n_slab,
+            "overlap_cutoff": cutoff,
+            "n_removed_overlap": 0,
+            "plastic_shift": {"x": shift_x.round(12).tolist(), "y": shift_y.round(12).tolist()},
+            "plastic_shift_absorbed_in_box": {
+                "x": absorbed[:, 0].round(12).tolist(),
+                "y": absorbed[:, 1].round(12).tolist(),
+            },
+            "residual_plastic_strain_not_absorbed": ((plastic - absorbed) / lengths[:2]).round(12).tolist(),
+            "linear_term_removed": residual.tolist(),
+        }
+    )
     return s, meta

@@ -12,19 +12,19 @@ import itertools
 
 import numpy as np
 
-from nyegan.build.gb import bicrystal_cell_metadata, remove_close_pairs
-from nyegan.csl import enumerate_tilt_boundaries, odd_part
-from nyegan.lattice import (as_int_vector, fcc_plane_spacing, fcc_repeat_length, fill_box_with_lattice,
-                            indices_label, reduce_indices, unit)
+from nyegan.csl import enumerate_tilt_boundaries, sigma_of_rotation_matrix
+from nyegan.lattice import (
+    as_int_vector,
+    fcc_plane_spacing,
+    fcc_repeat_length,
+    fill_box_with_lattice,
+    reduce_indices,
+    unit,
+)
+from nyegan.rotations import rotation_about_axis_deg
 from nyegan.structure import Structure
-
-
-def axis_angle_matrix(axis, angle_deg: float) -> np.ndarray:
-    """Rotation by ``angle_deg`` about ``axis`` (right hand), as a 3x3 matrix."""
-    k = unit(axis)
-    a = np.radians(angle_deg)
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(a) * kx + (1 - np.cos(a)) * kx @ kx
+from nyegan.structures.gb import bicrystal_cell_metadata, remove_close_pairs
+from nyegan.structures.names import twist_case_name
 
 
 def _is_fcc_vector(v, a0: float, tol: float = 1e-6) -> np.ndarray:
@@ -42,38 +42,33 @@ def coincidence_vectors(axis, angle_deg: float, a0: float, max_index: int = 12) 
     ijk = np.array([v for v in itertools.product(rng, repeat=3) if sum(v) % 2 == 0 and any(v)])
     ijk = ijk[ijk @ t == 0]
     vecs = 0.5 * a0 * ijk
-    rotated = vecs @ axis_angle_matrix(t, angle_deg).T
+    rotated = vecs @ rotation_about_axis_deg(t, angle_deg).T
     csl = vecs[_is_fcc_vector(rotated, a0)]
     return csl[np.argsort(np.linalg.norm(csl, axis=1), kind="stable")]
 
 
-def rotation_sigma(rotation: np.ndarray, max_denominator: int = 10000) -> int:
-    """Σ of a rotation matrix in cubic coordinates: odd part of the smallest m making m·R an integer matrix."""
-    for m in range(1, max_denominator + 1):
-        if np.allclose(m * rotation, np.round(m * rotation), atol=1e-8):
-            return odd_part(m)
-    raise ValueError("not a coincidence rotation (no rational form with a small denominator)")
-
-
-def build_twist(axis, misorientation: float, *, a0: float, min_size=(0.0, 0.0, 0.0), overlap_cutoff=None,
-                seed: int = 0) -> tuple[Structure, dict]:
+def build_twist(
+    axis, misorientation: float, *, a0: float, min_size=(0.0, 0.0, 0.0), overlap_cutoff=None, seed: int = 0
+) -> tuple[Structure, dict]:
     """Periodic bicrystal with two symmetric twist boundaries: rotation ``misorientation`` (deg) about ``axis``,
     which must be a CSL rotation (e.g. 36.87° about [001], Σ5). Lengths in Å."""
     t = reduce_indices(as_int_vector(axis, "axis"))
     csl = coincidence_vectors(t, misorientation, a0)
     if len(csl) < 2:
-        raise ValueError(f"{misorientation}° about {t.tolist()} is not a coincidence rotation with a small planar "
-                         f"cell; choose a CSL angle (e.g. from nyegan.csl.enumerate_tilt_boundaries)")
+        raise ValueError(
+            f"{misorientation}° about {t.tolist()} is not a coincidence rotation with a small planar "
+            f"cell; choose a CSL angle (e.g. from nyegan.csl.enumerate_tilt_boundaries)"
+        )
     z_vec = csl[0]
     x_vec = next((v for v in csl[1:] if abs(v @ z_vec) < 1e-9), None)
     if x_vec is None:
         raise ValueError(f"no orthogonal planar coincidence cell for {misorientation}° about {t.tolist()}")
     if np.cross(t, z_vec) @ x_vec < 0:
         x_vec = -x_vec
-    rotation = axis_angle_matrix(t, misorientation)
+    rotation = rotation_about_axis_deg(t, misorientation)
     rot_a = np.array([unit(x_vec), unit(t), unit(z_vec)])
     rot_b = rot_a @ rotation.T  # B sites: R_A R(θ)^T c; periodic along x_vec because R(θ) x_vec is a lattice vector
-    sigma = rotation_sigma(rotation)
+    sigma = sigma_of_rotation_matrix(rotation)
     periods = np.array([np.linalg.norm(x_vec), 2.0 * fcc_repeat_length(t, a0), np.linalg.norm(z_vec)])
     reps = np.maximum(1, np.ceil(np.asarray(min_size, float) / periods - 1e-9)).astype(int)
     lengths = periods * reps
@@ -91,7 +86,7 @@ def build_twist(axis, misorientation: float, *, a0: float, min_size=(0.0, 0.0, 0
     cutoff = 0.5 * a0 / np.sqrt(2.0) if overlap_cutoff is None else float(overlap_cutoff)
     s, n_removed = remove_close_pairs(s, cutoff)
     meta = {
-        "case": f"twist-{indices_label(t)}-S{sigma}-{misorientation:.2f}".replace(".", "p"),
+        "case": twist_case_name(t, sigma, misorientation),
         "kind": "gb",
         "boundary_type": "symmetric_twist",
         "axis": t.tolist(),
@@ -99,8 +94,11 @@ def build_twist(axis, misorientation: float, *, a0: float, min_size=(0.0, 0.0, 0
         "sigma": sigma,
         "misorientation_deg": float(misorientation),
         "rotations": {"1": rot_a.tolist(), "2": rot_b.tolist()},
-        "box_directions_grain_a": {"x": (2 * x_vec / a0).round(9).tolist(), "y": t.tolist(),
-                                  "z": (2 * z_vec / a0).round(9).tolist()},
+        "box_directions_grain_a": {
+            "x": (2 * x_vec / a0).round(9).tolist(),
+            "y": t.tolist(),
+            "z": (2 * z_vec / a0).round(9).tolist(),
+        },
         "gb_y": gb_y,
         **bicrystal_cell_metadata(s, periods, reps, cutoff, n_removed, a0, seed),
     }

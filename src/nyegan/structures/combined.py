@@ -29,12 +29,13 @@ import itertools
 import numpy as np
 
 import nyegan
-from nyegan.build.dislocation import (CHARACTERS, burgers_fraction, character_angle_deg, character_of_angle)
-from nyegan.build.gb import remove_close_pairs
 from nyegan.elasticity import PeriodicDislocationField, stroh_for_crystal
 from nyegan.lattice import as_int_vector, fcc_plane_spacing, reduce_indices
 from nyegan.potentials import CubicProperties
 from nyegan.structure import Structure
+from nyegan.structures.dislocation import CHARACTERS, burgers_fraction, character_angle_deg, character_of_angle
+from nyegan.structures.gb import remove_close_pairs
+from nyegan.structures.names import gb_dislocation_case_name
 
 _PLANE_FAMILIES = ((1, 1, 1), (1, 0, 0), (1, 1, 0))
 
@@ -46,8 +47,10 @@ def integer_direction(v, max_index: int = 12) -> np.ndarray:
         w = v / np.abs(v).max() * scale
         if np.allclose(w, np.round(w), atol=1e-6):
             return reduce_indices(np.round(w).astype(int))
-    raise ValueError(f"box z {v.round(6).tolist()} is not a low-index lattice direction of grain A: a straight "
-                     "dislocation along it would not be periodic")
+    raise ValueError(
+        f"box z {v.round(6).tolist()} is not a low-index lattice direction of grain A: a straight "
+        "dislocation along it would not be periodic"
+    )
 
 
 def _family(n) -> tuple:
@@ -98,9 +101,11 @@ def gb_slip_system(character: str, rotation_a: np.ndarray, burgers=None, glide_p
         if glide_plane is not None:
             n = reduce_indices(as_int_vector(glide_plane, "glide_plane"))
             if np.dot(n, z) != 0 or np.dot(n, b2) != 0:
-                raise ValueError(f"glide_plane {n.tolist()} must contain the line {z.tolist()} (box z, the tilt "
-                                 f"axis) and b = a0/2{b2.tolist()}: choose a plane whose normal is perpendicular "
-                                 "to both")
+                raise ValueError(
+                    f"glide_plane {n.tolist()} must contain the line {z.tolist()} (box z, the tilt "
+                    f"axis) and b = a0/2{b2.tolist()}: choose a plane whose normal is perpendicular "
+                    "to both"
+                )
             planes = [n]
         elif character == "screw":
             planes = _glide_planes_containing(z)
@@ -111,13 +116,25 @@ def gb_slip_system(character: str, rotation_a: np.ndarray, burgers=None, glide_p
             rank = _PLANE_FAMILIES.index(fam) if fam in _PLANE_FAMILIES else len(_PLANE_FAMILIES)
             n_box = rotation_a @ (n / np.linalg.norm(n))
             # preference: character 60° for mixed, close-packed plane, glide plane steepest to the boundary
-            choices.append((abs(angle - 60.0) if character == "mixed" else 0.0, rank, -round(abs(n_box[0]), 9),
-                            tuple(-b2), tuple(-n), b2, n, angle))
+            choices.append(
+                (
+                    abs(angle - 60.0) if character == "mixed" else 0.0,
+                    rank,
+                    -round(abs(n_box[0]), 9),
+                    tuple(-b2),
+                    tuple(-n),
+                    b2,
+                    n,
+                    angle,
+                )
+            )
     if not choices:
         given = "" if burgers is None else f" with b = a0/2{b_options[0].tolist()}"
-        raise ValueError(f"no {character} a0/2<110> dislocation{given} has its line along the tilt axis "
-                         f"{z.tolist()}: edge needs a <110> perpendicular to the axis, screw a <110> axis; "
-                         "change the character or the Burgers vector")
+        raise ValueError(
+            f"no {character} a0/2<110> dislocation{given} has its line along the tilt axis "
+            f"{z.tolist()}: edge needs a <110> perpendicular to the axis, screw a <110> axis; "
+            "change the character or the Burgers vector"
+        )
     choices.sort(key=lambda c: c[:5])
     _, _, _, _, _, b2, n, angle = choices[0]
     b_box = rotation_a @ b2
@@ -145,18 +162,29 @@ def _plane_phase(points, normal, spacing) -> float:
     phase = np.exp(2j * np.pi * (points @ normal) / spacing)
     mean = phase.mean()
     if abs(mean) < 0.9:
-        raise ValueError("grain A's atoms do not lie on a single family of glide planes: is rotations['1'] the "
-                         "orientation of grain A?")
+        raise ValueError(
+            "grain A's atoms do not lie on a single family of glide planes: is rotations['1'] the "
+            "orientation of grain A?"
+        )
     return float(np.angle(mean) / (2 * np.pi) * spacing)
 
 
-def add_dislocations_near_gb(bicrystal: Structure, gb_meta: dict, character: str, a0: float,
-                             cubic: CubicProperties, distance: float, arrangement: str = "quadrupole",
-                             burgers=None, glide_plane=None, seed: int = 0,
-                             overlap_cutoff: float | None = None) -> tuple[Structure, dict]:
+def add_dislocations_near_gb(
+    bicrystal: Structure,
+    gb_meta: dict,
+    character: str,
+    a0: float,
+    cubic: CubicProperties,
+    distance: float,
+    arrangement: str = "quadrupole",
+    burgers=None,
+    glide_plane=None,
+    seed: int = 0,
+    overlap_cutoff: float | None = None,
+) -> tuple[Structure, dict]:
     """Insert straight dislocations (line along the tilt axis z) in grain A at ``distance`` (Å) from the boundaries.
 
-    bicrystal / gb_meta: from ``nyegan.build.gb.build_stgb`` (orthogonal cell, boundaries normal to y at
+    bicrystal / gb_meta: from ``nyegan.structures.gb.build_stgb`` (orthogonal cell, boundaries normal to y at
     ``gb_meta["gb_y"]``, grain A rotation ``gb_meta["rotations"]["1"]``). character: "edge" | "screw" | "mixed".
     a0: lattice constant (Å); cubic: elastic constants (GPa) of grain A. burgers / glide_plane: optional grain A
     crystal indices (b as fractions of a0). Returns the new structure (grain ids kept) and metadata: the GB keys,
@@ -176,8 +204,10 @@ def add_dislocations_near_gb(bicrystal: Structure, gb_meta: dict, character: str
     lx, ly = bicrystal.cell[0, 0], bicrystal.cell[1, 1]
     y_lo, y_hi = _grain_a_interval(bicrystal, gb_meta["gb_y"])
     if 2 * distance >= y_hi - y_lo:
-        raise ValueError(f"distance {distance} Å does not fit in grain A ({y_hi - y_lo:.2f} Å thick): use less "
-                         "than half its thickness, or a taller bicrystal (min_size y)")
+        raise ValueError(
+            f"distance {distance} Å does not fit in grain A ({y_hi - y_lo:.2f} Å thick): use less "
+            "than half its thickness, or a taller bicrystal (min_size y)"
+        )
 
     n_box = rot_a @ (n / np.linalg.norm(n))
     spacing = fcc_plane_spacing(n, a0)
@@ -231,37 +261,43 @@ def add_dislocations_near_gb(bicrystal: Structure, gb_meta: dict, character: str
         for point, sign in ((p, 1), (m, -1)):
             y = float(point[1])
             dist = min(abs(y - y_lo), abs(y_hi - y))
-            dislocations.append({"position": [float(np.mod(point[0], lx)), float(np.mod(y, ly))], "sign": sign,
-                                 "distance_to_gb": dist})
+            dislocations.append(
+                {"position": [float(np.mod(point[0], lx)), float(np.mod(y, ly))], "sign": sign, "distance_to_gb": dist}
+            )
     meta = dict(gb_meta)
-    meta.update({
-        "kind": "gb_dislocation",
-        "gb_kind": gb_meta.get("kind", "gb"),
-        "character": character,
-        "character_angle_deg": angle,
-        "burgers": b.tolist(),
-        "burgers_box": b_box.round(12).tolist(),
-        "line": z.tolist(),
-        "glide_plane": n.tolist(),
-        "glide_plane_box_normal": n_box.round(12).tolist(),
-        "glide_plane_parallel_to_gb": bool(parallel),
-        "dislocations": dislocations,
-        "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in pairs],
-        "arrangement": arrangement,
-        "distance_to_gb": float(np.mean([d["distance_to_gb"] for d in dislocations])),
-        "requested_distance_to_gb": float(distance),
-        "grain_a_y": [float(y_lo), float(y_hi)],
-        "elastic_model": "homogeneous anisotropic medium with grain A's stiffness and orientation",
-        "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
-        "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
-                           "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
-        "linear_term_removed": field.linear.tolist(),
-        "a0": float(a0),
-        "cell": s.cell.tolist(),
-        "n_atoms": s.n_atoms,
-        "n_grain": {"1": int((s.grain == 1).sum()), "2": int((s.grain == 2).sum())},
-        "n_removed_dislocation_overlap": n_removed,
-        "seed": int(seed),
-        "nyegan_version": nyegan.__version__,
-    })
+    meta.update(
+        {
+            "case": gb_dislocation_case_name(
+                gb_meta["axis"], gb_meta["sigma"], gb_meta["plane"], character, arrangement, distance
+            ),
+            "kind": "gb_dislocation",
+            "gb_kind": gb_meta.get("kind", "gb"),
+            "character": character,
+            "character_angle_deg": angle,
+            "burgers": b.tolist(),
+            "burgers_box": b_box.round(12).tolist(),
+            "line": z.tolist(),
+            "glide_plane": n.tolist(),
+            "glide_plane_box_normal": n_box.round(12).tolist(),
+            "glide_plane_parallel_to_gb": bool(parallel),
+            "dislocations": dislocations,
+            "cuts": [{"from": [float(v) for v in p], "to": [float(v) for v in m]} for p, m in pairs],
+            "arrangement": arrangement,
+            "distance_to_gb": float(np.mean([d["distance_to_gb"] for d in dislocations])),
+            "requested_distance_to_gb": float(distance),
+            "grain_a_y": [float(y_lo), float(y_hi)],
+            "elastic_model": "homogeneous anisotropic medium with grain A's stiffness and orientation",
+            "elastic_constants": {"c11": cubic.c11, "c12": cubic.c12, "c44": cubic.c44},
+            "sign_convention": "sign +1: Burgers vector +burgers_box for line +z; a counter-clockwise (RH about +z) "
+            "circuit closes on +b (FS/RH, b_i = integral of alpha_iz dS)",
+            "linear_term_removed": field.linear.tolist(),
+            "a0": float(a0),
+            "cell": s.cell.tolist(),
+            "n_atoms": s.n_atoms,
+            "n_grain": {"1": int((s.grain == 1).sum()), "2": int((s.grain == 2).sum())},
+            "n_removed_dislocation_overlap": n_removed,
+            "seed": int(seed),
+            "nyegan_version": nyegan.__version__,
+        }
+    )
     return s, meta

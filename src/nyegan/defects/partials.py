@@ -36,11 +36,15 @@ import numpy as np
 from nyegan.structure import Structure
 
 HCP = 2
-METHOD = ("disregistry: relative (x, z) offset of the two atomic planes bounding each core's glide plane, "
-          "unwrapped along x and decomposed on the two Shockley vectors; partial positions where each "
-          "Shockley coordinate reaches 1/2 (nyegan.relax.partials)")
-HCP_METHOD = ("hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent (+ column "
-              "spacing if given; stacking-fault ribbon, secondary)")
+METHOD = (
+    "disregistry: relative (x, z) offset of the two atomic planes bounding each core's glide plane, "
+    "unwrapped along x and decomposed on the two Shockley vectors; partial positions where each "
+    "Shockley coordinate reaches 1/2 (nyegan.defects.partials)"
+)
+HCP_METHOD = (
+    "hcp (CNA class 2) atoms within 2 glide-plane spacings of each core, x extent (+ column "
+    "spacing if given; stacking-fault ribbon, secondary)"
+)
 
 
 def shockley_pair(b_box) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +89,7 @@ def _half_rise(x: np.ndarray, c: np.ndarray) -> float:
     return float(x[k - 1] + (half - c0) / (c1 - c0) * (x[k] - x[k - 1]))
 
 
-def _plane_displacement(xz: np.ndarray, lattice: np.ndarray, forward: np.ndarray, backward: float,
-                        column_tol: float):
+def _plane_displacement(xz: np.ndarray, lattice: np.ndarray, forward: np.ndarray, backward: float, column_tol: float):
     """Displacement along x of one atomic {111} plane, relative to its first column (Å, (x, z) components).
 
     ``xz``: (n, 2) in-plane positions of the plane's atoms. Atoms are grouped into columns (same x, along the
@@ -101,13 +104,21 @@ def _plane_displacement(xz: np.ndarray, lattice: np.ndarray, forward: np.ndarray
     dev = _reduce(xz - ref, lattice, lattice[0], 0.5)  # within a column: same site up to a lattice vector
     counts = np.bincount(column)
     rep = ref[np.searchsorted(column, np.arange(n_col))] + np.stack(
-        [np.bincount(column, dev[:, k]) / counts for k in range(2)], axis=1)
+        [np.bincount(column, dev[:, k]) / counts for k in range(2)], axis=1
+    )
     steps = _reduce(np.diff(rep, axis=0), lattice, forward, backward)
     return rep[:, 0], np.vstack([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
 
 
-def disregistry_profile(s: Structure, core, glide_plane_spacing: float, expected_jump, half_window: float,
-                        column_tol: float = 0.4, backward: float = 0.3):
+def disregistry_profile(
+    s: Structure,
+    core,
+    glide_plane_spacing: float,
+    expected_jump,
+    half_window: float,
+    column_tol: float = 0.4,
+    backward: float = 0.3,
+):
     """Disregistry δ(x) = u(upper plane) − u(lower plane) (Å, (x, z) components) across the glide plane through
     ``core`` = [x, y] (Å), scanned along +x.
 
@@ -124,8 +135,10 @@ def disregistry_profile(s: Structure, core, glide_plane_spacing: float, expected
     upper = (np.abs(rel[:, 0]) < half_window) & (rel[:, 1] > 0) & (rel[:, 1] < d)
     lower = (np.abs(rel[:, 0]) < half_window + d) & (rel[:, 1] < 0) & (rel[:, 1] > -d)
     if upper.sum() < 4 or lower.sum() < 4:
-        raise ValueError(f"core at {list(core)}: too few atoms on the planes bounding its glide plane "
-                         f"(spacing {d} Å); check the metadata's 'dislocations' and 'glide_plane_spacing'")
+        raise ValueError(
+            f"core at {list(core)}: too few atoms on the planes bounding its glide plane "
+            f"(spacing {d} Å); check the metadata's 'dislocations' and 'glide_plane_spacing'"
+        )
     jump = np.asarray(expected_jump, dtype=float)[[0, 2]]
     lattice = _forward_lattice(jump)
     forward = jump / np.linalg.norm(jump)
@@ -148,8 +161,14 @@ def _window(cores: np.ndarray, k: int, lx: float, ly: float, spacing: float) -> 
     return float(min(lx / 4, 0.5 * np.abs(ddx[same]).min()) if same.any() else lx / 4)
 
 
-def partial_separations(s: Structure, dislocations: list[dict], glide_plane_spacing: float, burgers_box,
-                        cna: np.ndarray | None = None, column_spacing: float = 0.0) -> list[dict]:
+def partial_separations(
+    s: Structure,
+    dislocations: list[dict],
+    glide_plane_spacing: float,
+    burgers_box,
+    cna: np.ndarray | None = None,
+    column_spacing: float = 0.0,
+) -> list[dict]:
     """Per dislocation (builder metadata: position [x, y] Å, sign ±1): {"position", "sign", "separation_A",
     "partial_x_A", "centre_A", "jump_A"} plus, when ``cna`` (CNA class per atom) is given, the secondary
     {"hcp_ribbon_A", "n_hcp"}. Lengths in Å, box frame."""
@@ -172,10 +191,14 @@ def partial_separations(s: Structure, dislocations: list[dict], glide_plane_spac
         # its length loosely
         err = np.linalg.norm(jump - expected[[0, 2]])
         if err > 0.35 * np.linalg.norm(b) or not (coeff[-1] > 0.5).all():
-            rec.update(separation_A=float("nan"), partial_x_A=[float("nan")] * 2, centre_A=[float("nan")] * 2,
-                       note=f"disregistry jump {np.round(jump, 3).tolist()} Å (x, z) across the window "
-                            f"±{half:.1f} Å is not -sign*b = {np.round(expected[[0, 2]], 3).tolist()}: "
-                            f"no single dislocation there")
+            rec.update(
+                separation_A=float("nan"),
+                partial_x_A=[float("nan")] * 2,
+                centre_A=[float("nan")] * 2,
+                note=f"disregistry jump {np.round(jump, 3).tolist()} Å (x, z) across the window "
+                f"±{half:.1f} Å is not -sign*b = {np.round(expected[[0, 2]], 3).tolist()}: "
+                f"no single dislocation there",
+            )
         else:
             xp = np.array([_half_rise(xs, coeff[:, j]) for j in range(2)])
             rec["separation_A"] = float(abs(xp[1] - xp[0]))
@@ -187,8 +210,9 @@ def partial_separations(s: Structure, dislocations: list[dict], glide_plane_spac
     return out
 
 
-def hcp_ribbon(s: Structure, cna: np.ndarray, core, glide_plane_spacing: float, half_window: float,
-               column_spacing: float = 0.0) -> dict:
+def hcp_ribbon(
+    s: Structure, cna: np.ndarray, core, glide_plane_spacing: float, half_window: float, column_spacing: float = 0.0
+) -> dict:
     """Secondary descriptor: x extent (Å) of hcp atoms within 2 glide-plane spacings of the core, + column_spacing."""
     hcp = np.asarray(cna) == HCP
     rel = s.minimum_image(s.positions[hcp] - np.array([core[0], core[1], 0.0]))
@@ -221,7 +245,7 @@ def dislocation_partials(s: Structure, meta: dict, potential, props) -> dict:
     """The relax record's ``partials`` entry for a relaxed dislocation cell ``s`` with builder metadata ``meta``:
     method, γ_SF of the potential (LAMMPS, cached), the isotropic elastic constants used, and per core the
     measured separation next to the linear-elastic equilibrium separation (all Å)."""
-    from nyegan.relax.faults import stacking_fault_energy
+    from nyegan.defects.stacking_fault import stacking_fault_energy
 
     gamma = stacking_fault_energy(potential)
     mu, nu = isotropic_constants(props.c11, props.c12, props.c44)
@@ -238,8 +262,12 @@ def dislocation_partials(s: Structure, meta: dict, potential, props) -> dict:
         "secondary": HCP_METHOD + " -> cores[k].hcp_ribbon_A",
         "gamma_sf_mJ_m2": gamma,
         "theory_separation_A": d_theory,
-        "theory": {"formula": "mu b_p^2 / (8 pi gamma_SF) (2 - nu)/(1 - nu) (1 - 2 nu cos(2 beta)/(2 - nu))",
-                   "mu_GPa": mu, "nu": nu, "beta_deg": beta,
-                   "moduli": "mu = (C11 - C12 + C44)/3 ({111} shear modulus), nu = Voigt average"},
+        "theory": {
+            "formula": "mu b_p^2 / (8 pi gamma_SF) (2 - nu)/(1 - nu) (1 - 2 nu cos(2 beta)/(2 - nu))",
+            "mu_GPa": mu,
+            "nu": nu,
+            "beta_deg": beta,
+            "moduli": "mu = (C11 - C12 + C44)/3 ({111} shear modulus), nu = Voigt average",
+        },
         "cores": cores,
     }
