@@ -82,7 +82,7 @@ def lightning_loop(ds_path, ds, opts, batch, steps, warmup, device, loggers: boo
     m = build_model(ds, dict(opts, images=False))
     dm = NyeDataModule(ds_path, batch, steps + warmup, 0)
     clock = Clock()
-    n_critic = m.opt["n_critic"]
+    n_critic = m.hp.n_critic
     total = steps + warmup
     tmp = tempfile.mkdtemp()
     if loggers:

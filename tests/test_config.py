@@ -154,3 +154,15 @@ def test_snakemake_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "structures.grain_boundaries[0]" in result.stderr + result.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_config_reference_is_generated_from_the_schema():
+    # config/README.md is the schema rendered; regenerate with `nyegan config-docs -o config/README.md`
+    from nyegan.config_docs import render_markdown
+
+    assert (ROOT / "config" / "README.md").read_text() == render_markdown(), (
+        "config/README.md is stale: run `nyegan config-docs -o config/README.md`"
+    )
+    text = render_markdown()
+    assert "| `relax.gb_search.ftol` | number | 0.0001 | eV/Å |" in text
+    assert "| `structures.grain_boundaries[].axis` | list of 3 × integer | (required) |" in text

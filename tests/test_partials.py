@@ -72,7 +72,7 @@ def _seed_fault(s, meta, sense):
 
 
 def _relax(s, meta, pot):
-    out, rec = relax_case(s, {**meta, "case": meta["character"]}, pot, RelaxSettings())
+    out, rec = relax_case(s, {**meta, "case": meta["character"]}, pot, RelaxSettings.defaults())
     return rec
 
 

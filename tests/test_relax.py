@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nyegan.config import ConfigError
 from nyegan.io import read_dump, write_data, write_json
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
 from nyegan.relax.engine import LammpsRelaxer
-from nyegan.relax.settings import AnnealSettings, SearchSettings
 from nyegan.relax.states import search_states, translation_grid
 from nyegan.structure import Structure
 from nyegan.structures.gb import build_stgb
@@ -40,7 +40,8 @@ def _write_case(tmp_path, s, meta, potential=POT):
 def test_translation_grid_covers_one_period_without_repeating():
     grid = translation_grid((6.0, 4.0), (3, 2))
     assert grid.tolist() == [[0, 0], [0, 2], [2, 0], [2, 2], [4, 0], [4, 2]]
-    states = search_states((6.0, 4.0), SearchSettings(translations=(3, 2), deletion_cutoffs=(0.0, 0.5)))
+    search = RelaxSettings.from_config({"gb_search": {"translations": [3, 2], "deletion_cutoffs": [0.0, 0.5]}}).search
+    states = search_states((6.0, 4.0), search)
     assert len(states) == 12 and states[0].tx == states[0].tz == states[0].cutoff_nn == 0.0
 
 
@@ -53,7 +54,7 @@ def test_perfect_crystal_has_zero_excess_energy(al):
     s = Structure(positions=pos, cell=np.eye(3) * 3 * a, grain=np.ones(len(pos), int))
     with LammpsRelaxer(resolve_potential(POT), n_types=2) as r:
         r.load(s)
-        res = r.minimize(RelaxSettings().minimize.with_box_relax("none"))
+        res = r.minimize(RelaxSettings.defaults().minimize.with_box_relax("none"))
         out = r.structure()
     assert res.energy == pytest.approx(-len(pos) * al.ecoh, abs=1e-6)
     assert np.allclose(out.extra["pe"], -al.ecoh, atol=1e-8)
@@ -200,8 +201,21 @@ def test_lost_atoms_report_lammps_error_and_keep_log(al, tmp_path):
 
 
 def test_bad_settings_name_the_key():
-    with pytest.raises(ValueError, match="relax.gb_search: unknown keys"):
+    # the schema is the one judge of keys and values: same message as a bad workflow config
+    with pytest.raises(ConfigError, match=r"relax\.gb_search.*'translation' was unexpected.*translations"):
         RelaxSettings.from_config({"gb_search": {"translation": [2, 2]}})
-    with pytest.raises(ValueError, match="deletion_cutoffs"):
+    with pytest.raises(ConfigError, match=r"relax\.gb_search\.deletion_cutoffs\[0\]"):
         RelaxSettings.from_config({"gb_search": {"deletion_cutoffs": [1.5]}})
-    assert AnnealSettings().enabled is False
+    with pytest.raises(ConfigError, match="relax.etol"):
+        RelaxSettings.from_config({"etol": 0, "ftol": 0})
+    assert RelaxSettings.defaults().anneal.enabled is False
+
+
+def test_defaults_come_from_the_schema():
+    from nyegan.config import load_schema
+
+    relax = load_schema()["properties"]["relax"]["properties"]
+    d = RelaxSettings.defaults()
+    assert d.minimize.etol == relax["etol"]["default"] and d.minimize.vmax == relax["vmax"]["default"]
+    assert list(d.search.translations) == relax["gb_search"]["properties"]["translations"]["default"]
+    assert d.mpi_tasks == relax["mpi_tasks"]["default"]

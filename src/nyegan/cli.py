@@ -27,6 +27,27 @@ def _run_check_config(args) -> None:
         print(f"  {case.name}  ({case.kind})")
 
 
+def _add_config_docs(subparsers) -> None:
+    p = subparsers.add_parser(
+        "config-docs", help="write the configuration reference (config/README.md) from the schema"
+    )
+    p.add_argument("-o", "--output", help="file to write (default: print)")
+    p.set_defaults(func=_run_config_docs)
+
+
+def _run_config_docs(args) -> None:
+    from nyegan.config_docs import render_markdown
+    from nyegan.io import atomic_path
+
+    text = render_markdown()
+    if not args.output:
+        print(text, end="")
+        return
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(text)
+    print(f"{args.output}: {text.count(chr(10) + '| `')} keys")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nyegan",
@@ -38,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     for stage in STAGES:
         stage.add_parser(sub)
     _add_check_config(sub)
+    _add_config_docs(sub)
     return parser
 
 

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import argparse
 
+from nyegan.config import load_schema, section_defaults, top_level_default
 from nyegan.structures.cases import build_case, write_structure
 
-DEFAULT_MIN_SIZE = (20.0, 60.0, 8.0)
+
+def _gb_item_default(key: str):
+    """Default of a key of ``structures.grain_boundaries[]`` items (the schema is the one source)."""
+    return load_schema()["properties"]["structures"]["properties"]["grain_boundaries"]["items"]["properties"][key][
+        "default"
+    ]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--potential", default="Al_mm.eam.fs", help="EAM file shipped with LAMMPS or a path (default: %(default)s)"
+        "--potential",
+        default=top_level_default("potential"),
+        help="EAM file shipped with LAMMPS or a path (default: %(default)s)",
     )
-    p.add_argument("--element", default="Al", help="element of the potential (default: %(default)s)")
+    p.add_argument(
+        "--element", default=top_level_default("element"), help="element of the potential (default: %(default)s)"
+    )
     p.add_argument(
         "--min-size",
         nargs=3,
         type=float,
         metavar=("LX", "LY", "LZ"),
-        default=DEFAULT_MIN_SIZE,
+        default=section_defaults("structures")["min_size"],
         help="minimum box lengths in Å (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=top_level_default("seed"), help="recorded seed (default: %(default)s)")
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT.data", help="LAMMPS data file to write; metadata goes to OUT.json"
     )
@@ -49,7 +59,12 @@ def add_parser(subparsers) -> None:
         help="symmetric tilt (plane contains the axis) or twist (plane normal to the axis; needs "
         "--misorientation, snapped to the nearest CSL rotation)",
     )
-    gb.add_argument("--sigma-max", type=int, default=27, help="largest Σ for --misorientation (default: 27)")
+    gb.add_argument(
+        "--sigma-max",
+        type=int,
+        default=_gb_item_default("sigma_max"),
+        help="largest Σ for --misorientation (default: %(default)s)",
+    )
     gb.add_argument("--overlap-cutoff", type=float, default=None, help="delete one atom of pairs closer (Å)")
     _common(gb)
     gb.set_defaults(func=run_gb)

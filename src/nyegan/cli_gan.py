@@ -19,11 +19,11 @@ def _meta_for(nye_path: str) -> str:
 
 def run_dataset(args) -> None:
     from nyegan.dataset import build_dataset
-    from nyegan.gan.config import dataset_kwargs, load_config
+    from nyegan.gan.config import read_sections
 
-    cfg = load_config(getattr(args, "config", None))
+    settings = read_sections(getattr(args, "config", None))["dataset"]
     meta = list(args.meta) if getattr(args, "meta", None) else [_meta_for(p) for p in args.nye]
-    ds = build_dataset(list(args.nye), meta, args.output, **dataset_kwargs(cfg["dataset"]))
+    ds = build_dataset(list(args.nye), meta, args.output, **settings.build_kwargs())
     print(
         f"dataset: {ds.sizes['sample']} samples -> {args.output} "
         f"(held out: {ds.attrs['heldout_misorientations_deg']} deg)"
@@ -31,23 +31,29 @@ def run_dataset(args) -> None:
 
 
 def run_train(args) -> None:
-    from nyegan.gan.config import load_config
+    from dataclasses import replace
+
+    from nyegan.gan.config import read_sections
     from nyegan.gan.train import train
 
-    cfg = load_config(getattr(args, "config", None))["gan"]
-    for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size"):
-        val = getattr(args, key, None)
-        if val is not None:
-            cfg[key] = val
-    last = train(args.dataset, args.output, cfg)
+    settings = read_sections(getattr(args, "config", None))["gan"]
+    overrides = {
+        key: getattr(args, key)
+        for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size")
+        if getattr(args, key, None) is not None
+    }
+    if overrides:
+        settings = replace(settings, trainer=replace(settings.trainer, **overrides))
+    last = train(args.dataset, args.output, settings)
     print(f"checkpoint: {last}")
 
 
 def run_generate(args) -> None:
-    from nyegan.gan.config import generate_kwargs, load_config
+    from nyegan.gan.config import read_sections
     from nyegan.gan.generate import generate
 
-    kw = generate_kwargs(load_config(getattr(args, "config", None))["gan"])
+    gen = read_sections(getattr(args, "config", None))["gan"].generate
+    kw = dict(n_per_condition=gen.n_per_condition, splits=gen.generate_splits, seed=gen.seed)
     if getattr(args, "n_per_condition", None):
         kw["n_per_condition"] = int(args.n_per_condition)
     if getattr(args, "splits", None):

@@ -20,7 +20,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("data", metavar="IN.data", help="LAMMPS data file (atom types = grain ids)")
     p.add_argument("--metadata", metavar="IN.json", help="builder metadata (default: IN.json next to IN.data)")
     p.add_argument(
-        "--potential", help="EAM file shipped with LAMMPS or a path (default: from the metadata, else Al_mm.eam.fs)"
+        "--potential",
+        help="EAM file shipped with LAMMPS or a path (default: from the metadata, else the config default)",
     )
     p.add_argument("--element", default=None, help="element of the potential (default: metadata, else Al)")
     p.add_argument(
@@ -44,7 +45,7 @@ def load_settings(spec: str | None):
     from nyegan.relax.settings import RelaxSettings
 
     if not spec:
-        return RelaxSettings()
+        return RelaxSettings.defaults()
     text = spec.strip()
     if not text.startswith("{"):
         path = Path(spec)
@@ -105,7 +106,7 @@ def run(args) -> None:
     comm = world_comm()
     comm = comm if comm is not None and comm.Get_size() > 1 else None
     meta_path = Path(args.metadata) if args.metadata else Path(args.data).with_suffix(".json")
-    element = args.element or (read_json(meta_path).get("element") if meta_path.exists() else None) or "Al"
+    element = args.element or (read_json(meta_path).get("element") if meta_path.exists() else None)
     try:
         record = run_relax_files(
             args.data,

@@ -1,19 +1,29 @@
-"""Workflow configuration: schema validation with defaults, physical checks, and expansion into named cases.
+"""Workflow configuration: the schema, validation with defaults, physical checks, and expansion into named cases.
 
-The schema lives beside the workflow (``workflow/schemas/config.schema.yaml``); the CLI uses the same file. Every error names the offending key and what is allowed.
+The JSON schema (``nyegan/schemas/config.schema.yaml``, also reachable as ``workflow/schemas/config.schema.yaml``)
+is the one source of every default: the workflow, the CLI and Python callers all get their settings through
+:func:`validate_schema` / :func:`validate_section` / :func:`section_defaults`. Every error names the offending key
+and what is allowed. ``config/README.md`` is generated from the schema (``nyegan.config_docs``).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from nyegan.csl import enumerate_tilt_boundaries, nearest_tilt_boundary, tilt_boundary, twofold_reference
 from nyegan.structures.dislocation import default_arrangement
-from nyegan.structures.names import dislocation_case_name, gb_case_name, gb_dislocation_case_name, twist_case_name
+from nyegan.structures.names import (
+    dislocation_case_name,
+    gb_case_name,
+    gb_dislocation_case_name,
+    twist_case_name,
+)
 from nyegan.structures.twist import twist_angles
 
 
@@ -22,18 +32,18 @@ class ConfigError(ValueError):
 
 
 def schema_path() -> Path:
-    """The workflow's JSON schema (YAML)."""
-    candidate = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-    if not candidate.exists():
-        raise FileNotFoundError(
-            f"{candidate} not found: install nyegan from its repository with "
-            f"'pip install -e .' so the workflow schema is available"
-        )
-    return candidate
+    """The configuration's JSON schema (YAML), shipped inside the package."""
+    return Path(str(resources.files("nyegan") / "schemas" / "config.schema.yaml"))
+
+
+@lru_cache(maxsize=1)
+def _schema_cached() -> dict:
+    return yaml.safe_load(schema_path().read_text())
 
 
 def load_schema(path: Path | None = None) -> dict:
-    return yaml.safe_load(Path(path or schema_path()).read_text())
+    """The schema as a dict (a fresh copy: callers may modify it)."""
+    return copy.deepcopy(_schema_cached()) if path is None else yaml.safe_load(Path(path).read_text())
 
 
 def _key_path(parts) -> str:
@@ -79,6 +89,29 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
             what = "give exactly one of 'planes', 'misorientations' or 'misorientation_range'"
         raise ConfigError(f"config key '{where}': {what}")
     return config
+
+
+def validate_section(section: str, values: dict | None) -> dict:
+    """Validate one config section (e.g. ``"relax"``) against its schema and return a copy with every default
+    filled in; ConfigError names ``section.key`` on failure."""
+    return validate_schema({section: copy.deepcopy(values or {})}, _top_level_only(section))[section]
+
+
+def _top_level_only(section: str) -> dict:
+    schema = load_schema()
+    if section not in schema["properties"]:
+        raise KeyError(f"no config section {section!r}; sections: {sorted(schema['properties'])}")
+    return {**schema, "properties": {section: schema["properties"][section]}}
+
+
+def section_defaults(section: str) -> dict:
+    """Every default of a config section (``"relax"``, ``"nye"``, ``"gan"``, ...), from the schema."""
+    return validate_section(section, {})
+
+
+def top_level_default(key: str):
+    """Default of a top-level key (``potential``, ``element``, ``seed``)."""
+    return copy.deepcopy(_schema_cached()["properties"][key]["default"])
 
 
 def load_config(path: str | Path) -> dict:

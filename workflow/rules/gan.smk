@@ -33,8 +33,8 @@ rule gan_train:
         "../../envs/nyegan.yaml"
     resources:
         # GPUs per node and nodes for the SLURM executor; Lightning reads devices / num_nodes from params.gan
-        gpu=lambda wc: int(config["gan"].get("devices", 1)) if config["gan"].get("accelerator", "auto") == "gpu" else 0,
-        nodes=lambda wc: int(config["gan"].get("num_nodes", 1)),
+        gpu=lambda wc: config["gan"]["devices"] if config["gan"]["accelerator"] in ("gpu", "cuda") else 0,
+        nodes=lambda wc: config["gan"]["num_nodes"],
         # SLURM: SIGUSR1 90 s before the time limit -> Lightning writes hpc_ckpt_*.ckpt and requeues the job,
         # which resumes from it (nyegan.gan.train)
         slurm_extra="--signal=SIGUSR1@90 --requeue",

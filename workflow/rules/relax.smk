@@ -4,7 +4,7 @@
 
 import json as _json
 
-RELAX = config.get("relax", {})
+RELAX = config["relax"]  # validated: every default filled in from the schema
 
 
 rule relax:
@@ -18,12 +18,12 @@ rule relax:
         "logs/relax/{case}.log",
     params:
         potential=config["potential"],
-        element=config.get("element", "Al"),
+        element=config["element"],
         settings=_json.dumps(RELAX),
-    threads: int(RELAX.get("omp_threads", 1))
+    threads: RELAX["omp_threads"]
     resources:
         mpi="mpiexec",
-        tasks=int(RELAX.get("mpi_tasks", 1)),
+        tasks=RELAX["mpi_tasks"],
         mem_mb=2000,
         runtime=60,
     conda:

@@ -1,14 +1,12 @@
 """Snakemake adapter: per-case Nye fields + metadata -> results/dataset.nc (nyegan.dataset.build_dataset)."""
 
-import sys
-
 from nyegan.dataset import build_dataset
-from nyegan.gan.config import dataset_kwargs
+from nyegan.gan.config import DatasetSettings
+from nyegan.scripting import log_to
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")  # noqa: F821
-build_dataset(
-    list(snakemake.input.nye),
-    list(snakemake.input.meta),
-    snakemake.output[0],  # noqa: F821
-    **dataset_kwargs(snakemake.params.dataset),
-)  # noqa: F821
+with log_to(snakemake.log[0]) as log:
+    settings = DatasetSettings.from_config(snakemake.params.dataset)
+    ds = build_dataset(
+        list(snakemake.input.nye), list(snakemake.input.meta), snakemake.output[0], **settings.build_kwargs()
+    )
+    log.info("%d samples -> %s", ds.sizes["sample"], snakemake.output[0])

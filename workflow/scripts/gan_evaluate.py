@@ -1,8 +1,8 @@
 """Snakemake adapter: metrics.json + plots of generated vs atomistic fields (nyegan.gan.evaluate.evaluate)."""
 
-import sys
-
 from nyegan.gan.evaluate import evaluate
+from nyegan.scripting import log_to
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")  # noqa: F821
-evaluate(snakemake.input.generated, snakemake.input.dataset, snakemake.params.outdir)  # noqa: F821
+with log_to(snakemake.log[0]) as log:
+    res = evaluate(snakemake.input.generated, snakemake.input.dataset, snakemake.params.outdir)
+    log.info("summary %s", res["summary"])

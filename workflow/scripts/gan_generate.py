@@ -1,14 +1,17 @@
 """Snakemake adapter: generate fields for held-out/validation conditions (nyegan.gan.generate.generate)."""
 
-import sys
-
-from nyegan.gan.config import generate_kwargs
+from nyegan.gan.config import GanSettings
 from nyegan.gan.generate import generate
+from nyegan.scripting import log_to
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")  # noqa: F821
-generate(
-    snakemake.input.ckpt,
-    snakemake.input.dataset,
-    snakemake.output[0],  # noqa: F821
-    **generate_kwargs(snakemake.params.gan),
-)  # noqa: F821
+with log_to(snakemake.log[0]) as log:
+    gen = GanSettings.from_config(snakemake.params.gan).generate
+    ds = generate(
+        snakemake.input.ckpt,
+        snakemake.input.dataset,
+        snakemake.output[0],
+        n_per_condition=gen.n_per_condition,
+        splits=gen.generate_splits,
+        seed=gen.seed,
+    )
+    log.info("%d generated fields -> %s", ds.sizes["sample"], snakemake.output[0])

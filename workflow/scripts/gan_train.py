@@ -1,8 +1,8 @@
 """Snakemake adapter: train or resume the GAN (nyegan.gan.train.train); output checkpoints/last.ckpt."""
 
-import sys
-
 from nyegan.gan.train import train
+from nyegan.scripting import log_to
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "a")  # noqa: F821
-train(snakemake.input[0], snakemake.params.outdir, dict(snakemake.params.gan))  # noqa: F821
+with log_to(snakemake.log[0], append=True) as log:  # a resumed run keeps the earlier segments' log
+    last = train(snakemake.input[0], snakemake.params.outdir, dict(snakemake.params.gan))
+    log.info("checkpoint %s", last)

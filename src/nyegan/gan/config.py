@@ -1,24 +1,141 @@
-"""Configuration of the dataset and GAN stages: the ``dataset`` and ``gan`` sections of the workflow config.
+"""Typed settings of the dataset and GAN stages, built from the validated ``dataset`` and ``gan`` config sections.
 
-``load_config(path)`` reads a YAML or JSON file holding those sections (other sections are ignored);
-``dataset_kwargs`` maps the ``dataset`` section onto ``nyegan.dataset.build_dataset`` arguments.
-Defaults live in ``config/config.yaml`` (sections ``dataset``, ``gan``), documented in ``workflow/schemas/config.schema.yaml``.
+The schema (``nyegan/schemas/config.schema.yaml``) declares every key and default; these frozen dataclasses have
+no defaults of their own. The ``gan`` section is split by purpose: :class:`ModelHParams` (architecture, losses,
+optimiser, augmentation: the LightningModule's saved hyper-parameters), :class:`TrainerSettings` (devices,
+steps, checkpoints, logging) and :class:`GenerateSettings` (what ``generate`` produces). Every key of the section
+belongs to exactly one of them (``seed`` also seeds generation).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-DATASET_DEFAULTS = dict(
-    dim=2, grid=[32, 64], scheme="spectral", project=True, heldout_misorientations=None, validation_fraction=0.15
-)
-GENERATE_DEFAULTS = dict(n_per_condition=8, generate_splits=["heldout", "validation"])
+from nyegan.config import ConfigError, validate_section
 
 
-def load_config(path) -> dict:
+@dataclass(frozen=True)
+class DatasetSettings:
+    """Assembly of per-case Nye fields into the training dataset (see the schema's ``dataset`` section)."""
+
+    dim: int
+    grid: tuple[int, ...]
+    scheme: str
+    project: bool
+    heldout_misorientations: tuple[float, ...] | None
+    validation_fraction: float
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> DatasetSettings:
+        c = validate_section("dataset", section)
+        if len(c["grid"]) != c["dim"]:
+            raise ConfigError(f"config key 'dataset.grid': {c['grid']} has {len(c['grid'])} entries but dataset.dim = "
+                              f"{c['dim']}; give one grid size per dimension")  # fmt: skip
+        held = c["heldout_misorientations"]
+        return cls(
+            dim=c["dim"],
+            grid=tuple(c["grid"]),
+            scheme=c["scheme"],
+            project=c["project"],
+            heldout_misorientations=None if held is None else tuple(float(h) for h in held),
+            validation_fraction=c["validation_fraction"],
+        )
+
+    def build_kwargs(self) -> dict:
+        """Keyword arguments of :func:`nyegan.dataset.build_dataset`."""
+        d = asdict(self)
+        d["heldout_misorientations"] = (
+            None if self.heldout_misorientations is None else list(self.heldout_misorientations)
+        )
+        return d
+
+
+@dataclass(frozen=True)
+class ModelHParams:
+    """Hyper-parameters of the conditional WGAN-GP (saved in every checkpoint)."""
+
+    physics: str
+    nz: int
+    width_g: int
+    width_d: int
+    n_up: int
+    n_down: int
+    embed: int
+    lr_g: float
+    lr_d: float
+    beta1: float
+    beta2: float
+    n_critic: int
+    gp_weight: float
+    drift: float
+    penalty_div: float
+    penalty_mean: float
+    penalty_content: float
+    content_width: float
+    augment_shift: bool
+    augment_mirror_x: bool
+    augment_mirror_z: bool
+    seed: int
+    images: bool
+
+
+@dataclass(frozen=True)
+class TrainerSettings:
+    """Lightning Trainer set-up: devices, DDP, precision, steps, checkpoints, logging."""
+
+    batch_size: int
+    steps: int
+    steps_per_epoch: int
+    devices: int
+    num_nodes: int
+    accelerator: str
+    strategy: str
+    precision: str
+    checkpoint_every: int
+    log_every: int
+    device_resident: bool
+    progress_bar: bool
+    threads: int
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed."""
+
+    n_per_condition: int
+    generate_splits: tuple[str, ...]
+    seed: int
+
+
+def _pick(cls, c: dict):
+    return cls(**{f.name: tuple(c[f.name]) if isinstance(c[f.name], list) else c[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class GanSettings:
+    """The whole ``gan`` section, typed and split by purpose."""
+
+    model: ModelHParams
+    trainer: TrainerSettings
+    generate: GenerateSettings
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> GanSettings:
+        c = validate_section("gan", section)
+        return cls(model=_pick(ModelHParams, c), trainer=_pick(TrainerSettings, c), generate=_pick(GenerateSettings, c))
+
+    @classmethod
+    def defaults(cls) -> GanSettings:
+        return cls.from_config({})
+
+
+def read_sections(path) -> dict:
+    """The ``dataset`` and ``gan`` sections of a YAML/JSON config file (other sections are ignored), validated;
+    ``None`` gives the defaults."""
     if path is None:
-        return {"dataset": {}, "gan": {}}
+        return {"dataset": DatasetSettings.from_config({}), "gan": GanSettings.defaults()}
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"config file {p} not found")
@@ -26,32 +143,13 @@ def load_config(path) -> dict:
     if p.suffix in (".yaml", ".yml"):
         import yaml
 
-        cfg = yaml.safe_load(text) or {}
+        try:
+            cfg = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: malformed YAML: {exc}") from None
     else:
-        cfg = json.loads(text)
-    return {"dataset": dict(cfg.get("dataset") or {}), "gan": dict(cfg.get("gan") or {})}
-
-
-def dataset_kwargs(section: dict | None) -> dict:
-    sec = dict(section or {})
-    unknown = set(sec) - set(DATASET_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown dataset options {sorted(unknown)}; known: {sorted(DATASET_DEFAULTS)}")
-    kw = {**DATASET_DEFAULTS, **sec}
-    return dict(
-        grid=tuple(int(g) for g in kw["grid"]),
-        dim=int(kw["dim"]),
-        scheme=kw["scheme"],
-        project=bool(kw["project"]),
-        heldout_misorientations=kw["heldout_misorientations"],
-        validation_fraction=float(kw["validation_fraction"]),
-    )
-
-
-def generate_kwargs(gan_section: dict | None) -> dict:
-    sec = dict(gan_section or {})
-    return dict(
-        n_per_condition=int(sec.get("n_per_condition", GENERATE_DEFAULTS["n_per_condition"])),
-        splits=tuple(sec.get("generate_splits", GENERATE_DEFAULTS["generate_splits"])),
-        seed=int(sec.get("seed", 0)),
-    )
+        try:
+            cfg = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{p}: malformed JSON: {exc}") from None
+    return {"dataset": DatasetSettings.from_config(cfg.get("dataset")), "gan": GanSettings.from_config(cfg.get("gan"))}

@@ -65,17 +65,7 @@ class Generator(nn.Module):
     starting from ``width * 2**(n_up-1)``.
     """
 
-    def __init__(
-        self,
-        dim: int,
-        grid,
-        n_cond: int,
-        nz: int = 32,
-        width: int = 32,
-        n_up: int = 3,
-        embed: int = 64,
-        out_channels: int = 9,
-    ):
+    def __init__(self, dim: int, grid, n_cond: int, nz: int, width: int, n_up: int, embed: int, out_channels: int = 9):
         super().__init__()
         if dim not in (2, 3) or len(grid) != dim:
             raise ValueError(f"grid {list(grid)} does not match dim = {dim}")
@@ -107,7 +97,7 @@ class Generator(nn.Module):
 class Critic(nn.Module):
     """Projection critic on normalised fields (9 channels); no normalisation layers (WGAN-GP)."""
 
-    def __init__(self, dim: int, n_cond: int, width: int = 32, n_down: int = 3, in_channels: int = 9, embed: int = 64):
+    def __init__(self, dim: int, n_cond: int, width: int, n_down: int, embed: int, in_channels: int = 9):
         super().__init__()
         self.dim = dim
         pool = nn.AvgPool2d(2) if dim == 2 else nn.AvgPool3d(2)

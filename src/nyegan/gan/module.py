@@ -11,6 +11,7 @@ does not reach are handled with ``find_unused_parameters=True`` (set by ``nyegan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -19,61 +20,43 @@ import torch
 
 from nyegan.dataset.augment import augment
 from nyegan.gan import metrics, physics
+from nyegan.gan.config import ModelHParams
 from nyegan.gan.models import Critic, Generator, gradient_penalty
 
-DEFAULTS = dict(
-    physics="builtin",
-    nz=16,
-    width_g=8,
-    width_d=8,
-    n_up=3,
-    n_down=3,
-    embed=32,
-    lr_g=2e-4,
-    lr_d=2e-4,
-    beta1=0.0,
-    beta2=0.9,
-    n_critic=2,
-    gp_weight=10.0,
-    drift=1e-3,
-    penalty_div=10.0,
-    penalty_mean=10.0,
-    penalty_content=10.0,
-    content_width=2.0,
-    augment_shift=True,
-    augment_mirror_x=True,
-    augment_mirror_z=True,
-    seed=0,
-    images=True,
-)
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What the model needs to know about its dataset: condition count, grid, dimension, normalisation
+    statistics (train split), the distortion scale of the built-in physics and the difference scheme."""
+
+    n_cond: int
+    grid: tuple[int, ...]
+    dim: int
+    alpha_scale: list
+    cond_mean: list
+    cond_std: list
+    w_scale: float
+    scheme: str
 
 
 class NyeGAN(pl.LightningModule):
-    def __init__(
-        self,
-        n_cond: int,
-        grid,
-        dim: int,
-        alpha_scale,
-        cond_mean,
-        cond_std,
-        w_scale: float,
-        scheme: str = "spectral",
-        **options,
-    ):
+    """Conditional WGAN-GP of Nye fields. ``model``: :class:`nyegan.gan.config.ModelHParams` as a dict;
+    ``data``: :class:`DataSpec` as a dict. Both are saved with ``save_hyperparameters`` (plain types, so
+    checkpoints load with ``torch.load(weights_only=True)``)."""
+
+    def __init__(self, model: dict, data: dict):
         super().__init__()
-        unknown = set(options) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"unknown GAN options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-        opt = {**DEFAULTS, **options}
-        if opt["physics"] not in physics.MODES:
-            raise ValueError(f"gan.physics = {opt['physics']!r}: choose one of {physics.MODES}")
+        hp = ModelHParams(**model)
+        spec = DataSpec(**{**data, "grid": tuple(data["grid"])})
+        if hp.physics not in physics.MODES:
+            raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {physics.MODES}")
         self.save_hyperparameters()
-        self.opt = opt
-        self.dim, self.grid, self.scheme = dim, tuple(grid), scheme
+        self.hp = hp
+        self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.automatic_optimization = False
-        self.generator = Generator(dim, grid, n_cond, opt["nz"], opt["width_g"], opt["n_up"], opt["embed"])
-        self.critic = Critic(dim, n_cond, opt["width_d"], opt["n_down"], embed=opt["embed"])
+        self.generator = Generator(spec.dim, spec.grid, spec.n_cond, hp.nz, hp.width_g, hp.n_up, hp.embed)
+        self.critic = Critic(spec.dim, spec.n_cond, hp.width_d, hp.n_down, embed=hp.embed)
+        alpha_scale, cond_mean, cond_std, w_scale = spec.alpha_scale, spec.cond_mean, spec.cond_std, spec.w_scale
         self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(alpha_scale), dtype=torch.float32))
         self.register_buffer("cond_mean", torch.as_tensor(np.asarray(cond_mean), dtype=torch.float32))
         self.register_buffer("cond_std", torch.as_tensor(np.asarray(cond_std), dtype=torch.float32))
@@ -91,7 +74,7 @@ class NyeGAN(pl.LightningModule):
         raw = self.generator(z, self.normalise(cond_raw))
         return physics.fields_from_output(
             raw,
-            self.opt["physics"],
+            self.hp.physics,
             lengths,
             gb_frac,
             cond_raw,
@@ -99,7 +82,7 @@ class NyeGAN(pl.LightningModule):
             self.w_scale,
             self.dim,
             self.scheme,
-            self.opt["content_width"],
+            self.hp.content_width,
         )
 
     def scaled(self, alpha: torch.Tensor) -> torch.Tensor:
@@ -109,23 +92,23 @@ class NyeGAN(pl.LightningModule):
         return self.scaled(alpha).flatten(1, 2)
 
     def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.opt["nz"], device=self.device, generator=self._rng)
+        return torch.randn(n, self.hp.nz, device=self.device, generator=self._rng)
 
     @torch.no_grad()
     def sample(self, cond_raw, lengths, gb_frac, seed: int | None = None) -> torch.Tensor:
         g = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        z = torch.randn(cond_raw.shape[0], self.opt["nz"], device=self.device, generator=g)
+        z = torch.randn(cond_raw.shape[0], self.hp.nz, device=self.device, generator=g)
         return self.fields(z, cond_raw.to(self.device), lengths.to(self.device), gb_frac.to(self.device)).float()
 
     def configure_optimizers(self):
-        o = self.opt
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=o["lr_g"], betas=(o["beta1"], o["beta2"]))
-        opt_d = torch.optim.Adam(self.critic.parameters(), lr=o["lr_d"], betas=(o["beta1"], o["beta2"]))
+        o = self.hp
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
+        opt_d = torch.optim.Adam(self.critic.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
         return [opt_g, opt_d]
 
     def on_fit_start(self):
         self._rng = torch.Generator(device=self.device).manual_seed(
-            int(self.opt["seed"]) * 1000003 + 7 * self.global_rank + self.iteration
+            int(self.hp.seed) * 1000003 + 7 * self.global_rank + self.iteration
         )
 
     def on_save_checkpoint(self, checkpoint):
@@ -136,18 +119,18 @@ class NyeGAN(pl.LightningModule):
 
     # ---- training ------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
-        o = self.opt
+        o = self.hp
         opt_g, opt_d = self.optimizers()
         real, cond, lengths, gbf = batch
-        if o["augment_shift"] or o["augment_mirror_x"] or o["augment_mirror_z"]:
+        if o.augment_shift or o.augment_mirror_x or o.augment_mirror_z:
             real, cond = augment(
                 real,
                 cond,
                 self.dim,
                 generator=self._rng,
-                shift=o["augment_shift"],
-                mirror_x=o["augment_mirror_x"],
-                mirror_z=o["augment_mirror_z"],
+                shift=o.augment_shift,
+                mirror_x=o.augment_mirror_x,
+                mirror_z=o.augment_mirror_z,
             )
         B = real.shape[0]
         cn = self.normalise(cond)
@@ -162,7 +145,7 @@ class NyeGAN(pl.LightningModule):
         d_fake = self.critic(fake_n, cn)
         gp = gradient_penalty(self.critic, real_n, fake_n, cn, generator=self._rng)
         wdist = d_real.mean() - d_fake.mean()
-        loss_d = -wdist + o["gp_weight"] * gp + o["drift"] * (d_real**2).mean()
+        loss_d = -wdist + o.gp_weight * gp + o.drift * (d_real**2).mean()
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
@@ -171,17 +154,17 @@ class NyeGAN(pl.LightningModule):
         logs = {"train/loss_d": loss_d.detach(), "train/wasserstein": wdist.detach(), "train/gp": gp.detach()}
 
         # generator update
-        if self.iteration % o["n_critic"] == 0:
+        if self.iteration % o.n_critic == 0:
             self.toggle_optimizer(opt_g)
             fake = self.fields(self.noise(B), cond, lengths, gbf)
             loss_g = -self.critic(self._flat(fake), cn).mean()
-            if o["physics"] == "penalty":
+            if o.physics == "penalty":
                 pen = physics.penalty_terms(fake, lengths, gbf, cond, self.alpha_scale, self.dim, self.scheme)
                 loss_g = (
                     loss_g
-                    + o["penalty_div"] * pen["div"]
-                    + o["penalty_mean"] * pen["mean"]
-                    + o["penalty_content"] * pen["content"]
+                    + o.penalty_div * pen["div"]
+                    + o.penalty_mean * pen["mean"]
+                    + o.penalty_content * pen["content"]
                 )
                 logs.update({f"train/penalty_{k}": v.detach() for k, v in pen.items()})
             opt_g.zero_grad(set_to_none=True)
@@ -206,7 +189,7 @@ class NyeGAN(pl.LightningModule):
             self._val_example = (real[:2].detach().float().cpu(), fake[:2].detach().cpu())
 
     def on_validation_epoch_end(self):
-        if not self.opt["images"] or self._val_example is None or self.trainer.sanity_checking:
+        if not self.hp.images or self._val_example is None or self.trainer.sanity_checking:
             return
         if self.global_rank != 0:
             return

@@ -14,45 +14,17 @@ from __future__ import annotations
 import os
 import signal
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-TRAIN_DEFAULTS = dict(
-    batch_size=16,
-    steps=200,
-    steps_per_epoch=50,
-    devices=1,
-    num_nodes=1,
-    accelerator="auto",
-    strategy="auto",
-    precision="auto",
-    checkpoint_every=100,
-    log_every=10,
-    device_resident=True,
-    progress_bar=False,
-    threads=1,
-)
+from nyegan.gan.config import GanSettings, ModelHParams
 
 
-def split_options(cfg: dict | None) -> tuple[dict, dict]:
-    """Split a ``gan`` config section into (trainer options, model options), with defaults filled in."""
-    from nyegan.gan.module import DEFAULTS
-
-    cfg = dict(cfg or {})
-    cfg.pop("heldout_misorientations", None)
-    gen_keys = {"n_per_condition", "generate_splits", "evaluate_split"}
-    for k in gen_keys:
-        cfg.pop(k, None)
-    unknown = set(cfg) - set(TRAIN_DEFAULTS) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown gan options {sorted(unknown)}; known: {sorted(set(TRAIN_DEFAULTS) | set(DEFAULTS))}")
-    tr = {k: cfg.get(k, v) for k, v in TRAIN_DEFAULTS.items()}
-    mo = {k: cfg[k] for k in DEFAULTS if k in cfg}
-    for k in ("batch_size", "steps", "steps_per_epoch", "checkpoint_every"):
-        if int(tr[k]) < 1:
-            raise ValueError(f"gan.{k} = {tr[k]} must be >= 1")
-    return tr, mo
+def settings_of(cfg) -> GanSettings:
+    """``GanSettings`` from a (partial) ``gan`` config section, or as given."""
+    return cfg if isinstance(cfg, GanSettings) else GanSettings.from_config(cfg)
 
 
 def _accelerator(name: str) -> str:
@@ -69,29 +41,31 @@ def _precision(p: str, accel: str) -> str:
     return "32-true"
 
 
-def build_model(ds, model_options: dict):
-    """A fresh ``NyeGAN`` sized for the dataset ``ds`` (xarray, from ``build_dataset``)."""
+def build_model(ds, model: ModelHParams | dict | None = None):
+    """A fresh ``NyeGAN`` sized for the dataset ``ds`` (xarray, from ``build_dataset``); ``model``: hyper-parameters,
+    or a partial ``gan`` section whose missing keys take the schema defaults."""
+    from dataclasses import asdict
+
     from nyegan.dataset.conditions import FEATURES
-    from nyegan.gan.module import NyeGAN
+    from nyegan.gan.module import DataSpec, NyeGAN
     from nyegan.gan.physics import default_w_scale
 
+    hp = model if isinstance(model, ModelHParams) else settings_of(model).model
     dim = int(ds.attrs["dim"])
-    grid = [int(g) for g in ds.attrs["grid"]]
     scale = torch.as_tensor(ds["alpha_scale"].values)
     train = ds["is_train"].values == 1
     Lmean = float(ds["cell_lengths"].values[train, :dim].mean())
-    # plain lists: checkpoints then load with torch.load(weights_only=True)
-    return NyeGAN(
-        len(FEATURES),
-        grid,
-        dim,
-        ds["alpha_scale"].values.tolist(),
-        ds["cond_mean"].values.tolist(),
-        ds["cond_std"].values.tolist(),
-        default_w_scale(scale, Lmean),
-        str(ds.attrs["difference_scheme"]),
-        **model_options,
+    spec = DataSpec(
+        n_cond=len(FEATURES),
+        grid=tuple(int(g) for g in ds.attrs["grid"]),
+        dim=dim,
+        alpha_scale=ds["alpha_scale"].values.tolist(),  # plain lists: checkpoints load with weights_only=True
+        cond_mean=ds["cond_mean"].values.tolist(),
+        cond_std=ds["cond_std"].values.tolist(),
+        w_scale=default_w_scale(scale, Lmean),
+        scheme=str(ds.attrs["difference_scheme"]),
     )
+    return NyeGAN(asdict(hp), {**asdict(spec), "grid": list(spec.grid)})
 
 
 def _resume_path(out_dir: Path, ckpt_dir: Path):
@@ -118,7 +92,7 @@ def _keep_previous_csv(log_dir: Path) -> None:
 def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) -> Path:
     """Train (or resume) the conditional GAN on ``dataset_path``; returns the path of ``last.ckpt``.
 
-    ``cfg``: the ``gan`` config section (see ``config/config.yaml``); ``steps`` counts training steps
+    ``cfg``: the ``gan`` config section (partial: schema defaults fill the rest) or ``GanSettings``; ``steps`` counts training steps
     (critic updates); Lightning's ``global_step`` counts critic + generator optimiser steps.
     """
     import lightning.pytorch as pl
@@ -129,7 +103,8 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
 
     from nyegan.gan.data import NyeDataModule
 
-    tr, mo = split_options(cfg)
+    settings = settings_of(cfg)
+    tr, hp = asdict(settings.trainer), settings.model
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     # TensorBoard and CSV share logs/version_0; a resumed run's metrics.csv is kept by _keep_previous_csv
     warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
@@ -138,12 +113,12 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    seed = int(mo.get("seed", 0))
+    seed = hp.seed
     pl.seed_everything(seed, workers=True, verbose=False)
 
     dm = NyeDataModule(dataset_path, int(tr["batch_size"]), int(tr["steps_per_epoch"]), seed, tr["device_resident"])
-    model = build_model(dm.prepare(), mo)
-    n_critic = int(model.opt["n_critic"])
+    model = build_model(dm.prepare(), hp)
+    n_critic = hp.n_critic
     max_steps = int(tr["steps"]) + int(tr["steps"]) // n_critic
 
     accel = _accelerator(tr["accelerator"])

@@ -88,7 +88,7 @@ class Potential:
     """A resolved EAM potential file and the element it is used for (every atom type maps to ``element``)."""
 
     path: Path
-    element: str = "Al"
+    element: str
 
     @property
     def name(self) -> str:
@@ -117,8 +117,13 @@ class Potential:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
-def resolve_potential(spec: str | os.PathLike, element: str = "Al") -> Potential:
-    """Find a potential by path or by the name of a file shipped with LAMMPS; check it provides ``element``."""
+def resolve_potential(spec: str | os.PathLike, element: str | None = None) -> Potential:
+    """Find a potential by path or by the name of a file shipped with LAMMPS; check it provides ``element``
+    (None: the config schema's default element)."""
+    if element is None:
+        from nyegan.config import top_level_default
+
+        element = top_level_default("element")
     candidate = Path(spec).expanduser()
     if not candidate.is_file():
         candidate = potentials_dir() / str(spec)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 import nyegan
+from nyegan.config import top_level_default
 from nyegan.defects.partials import dislocation_partials
 from nyegan.io import atomic_path, read_data, read_json, write_dump
 from nyegan.io.atomic import _to_jsonable
@@ -75,7 +76,7 @@ def relax_case(
     gb_search: bool | None = None,
     comm=None,
     log_file=None,
-    element: str = "Al",
+    element: str | None = None,
 ) -> tuple[Structure | None, dict | None]:
     """Relax ``s`` described by ``meta`` (builder metadata). GB cells (meta["kind"] == "gb") get the translation
     / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings).
@@ -188,12 +189,12 @@ def run_relax_files(
     gb_search: bool | None = None,
     log_file=None,
     comm=None,
-    element: str = "Al",
+    element: str | None = None,
 ):
     """File-level entry (CLI, workflow): read IN.data (+ IN.json), relax, write OUT.dump + OUT.json on rank 0.
 
     Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept."""
-    settings = settings or RelaxSettings()
+    settings = settings or RelaxSettings.defaults()
     data_path = Path(data_path)
     metadata_path = Path(metadata_path) if metadata_path else data_path.with_suffix(".json")
     json_path = json_path_for(out_dump)
@@ -222,7 +223,7 @@ def run_relax_files(
     if isinstance(payload, Exception):
         raise payload
     s, meta = payload
-    potential = potential or meta.get("potential") or "Al_mm.eam.fs"
+    potential = potential or meta.get("potential") or top_level_default("potential")
     out, record = relax_case(
         s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file, element=element
     )

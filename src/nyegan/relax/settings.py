@@ -1,49 +1,46 @@
-"""Settings of the relaxation stage, read from ``config["relax"]`` (documented in ``workflow/schemas/config.schema.yaml``).
+"""Typed settings of the relaxation stage, built from the validated ``relax`` config section.
 
-Tolerances follow LAMMPS ``minimize etol ftol maxiter maxeval``: etol is relative (dimensionless), ftol is the
-2-norm of the global force vector (eV/Å). Temperatures in K, times in ps.
+The schema (``nyegan/schemas/config.schema.yaml``, section ``relax``) is the only place where keys are declared and
+defaults are set: :meth:`RelaxSettings.from_config` validates a section against it (unknown keys are rejected with
+their name), fills the defaults and maps the result onto these frozen dataclasses, which have no defaults of their
+own. Tolerances follow LAMMPS ``minimize etol ftol maxiter maxeval``: etol is relative (dimensionless), ftol is
+the 2-norm of the global force vector (eV/Å). Temperatures in K, times in ps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, replace
 
-BOX_RELAX_MODES = ("none", "y", "aniso")
+from nyegan.config import ConfigError, validate_section
 
 
 @dataclass(frozen=True)
 class MinimizeSettings:
-    """One CG minimisation. ``box_relax``: "none", "y" (only the boundary-normal length relaxes to zero
-    pressure pyy; x and z stay at the CSL period, which is a lattice period of both grains at a0) or "aniso"."""
+    """One CG minimisation. ``box_relax``: "none", "y" (only the boundary-normal length relaxes to zero pressure
+    pyy; x and z stay at the CSL period, a lattice period of both grains at a0) or "aniso"; ``vmax``: largest
+    fractional volume change per iteration (LAMMPS ``fix box/relax vmax``); ``fnorm_fail`` (eV/Å): a minimisation
+    stopping on maxiter/maxeval above this force norm is an error."""
 
-    etol: float = 1e-10
-    ftol: float = 1e-6
-    maxiter: int = 5000
-    maxeval: int = 50000
-    box_relax: str = "y"
-    vmax: float = 0.001
-    fnorm_fail: float = 1e-2
-
-    def __post_init__(self):
-        if self.box_relax not in BOX_RELAX_MODES:
-            raise ValueError(f"relax.box_relax = '{self.box_relax}': choose one of {BOX_RELAX_MODES}")
-        if self.etol < 0 or self.ftol < 0 or (self.etol == 0 and self.ftol == 0):
-            raise ValueError("relax.etol and relax.ftol must be >= 0 and not both 0")
-        if self.maxiter < 1 or self.maxeval < 1:
-            raise ValueError("relax.maxiter and relax.maxeval must be >= 1")
+    etol: float
+    ftol: float
+    maxiter: int
+    maxeval: int
+    box_relax: str
+    vmax: float
+    fnorm_fail: float
 
     def with_box_relax(self, mode: str) -> MinimizeSettings:
-        return MinimizeSettings(**{**self.__dict__, "box_relax": mode})
+        return replace(self, box_relax=mode)
 
 
 @dataclass(frozen=True)
 class AnnealSettings:
-    """Optional short NVT anneal followed by a CG quench (``steps`` = 0 disables it)."""
+    """Optional short NVT anneal followed by a CG quench (``steps`` = 0 disables it); K, MD steps, ps."""
 
-    temperature: float = 300.0
-    steps: int = 0
-    timestep: float = 0.002
-    seed: int = 12345
+    temperature: float
+    steps: int
+    timestep: float
+    seed: int
 
     @property
     def enabled(self) -> bool:
@@ -54,74 +51,65 @@ class AnnealSettings:
 class SearchSettings:
     """GB search: ``translations`` grid points along x and z covering one CSL period each; ``deletion_cutoffs``
     in units of the nearest-neighbour distance a0/√2 (0 = no deletion); the search minimisation may be looser
-    than the final one (``maxiter``, ``ftol``)."""
+    than the final one (``maxiter``, ``ftol``, ``etol``)."""
 
-    translations: tuple[int, int] = (3, 2)
-    deletion_cutoffs: tuple[float, ...] = (0.0, 0.7)
-    maxiter: int = 1000
-    ftol: float = 1e-4
-    etol: float = 1e-8
-
-    def __post_init__(self):
-        if len(self.translations) != 2 or min(self.translations) < 1:
-            raise ValueError("relax.gb_search.translations must be two integers >= 1 (points along x and z)")
-        if not self.deletion_cutoffs or any(not 0.0 <= c < 1.0 for c in self.deletion_cutoffs):
-            raise ValueError(
-                "relax.gb_search.deletion_cutoffs must be fractions of the nearest-neighbour distance in [0, 1)"
-            )
+    translations: tuple[int, int]
+    deletion_cutoffs: tuple[float, ...]
+    maxiter: int
+    ftol: float
+    etol: float
 
 
 @dataclass(frozen=True)
 class RelaxSettings:
-    minimize: MinimizeSettings = field(default_factory=MinimizeSettings)
-    anneal: AnnealSettings = field(default_factory=AnnealSettings)
-    search: SearchSettings = field(default_factory=SearchSettings)
-    gb_search: bool = True
-    dislocation_box_relax: str = "none"
-    ranks_per_state: int = 1
-    min_pair_distance: float = 1.0
+    """Everything the relaxation stage needs (see the schema's ``relax`` section for each key)."""
+
+    minimize: MinimizeSettings
+    anneal: AnnealSettings
+    search: SearchSettings
+    gb_search: bool
+    dislocation_box_relax: str
+    ranks_per_state: int
+    min_pair_distance: float
+    mpi_tasks: int
+    omp_threads: int
 
     @classmethod
-    def from_config(cls, cfg: dict | None) -> RelaxSettings:
-        """Build from the ``config["relax"]`` mapping (unknown keys are rejected with their name)."""
-        cfg = dict(cfg or {})
-
-        def pick(klass, src: dict, section: str):
-            names = {f.name for f in fields(klass)}
-            unknown = set(src) - names
-            if unknown:
-                raise ValueError(f"relax.{section}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
-            return klass(**{k: tuple(v) if isinstance(v, list) else v for k, v in src.items()})
-
-        box = cfg.pop("box_relax", {"gb": "y", "dislocation": "none"})
-        if isinstance(box, str):
-            box = {"gb": box, "dislocation": box}
-        minimize = pick(
-            MinimizeSettings,
-            {
-                **{k: cfg.pop(k) for k in ("etol", "ftol", "maxiter", "maxeval", "vmax", "fnorm_fail") if k in cfg},
-                "box_relax": box.get("gb", "y"),
-            },
-            "minimize",
+    def from_config(cls, section: dict | None) -> RelaxSettings:
+        """Validate ``section`` (the config's ``relax`` mapping, possibly partial) and build the settings."""
+        c = validate_section("relax", section)
+        if c["etol"] == 0 and c["ftol"] == 0:
+            raise ConfigError("config key 'relax.etol' / 'relax.ftol': both are 0, so CG would never stop; set one > 0")
+        minimize = MinimizeSettings(
+            etol=c["etol"],
+            ftol=c["ftol"],
+            maxiter=c["maxiter"],
+            maxeval=c["maxeval"],
+            box_relax=c["box_relax"]["gb"],
+            vmax=c["vmax"],
+            fnorm_fail=c["fnorm_fail"],
         )
-        anneal = pick(AnnealSettings, cfg.pop("anneal", {}) or {}, "anneal")
-        gbs = dict(cfg.pop("gb_search", {}) or {})
-        enabled = bool(gbs.pop("enabled", True))
-        search = pick(SearchSettings, gbs, "gb_search")
-        cfg.pop("mpi_tasks", None), cfg.pop("omp_threads", None)  # launch options, used by the workflow
-        out = cls(
+        g = c["gb_search"]
+        search = SearchSettings(
+            translations=tuple(g["translations"]),
+            deletion_cutoffs=tuple(float(x) for x in g["deletion_cutoffs"]),
+            maxiter=g["maxiter"],
+            ftol=g["ftol"],
+            etol=g["etol"],
+        )
+        return cls(
             minimize=minimize,
-            anneal=anneal,
+            anneal=AnnealSettings(**c["anneal"]),
             search=search,
-            gb_search=enabled,
-            dislocation_box_relax=box.get("dislocation", "none"),
-            ranks_per_state=int(cfg.pop("ranks_per_state", 1)),
-            min_pair_distance=float(cfg.pop("min_pair_distance", 1.0)),
+            gb_search=g["enabled"],
+            dislocation_box_relax=c["box_relax"]["dislocation"],
+            ranks_per_state=c["ranks_per_state"],
+            min_pair_distance=c["min_pair_distance"],
+            mpi_tasks=c["mpi_tasks"],
+            omp_threads=c["omp_threads"],
         )
-        if cfg:
-            raise ValueError(f"relax: unknown keys {sorted(cfg)}")
-        if out.dislocation_box_relax not in BOX_RELAX_MODES:
-            raise ValueError(f"relax.box_relax.dislocation: choose one of {BOX_RELAX_MODES}")
-        if out.ranks_per_state < 1:
-            raise ValueError("relax.ranks_per_state must be >= 1")
-        return out
+
+    @classmethod
+    def defaults(cls) -> RelaxSettings:
+        """The schema's defaults."""
+        return cls.from_config({})

@@ -69,7 +69,7 @@ def build_stgb(
     *,
     a0: float,
     min_size=(0.0, 0.0, 0.0),
-    sigma_max: int = 50,
+    sigma_max: int | None = None,
     overlap_cutoff: float | None = None,
     seed: int = 0,
 ) -> tuple[Structure, dict]:
@@ -87,6 +87,8 @@ def build_stgb(
     if plane is not None:
         boundary, deviation = tilt_boundary(axis, plane), None
     else:
+        if sigma_max is None:
+            raise ValueError("misorientation mode needs sigma_max (the largest Σ to consider)")
         boundary, deviation = nearest_tilt_boundary(axis, float(misorientation), sigma_max)
     min_size = np.asarray(min_size, dtype=float)
     if a0 <= 0 or np.any(min_size < 0):
