@@ -202,14 +202,15 @@ def test_dataset_from_nye_stage_fields_of_built_boundaries(tmp_path):
 
 
 def test_twist_cases_are_left_out_by_name(tmp_path):
-    import json
 
     from _gan_fixtures import write_tiny_cases
 
     nye, meta = write_tiny_cases(tmp_path, thetas=(10.0, 20.0), seeds=1)
-    twisted = json.loads(meta[0].read_text())
+    from nyegan.contracts import STRUCTURE
+
+    twisted = STRUCTURE.read(meta[0])
     twisted["boundary_type"] = "symmetric_twist"
-    meta[0].write_text(json.dumps(twisted))
+    STRUCTURE.write(meta[0], twisted)
     with pytest.warns(UserWarning, match="twist"):
         ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
     assert ds.sizes["sample"] == 1 and ds.attrs["excluded_cases"] == meta[0].stem

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from _structures import write_structure_meta
 from nye_helpers import POTENTIAL, oriented_crystal, relax
 
-from nyegan.io import read_dump, write_dump, write_json
+from nyegan.io import read_dump, write_dump
 from nyegan.nye import compute_nye, core_content
 from nyegan.nye.field import reference_from_rotations
 from nyegan.nye.lattice_g import atom_correspondence
@@ -246,7 +247,7 @@ def test_cli_writes_netcdf_atoms_and_png(gb_relaxed, a0, tmp_path):
 
     s, meta, theta = gb_relaxed["S5-310-001"]
     write_dump(tmp_path / "gb.dump", s)
-    write_json(tmp_path / "gb.json", {**meta, "a0": a0})
+    write_structure_meta(tmp_path / "gb.json", {**meta, "a0": a0})
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
     args = parser.parse_args(

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from _structures import write_structure_meta
 from nye_helpers import relax
 
 from nyegan.nye import compute_nye
@@ -36,14 +37,13 @@ def test_relaxed_twist_boundary_content_is_screw_frank(axis, angle, tmp_path, al
 
 
 def test_cli_reads_twist_axis_from_metadata(tmp_path, al_props):
-    from nyegan.io import write_json
     from nyegan.nye.case import nye_from_files
 
     a0 = al_props.a0
     angle = 36.869897645844
     s, meta = build_twist((0, 0, 1), angle, a0=a0, min_size=(12.0, 30.0, 12.0))
     relax(s, tmp_path, "twist")  # writes twist.dump
-    write_json(tmp_path / "twist.json", meta)
+    write_structure_meta(tmp_path / "twist.json", meta)
     ds, _, _ = nye_from_files(tmp_path / "twist.dump", tmp_path / "twist.json", reference="grains", average_along="z")
     content = np.array(json.loads(ds.attrs["burgers_content"])[0]["content_per_length"])
     assert abs(content[2]) == pytest.approx(2 * np.sin(np.radians(angle) / 2), rel=0.01)

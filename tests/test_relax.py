@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _structures import write_structure_meta
 
 from nyegan.config import ConfigError
-from nyegan.io import read_dump, write_data, write_json
+from nyegan.io import read_dump, write_data
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
 from nyegan.relax.engine import LammpsRelaxer
@@ -33,7 +34,7 @@ def al(al_props):
 def _write_case(tmp_path, s, meta, potential=POT):
     data = tmp_path / "in" / f"{meta['case']}.data"
     write_data(data, s)
-    write_json(data.with_suffix(".json"), {**meta, "potential": potential, "element": "Al"})
+    write_structure_meta(data.with_suffix(".json"), meta, potential=potential)
     return data
 
 

@@ -27,25 +27,28 @@ def _run_check_config(args) -> None:
         print(f"  {case.name}  ({case.kind})")
 
 
-def _add_config_docs(subparsers) -> None:
-    p = subparsers.add_parser(
-        "config-docs", help="write the configuration reference (config/README.md) from the schema"
-    )
-    p.add_argument("-o", "--output", help="file to write (default: print)")
-    p.set_defaults(func=_run_config_docs)
+def _add_generated_docs(subparsers) -> None:
+    for name, module, what in (
+        ("config-docs", "nyegan.config_docs", "the configuration reference (config/README.md) from the schema"),
+        ("contracts-docs", "nyegan.contracts", "the file-contract reference (docs/contracts.md)"),
+    ):
+        p = subparsers.add_parser(name, help=f"write {what}")
+        p.add_argument("-o", "--output", help="file to write (default: print)")
+        p.set_defaults(func=_run_docs, render=module)
 
 
-def _run_config_docs(args) -> None:
-    from nyegan.config_docs import render_markdown
+def _run_docs(args) -> None:
+    import importlib
+
     from nyegan.io import atomic_path
 
-    text = render_markdown()
+    text = importlib.import_module(args.render).render_markdown()
     if not args.output:
         print(text, end="")
         return
     with atomic_path(args.output) as tmp:
         tmp.write_text(text)
-    print(f"{args.output}: {text.count(chr(10) + '| `')} keys")
+    print(f"{args.output}: written")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     for stage in STAGES:
         stage.add_parser(sub)
     _add_check_config(sub)
-    _add_config_docs(sub)
+    _add_generated_docs(sub)
     return parser
 
 

@@ -97,7 +97,7 @@ def run(args) -> None:
         raise ValueError("--np must be >= 1")
     if args.np > 1:
         return _relaunch(args)
-    from nyegan.io import read_json
+    from nyegan.contracts import STRUCTURE
     from nyegan.relax.case import run_relax_files
     from nyegan.relax.errors import RelaxError
     from nyegan.relax.parallel import world_comm
@@ -106,7 +106,7 @@ def run(args) -> None:
     comm = world_comm()
     comm = comm if comm is not None and comm.Get_size() > 1 else None
     meta_path = Path(args.metadata) if args.metadata else Path(args.data).with_suffix(".json")
-    element = args.element or (read_json(meta_path).get("element") if meta_path.exists() else None)
+    element = args.element or (STRUCTURE.read(meta_path).get("element") if meta_path.exists() else None)
     try:
         record = run_relax_files(
             args.data,

@@ -17,7 +17,6 @@ plane, sigma, kind, character, distance_to_gb, burgers_box, cell_lengths, gb_fra
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,42 +27,41 @@ import xarray as xr
 
 from nyegan import content as content_mod
 from nyegan import fieldops
+from nyegan.contracts import DATASET, NYE_FIELD, STRUCTURE
 from nyegan.dataset.conditions import FEATURES, condition_vector
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
-from nyegan.io import atomic_path, read_json
 
 LABELS = ["x", "y", "z"]
 CANONICAL_Y1 = 0.25
 
 
 def _read_field(nc_path: Path, dim: int) -> tuple[np.ndarray, dict]:
-    with xr.open_dataset(nc_path) as ds:
-        if "alpha" not in ds:
-            raise ValueError(f"{nc_path}: no variable 'alpha' (Nye field contract)")
-        a = ds["alpha"]
-        spatial = [d for d in ("x", "y", "z") if d in a.dims]
-        if a.dims[:2] != ("i", "j") and set(("i", "j")) - set(a.dims):
-            raise ValueError(f"{nc_path}: alpha dims {a.dims} lack 'i'/'j'")
-        a = a.transpose("i", "j", *spatial)
-        if "i" in a.coords and a["i"].dtype.kind in "US":
-            a = a.sel(i=LABELS, j=LABELS)
-        if len(spatial) == 3 and dim == 2:
-            a = a.mean("z")
-            spatial = ["x", "y"]
-        if spatial[:2] != ["x", "y"] or len(spatial) != dim:
-            raise ValueError(
-                f"{nc_path}: field has spatial dims {spatial}, a {dim}D dataset needs "
-                f"{['x', 'y', 'z'][:dim]} (set dataset.dim)"
-            )
-        attrs = dict(ds.attrs)
-        attrs["_coords"] = {d: np.asarray(ds[d].values, float) for d in spatial if d in ds.coords}
-        values = np.asarray(a.values, dtype=np.float64)
-        bad = ~np.isfinite(values)
-        attrs["_masked_fraction"] = float(bad.any(axis=(0, 1)).mean())
-        if bad.any():  # masked nodes (free surfaces, voids): no dislocation density there
-            values = np.where(bad, 0.0, values)
-        return values, attrs
+    """Values (3, 3, *grid) of a Nye-field file (contract checked) and its attrs plus coordinates; a 3D field is
+    averaged along z for a 2D dataset; masked (NaN) nodes become 0."""
+    ds = NYE_FIELD.open(nc_path)
+    a = ds["alpha"]
+    if "time" in a.dims:
+        raise ValueError(f"{nc_path}: a multi-frame field (dim 'time'); the dataset takes one field per file")
+    spatial = [d for d in ("x", "y", "z") if d in a.dims]
+    if "i" in a.coords and a["i"].dtype.kind in "USO":
+        a = a.sel(i=LABELS, j=LABELS)
+    if len(spatial) == 3 and dim == 2:
+        a = a.mean("z")
+        spatial = ["x", "y"]
+    if spatial[:2] != ["x", "y"] or len(spatial) != dim:
+        raise ValueError(
+            f"{nc_path}: field has spatial dims {spatial}, a {dim}D dataset needs "
+            f"{['x', 'y', 'z'][:dim]} (set dataset.dim)"
+        )
+    attrs = dict(ds.attrs)
+    attrs["_coords"] = {d: np.asarray(ds[d].values, float) for d in spatial if d in ds.coords}
+    values = np.asarray(a.values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    attrs["_masked_fraction"] = float(bad.any(axis=(0, 1)).mean())
+    if bad.any():  # masked nodes (free surfaces, voids): no dislocation density there
+        values = np.where(bad, 0.0, values)
+    return values, attrs
 
 
 def _cell_lengths(attrs: dict, meta: dict, field: np.ndarray, dim: int) -> np.ndarray:
@@ -83,7 +81,7 @@ def load_case(
 ) -> dict:
     """Read, resample, canonicalise and measure one case; returns a dict of per-sample values."""
     nye_path, meta_path = Path(nye_path), Path(meta_path)
-    meta = read_json(meta_path)
+    meta = STRUCTURE.read(meta_path)
     field, attrs = _read_field(nye_path, dim)
     L = _cell_lengths(attrs, meta, field, dim)
     alpha = fourier_resample(field, tuple(grid))
@@ -127,7 +125,7 @@ def load_case(
         div_residual_raw=raw_div,
         fb_angle=fb_angle if has_gb else np.nan,
         masked_fraction=attrs["_masked_fraction"],
-        source_scheme=str(attrs.get("difference_scheme", "unknown")),
+        source_scheme=str(attrs["difference_scheme"]),
     )
 
 
@@ -173,9 +171,7 @@ def build_dataset(
     fieldops._check_scheme(scheme)
     # the conditions and the Frank–Bilby content are those of tilt boundaries (line along z): twist cells are
     # left out, by name, rather than mixed in with the wrong physics
-    excluded = [
-        Path(m).stem for m in meta_paths if json.loads(Path(m).read_text()).get("boundary_type") == "symmetric_twist"
-    ]
+    excluded = [Path(m).stem for m in meta_paths if STRUCTURE.read(m).get("boundary_type") == "symmetric_twist"]
     pairs = [(n, m) for n, m in zip(nye_paths, meta_paths) if Path(m).stem not in excluded]
     if excluded:
         warnings.warn(
@@ -278,18 +274,10 @@ def build_dataset(
             "excluded_cases": ",".join(excluded),
         },
     )
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        ds.to_netcdf(tmp)
+    DATASET.write(ds, out_path)
     return ds
 
 
 def load_dataset(path) -> xr.Dataset:
-    """Open a dataset written by ``build_dataset`` fully into memory."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"dataset {path} not found: run the dataset stage first (nyegan dataset, or the workflow rule gan_dataset)"
-        )
-    with xr.open_dataset(path) as ds:
-        return ds.load()
+    """Open a dataset written by ``build_dataset`` fully into memory (contract checked)."""
+    return DATASET.open(path)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import xarray as xr
 
 from nyegan import content as content_mod
 from nyegan import fieldops
+from nyegan.contracts import GENERATED
 from nyegan.dataset import load_dataset
 from nyegan.gan import metrics
 from nyegan.gan.physics import targets_from_condition
@@ -34,7 +34,7 @@ def _group_keys(kind, mis, case):
 
 
 def evaluate(generated_path, dataset_path, out_dir) -> dict:
-    gen = xr.open_dataset(generated_path).load()
+    gen = GENERATED.open(generated_path)
     ds = load_dataset(dataset_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,17 +12,15 @@ Plain ``xarray.open_dataset`` reads it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import xarray as xr
 
 from nyegan import content as content_mod
+from nyegan.contracts import GENERATED
 from nyegan.dataset import load_dataset
 from nyegan.dataset.assemble import sample_coords
 from nyegan.dataset.conditions import condition_vector
-from nyegan.io import atomic_path
 
 
 def conditions_from_dataset(ds, splits=("heldout", "validation")) -> dict:
@@ -149,7 +147,5 @@ def generate(
             "seed": seed,
         },
     )
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
-        res.to_netcdf(tmp)
+    GENERATED.write(res, out_path)
     return res

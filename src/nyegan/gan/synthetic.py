@@ -13,6 +13,7 @@ so div alpha = 0 and the cell mean vanishes to round-off on the grid.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -20,8 +21,8 @@ import numpy as np
 import xarray as xr
 
 from nyegan import fieldops
+from nyegan.contracts import NYE_FIELD, STRUCTURE
 from nyegan.defects.frank_bilby import frank_bilby_content
-from nyegan.io import atomic_path, write_json
 
 LABELS = ["x", "y", "z"]
 
@@ -119,8 +120,12 @@ def dislocation_dipole_field(
     return fieldops.curl(W, lengths, 2, scheme)
 
 
-def field_dataset(alpha: np.ndarray, lengths, burgers_content=None, scheme: str = "spectral") -> xr.Dataset:
-    """Wrap a 2D field (3, 3, nx, ny) in the per-case Nye netCDF contract (coordinates in Å, cell-centred)."""
+def field_dataset(
+    alpha: np.ndarray, lengths, burgers_content: list[dict] | None = None, scheme: str = "spectral"
+) -> xr.Dataset:
+    """Wrap a 2D field (3, 3, nx, ny) in the Nye-field contract (coordinates in Å, cell-centred, source "analytic").
+
+    ``burgers_content``: entries in the Nye stage's format (``nyegan.nye.burgers``), stored as a JSON string."""
     nx, ny = alpha.shape[-2:]
     Lx, Ly = lengths[:2]
     ds = xr.Dataset(
@@ -139,15 +144,16 @@ def field_dataset(alpha: np.ndarray, lengths, burgers_content=None, scheme: str 
         },
         attrs={
             "convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line",
+            "source": "analytic",
             "spacing": [Lx / nx, Ly / ny],
             "cell_lengths": list(map(float, lengths)),
             "reference": "analytic field (nyegan.gan.synthetic), not atomistic",
+            "correspondence_angle_deg": 0.0,
             "difference_scheme": scheme,
-            "averaged_along": "z",
+            "average_along": "z",
+            "burgers_content": json.dumps(burgers_content or []),
         },
     )
-    if burgers_content is not None:
-        ds.attrs["burgers_content"] = list(map(float, burgers_content))
     return ds
 
 
@@ -184,21 +190,30 @@ def write_case(
         meta.update(plane=list(plane), misorientation_deg=float(theta_deg), gb_y=[gb_frac[0] * Ly, gb_frac[1] * Ly])
         if sigma is not None:
             meta["sigma"] = int(sigma)
-        content = [0.0, frank_bilby_content(theta_deg), 0.0]
+        fb = frank_bilby_content(theta_deg)
+        content = [
+            {
+                "kind": "boundary",
+                "normal": "y",
+                "line": "z",
+                "position": float(y * Ly),
+                "content_per_length": [0.0, s * fb, 0.0],
+            }
+            for y, s in zip(gb_frac, (1.0, -1.0))
+        ]
     else:
         b = a0 / math.sqrt(2)
         bvec = {"edge": (b, 0, 0), "screw": (0, 0, b), "mixed": (b / 2, 0, b * math.sqrt(3) / 2)}[character]
         alpha = dislocation_dipole_field(bvec, (Lx, Ly), grid, seed=seed, scheme=scheme)
         meta.update(character=character, burgers_box=list(bvec))
-        content = list(bvec)
+        content = [{"kind": "core", "line": "z", "burgers_vector": [float(v) for v in bvec]}]
     if kind == "gb_dislocation" and distance_to_gb is not None:
         meta["distance_to_gb"] = float(distance_to_gb)
     ds = field_dataset(alpha, lengths, content, scheme)
     nc = root / "nye" / f"{case}.nc"
     js = root / "structures" / f"{case}.json"
-    with atomic_path(nc) as tmp:
-        ds.to_netcdf(tmp)
-    write_json(js, meta)
+    NYE_FIELD.write(ds, nc)
+    STRUCTURE.write(js, meta)
     return nc, js
 
 

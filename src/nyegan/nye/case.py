@@ -21,13 +21,14 @@ def nye_from_files(
     return_atoms=False,
 ):
     """Read a dump (+ build metadata), compute the field; returns (dataset, structure, atoms or None)."""
-    from nyegan.io import read_dump, read_json
+    from nyegan.contracts import STRUCTURE
+    from nyegan.io import read_dump
     from nyegan.nye import compute_nye
 
     dump = Path(dump)
     if not dump.is_file():
         raise FileNotFoundError(f"dump file {dump} not found")
-    meta = read_json(metadata) if metadata else {}
+    meta = STRUCTURE.read(metadata) if metadata else {}
     if a0 is None:
         a0 = meta.get("a0")
     if a0 is None and potential:

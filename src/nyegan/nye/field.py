@@ -170,6 +170,8 @@ def compute_nye(
         "units": "1/angstrom",
         "long_name": "Nye dislocation density tensor",
         "convention": CONVENTION,
+        "source": "atomistic",
+        "difference_scheme": "central",
         "lattice": "fcc",
         "a0_angstrom": float(a0),
         "spacing": float(spacing),
@@ -212,6 +214,7 @@ def compute_nye(
     )
     for name in names:
         ds[name].attrs["units"] = "angstrom"
+    ds.attrs["burgers_content"] = "[]"
     if content == "auto":
         content = "boundaries" if len(ref.grain_ids) > 1 else "cores"
     if content:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from nyegan.contracts import NYE_FIELD
 from nyegan.io import atomic_path, write_dump
 from nyegan.structure import Structure
 
@@ -27,14 +28,14 @@ SUMMARY_COLUMNS = [
 
 
 def write_field(ds: xr.Dataset, path: str | os.PathLike) -> None:
-    """Write a Nye field as netCDF4 (readable by plain ``xarray.open_dataset``), atomically."""
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+    """Write a Nye field as netCDF4 (readable by plain ``xarray.open_dataset``), atomically, checked against the
+    Nye-field contract (``nyegan.contracts.NYE_FIELD``)."""
+    NYE_FIELD.write(ds, path)
 
 
 def read_field(path: str | os.PathLike) -> xr.Dataset:
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        return ds.load()
+    """Read a Nye field written by :func:`write_field` (contract checked)."""
+    return NYE_FIELD.open(path)
 
 
 def write_atom_dump(path, structure: Structure, atoms: dict) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ from scipy.spatial import cKDTree
 
 import nyegan
 from nyegan.config import top_level_default
+from nyegan.contracts import RELAXED, STRUCTURE
 from nyegan.defects.partials import dislocation_partials
-from nyegan.io import atomic_path, read_data, read_json, write_dump
+from nyegan.io import atomic_path, read_data, write_dump
 from nyegan.io.atomic import _to_jsonable
 from nyegan.potentials import Potential, cubic_properties, resolve_potential
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
@@ -149,12 +151,7 @@ def relax_case(
         "potential": {"name": pot.name, "path": str(pot.path), "sha256": pot.sha256(), "pair_style": pot.pair_style},
         "a0": props.a0,
         "ecoh_eV": props.ecoh,
-        "settings": {
-            "minimize": settings.minimize.__dict__,
-            "search": settings.search.__dict__,
-            "anneal": settings.anneal.__dict__,
-            "ranks_per_state": settings.ranks_per_state,
-        },
+        "settings": asdict(settings),
         "mpi_ranks": comm.Get_size() if comm is not None else 1,
         "wall_time_s": time.perf_counter() - t0,
         "build": meta,
@@ -169,14 +166,17 @@ def json_path_for(dump_path) -> Path:
     return p.with_suffix(".json")
 
 
-def write_outputs(s: Structure, record: dict, dump_path, json_path=None):
-    """Write the dump (id type x y z pe) and the JSON together: both appear, or neither."""
+def write_outputs(s: Structure, record: dict, dump_path, json_path=None) -> dict:
+    """Write the dump (id type x y z pe) and the JSON record (``nyegan.contracts.RELAXED``, checked) together:
+    both appear, or neither. Returns the record as written."""
     import json
 
     json_path = json_path or json_path_for(dump_path)
+    record = RELAXED.check(_to_jsonable(RELAXED.stamp(record)), json_path)
     with atomic_path(dump_path) as tmp_dump, atomic_path(json_path) as tmp_json:
         write_dump(tmp_dump, s, columns=["pe"])
-        tmp_json.write_text(json.dumps(_to_jsonable(record), indent=2) + "\n")
+        tmp_json.write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def run_relax_files(
@@ -211,7 +211,7 @@ def run_relax_files(
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         try:
-            meta = read_json(metadata_path) if metadata_path.exists() else {}
+            meta = STRUCTURE.read(metadata_path) if metadata_path.exists() else {}
             meta.setdefault("case", case)
             if not data_path.exists():
                 raise RelaxError(meta["case"], f"input structure {data_path} does not exist")

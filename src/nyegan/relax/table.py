@@ -6,7 +6,8 @@ import csv
 import os
 from pathlib import Path
 
-from nyegan.io import atomic_path, read_json
+from nyegan.contracts import RELAXED
+from nyegan.io import atomic_path
 
 COLUMNS = [
     "case",
@@ -30,7 +31,7 @@ def gb_energy_rows(json_paths) -> list[dict]:
     """One row per relaxed boundary JSON (cases without ``gb_energy_mJ_m2`` are skipped), sorted by axis, angle."""
     rows = []
     for path in json_paths:
-        rec = read_json(path)
+        rec = RELAXED.read(path)
         if rec.get("gb_energy_mJ_m2") is None:
             continue
         build = rec.get("build", {})

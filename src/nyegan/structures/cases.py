@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import nyegan
-from nyegan.io import write_data, write_json
+from nyegan.contracts import STRUCTURE
+from nyegan.io import write_data
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.structure import Structure
 
@@ -19,7 +20,7 @@ def write_structure(structure: Structure, meta: dict, data_path: str | os.PathLi
     write_data(
         data_path, structure, comment=f"nyegan {meta.get('case', '')}", n_types=n_types, mass=meta.get("mass_amu")
     )
-    write_json(json_path, meta)
+    STRUCTURE.write(json_path, meta)
     return json_path
 
 

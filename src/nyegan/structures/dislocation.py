@@ -195,9 +195,11 @@ def build_dislocation_cell(
     if arrangement == "quadrupole":
         reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
     if arrangement == "quadrupolar":
-        return _build_quadrupolar(
+        s, meta = _build_quadrupolar(
             character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed, overlap_cutoff
         )
+        meta["case"] = dislocation_case_name(character, arrangement, line)
+        return s, meta
     lengths = periods * reps
     lx, ly, _ = lengths
 
