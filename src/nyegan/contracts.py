@@ -214,9 +214,9 @@ STRUCTURE = JsonContract(
         ],
     },  # fmt: skip
     example=(
-        "import json\n"
+        "import json\n\n"
         'meta = json.load(open("results/structures/gb-001-S5-310.json"))\n'
-        'meta["sigma"], meta["misorientation_deg"], meta["gb_y"]   # 5, 36.87, [y1, y2] in Å'
+        'meta["sigma"], meta["misorientation_deg"], meta["gb_y"]  # 5, 36.87, [y1, y2] in Å'
     ),
 )
 
@@ -269,7 +269,7 @@ RELAXED = JsonContract(
         ],
     },  # fmt: skip
     example=(
-        "import json\n"
+        "import json\n\n"
         'rec = json.load(open("results/relaxed/gb-001-S5-310.json"))\n'
         'rec["gb_energy_mJ_m2"], rec["chosen_state"], len(rec["states"])'
     ),
@@ -415,10 +415,11 @@ NYE_FIELD = NetcdfContract(
     },
     leading_optional=("time",),
     example=(
-        "import xarray as xr\n"
+        "import json\n\n"
+        "import xarray as xr\n\n"
         'ds = xr.open_dataset("results/nye/gb-001-S5-310.nc")\n'
-        'a_yz = ds["alpha"].sel(i="y", j="z")            # 1/Å on (x, y)\n'
-        'import json; json.loads(ds.attrs["burgers_content"])[0]["content_per_length"]'
+        'a_yz = ds["alpha"].sel(i="y", j="z")  # 1/Å on (x, y)\n'
+        'json.loads(ds.attrs["burgers_content"])[0]["content_per_length"]  # per boundary'
     ),
 )
 
@@ -455,10 +456,10 @@ DATASET = NetcdfContract(
         "source_schemes": "difference schemes of the per-case fields",
     },
     example=(
-        "import xarray as xr\n"
+        "import xarray as xr\n\n"
         'ds = xr.open_dataset("results/dataset.nc")\n'
         'train = ds.where(ds.split == "train", drop=True)\n'
-        'train["alpha"].sel(i="y", j="z")                  # (sample, x, y), 1/Å'
+        'train["alpha"].sel(i="y", j="z")  # (sample, x, y), 1/Å'
     ),
 )
 
@@ -489,7 +490,7 @@ GENERATED = NetcdfContract(
         "checkpoint": "checkpoint the fields were generated with",
     },
     example=(
-        "import xarray as xr\n"
+        "import xarray as xr\n\n"
         'g = xr.open_dataset("results/gan/generated.nc")\n'
         'g["alpha"].where(g.split == "heldout", drop=True)'
     ),
