@@ -27,8 +27,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 SPATIAL = ("x", "y", "z")
 
 
@@ -116,21 +114,9 @@ class JsonContract:
 
 def _plain(obj):
     """JSON-able copy (numpy scalars and arrays, tuples, paths)."""
-    return json.loads(json.dumps(obj, default=_default))
+    from nyegan.io.atomic import _to_jsonable
 
-
-def _default(o):
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+    return _to_jsonable(obj)
 
 
 _ATOMISTIC_KEYS = ["n_atoms", "element", "potential", "rotations", "seed", "nyegan_version"]

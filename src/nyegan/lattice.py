@@ -13,8 +13,6 @@ from math import gcd
 
 import numpy as np
 
-SQRT2 = np.sqrt(2.0)
-
 
 def as_int_vector(values, name: str = "indices") -> np.ndarray:
     """Integer 3-vector from user input; raises ValueError naming ``name`` if not three integers, or zero."""

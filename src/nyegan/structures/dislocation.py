@@ -29,6 +29,7 @@ one atom each (counted in the metadata); none occur for the default cells.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -156,6 +157,31 @@ def _even_plane_repeats(n_rep: int, period: float, spacing: float) -> int:
     return n_rep
 
 
+@dataclass(frozen=True)
+class _Slip:
+    """Slip system and cell geometry shared by the builders: crystal indices, box frame, lattice, elasticity."""
+
+    character: str
+    angle: float
+    b: np.ndarray  # Burgers vector, fraction of a0 (crystal frame)
+    t: np.ndarray  # line (crystal)
+    n: np.ndarray  # glide-plane normal (crystal)
+    x_dir: np.ndarray
+    rotation: np.ndarray
+    a0: float
+    cubic: CubicProperties
+    spacing: float  # glide-plane spacing (Å)
+    periods: np.ndarray
+    seed: int
+
+    @property
+    def b_box(self) -> np.ndarray:
+        return self.rotation @ (self.b * self.a0)
+
+    def stroh(self):
+        return stroh_for_crystal(self.cubic.stiffness(), self.rotation)
+
+
 def build_dislocation_cell(
     character: str,
     a0: float,
@@ -194,10 +220,9 @@ def build_dislocation_cell(
     reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], fcc_plane_spacing(x_dir, a0))
     if arrangement == "quadrupole":
         reps[1] = _even_plane_repeats(max(reps[1], 2), periods[1], spacing)
+    slip = _Slip(character, angle, b, t, n, x_dir, rotation, a0, cubic, spacing, periods, seed)
     if arrangement == "quadrupolar":
-        s, meta = _build_quadrupolar(
-            character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed, overlap_cutoff
-        )
+        s, meta = _build_quadrupolar(slip, reps, overlap_cutoff)
         meta["case"] = dislocation_case_name(character, arrangement, line)
         return s, meta
     lengths = periods * reps
@@ -215,9 +240,8 @@ def build_dislocation_cell(
     origin_x = np.mod(core_x, spacing_x)
     reference = fill_box_with_lattice(rotation, lengths, a0, origin=(origin_x, origin_y, 0.0))
 
-    cubic_stiffness = cubic.stiffness()
-    stroh = stroh_for_crystal(cubic_stiffness, rotation)
-    b_box = rotation @ (b * a0)
+    stroh = slip.stroh()
+    b_box = slip.b_box
     field = PeriodicDislocationField(stroh, b_box, lengths[:2], pairs)
     u = field.displacement(reference)
     u -= u.mean(axis=0)  # no rigid translation of the cell
@@ -230,27 +254,7 @@ def build_dislocation_cell(
     for plus, minus in pairs:
         dislocations.append({"position": [float(v) for v in plus], "sign": 1})
         dislocations.append({"position": [float(v) for v in minus], "sign": -1})
-    meta = _slip_metadata(
-        character,
-        angle,
-        b,
-        b_box,
-        t,
-        n,
-        x_dir,
-        rotation,
-        dislocations,
-        pairs,
-        arrangement,
-        a0,
-        cubic,
-        stroh,
-        spacing,
-        periods,
-        reps,
-        s,
-        seed,
-    )
+    meta = _slip_metadata(slip, stroh, dislocations, pairs, arrangement, reps, s)
     meta.update(
         {
             "case": dislocation_case_name(character, arrangement, line),
@@ -263,28 +267,12 @@ def build_dislocation_cell(
     return s, meta
 
 
-def _slip_metadata(
-    character,
-    angle,
-    b,
-    b_box,
-    t,
-    n,
-    x_dir,
-    rotation,
-    dislocations,
-    cuts,
-    arrangement,
-    a0,
-    cubic,
-    stroh,
-    spacing,
-    periods,
-    reps,
-    s: Structure,
-    seed,
-) -> dict:
+def _slip_metadata(slip: _Slip, stroh, dislocations, cuts, arrangement, reps, s: Structure) -> dict:
     """Metadata keys shared by every dislocation cell (slip system, cores, cuts, elasticity, cell)."""
+    character, angle, b, b_box, t, n = slip.character, slip.angle, slip.b, slip.b_box, slip.t, slip.n
+    x_dir, rotation, a0, cubic, spacing, periods, seed = (
+        slip.x_dir, slip.rotation, slip.a0, slip.cubic, slip.spacing, slip.periods, slip.seed
+    )  # fmt: skip
     return {
         "kind": "dislocation",
         "character": character,
@@ -326,9 +314,7 @@ def _close_pairs_xy_tilted(s: Structure, cutoff: float) -> int:
     return int((pairs - 1).sum() // 2)
 
 
-def _build_quadrupolar(
-    character, a0, cubic, t, b, n, angle, x_dir, rotation, periods, reps, spacing, seed, overlap_cutoff
-):
+def _build_quadrupolar(slip: _Slip, reps, overlap_cutoff):
     """Dipole +b at (Lx/4, Ly/4), -b at (3Lx/4, 3Ly/4): one sign per glide plane, opposite neighbours at ~45°.
 
     Cut: a glide segment (Lx/4, Ly/4) -> (3Lx/4, Ly/4) and a climb segment at x = 3Lx/4 spanning half the height
@@ -339,7 +325,8 @@ def _build_quadrupolar(
     the z (screw) parts of the shifts, which a LAMMPS box with its line along z cannot absorb, stay as a
     uniform elastic strain (zero for edge dislocations).
     """
-    spacing_x = fcc_plane_spacing(x_dir, a0)
+    a0, periods, spacing, rotation = slip.a0, slip.periods, slip.spacing, slip.rotation
+    spacing_x = fcc_plane_spacing(slip.x_dir, a0)
     reps[0] = _even_plane_repeats(max(reps[0], 2), periods[0], spacing_x)
     reps[1] = max(2, reps[1] + reps[1] % 2)  # Ly / 2 a whole period: the removed slab is a whole number of cells
     while periods[1] * reps[1] < 0.8 * periods[0] * reps[0]:  # near-square: neighbours close to 45°
@@ -348,7 +335,7 @@ def _build_quadrupolar(
         reps[0] = _even_plane_repeats(reps[0] + 1, periods[0], spacing_x)
     lengths = periods * reps
     lx, ly, lz = lengths
-    b_box = rotation @ (b * a0)
+    b_box = slip.b_box
     n_slab = abs(b_box[0]) / spacing_x
     if abs(n_slab - round(n_slab)) > 1e-6:
         raise ValueError(
@@ -362,7 +349,7 @@ def _build_quadrupolar(
     # slab faces x_climb +- |b_x| / 2 midway between atomic planes normal to x
     origin_x = np.mod(x_climb - 0.5 * abs(b_box[0]) - 0.5 * spacing_x, spacing_x)
     reference = fill_box_with_lattice(rotation, lengths, a0, origin=(origin_x, origin_y, 0.0))
-    stroh = stroh_for_crystal(cubic.stiffness(), rotation)
+    stroh = slip.stroh()
     corner = np.array([x_climb, p_plus[1]])
 
     def make(direction):
@@ -408,30 +395,11 @@ def _build_quadrupolar(
     n_perfect = len(reference) + n_climb
     wrapped_minus = np.mod(p_minus, lengths[:2])
     cuts = [(p_plus, corner), (corner, p_minus)]
-    meta = _slip_metadata(
-        character,
-        angle,
-        b,
-        b_box,
-        t,
-        n,
-        x_dir,
-        rotation,
-        [
-            {"position": [float(v) for v in p_plus], "sign": 1},
-            {"position": [float(v) for v in wrapped_minus], "sign": -1},
-        ],
-        cuts,
-        "quadrupolar",
-        a0,
-        cubic,
-        stroh,
-        spacing,
-        periods,
-        reps,
-        s,
-        seed,
-    )
+    cores = [
+        {"position": [float(v) for v in p_plus], "sign": 1},
+        {"position": [float(v) for v in wrapped_minus], "sign": -1},
+    ]
+    meta = _slip_metadata(slip, stroh, cores, cuts, "quadrupolar", reps, s)
     meta.update(
         {
             "lattice_box": [float(v) for v in lengths],
