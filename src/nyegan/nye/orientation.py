@@ -127,7 +127,8 @@ def _misorientation_chunked(rots: np.ndarray, ref: np.ndarray, chunk: int = 500_
 
 def _best_matching_grain(nb, atoms: np.ndarray, means: np.ndarray, a0: float, cone_deg: float) -> np.ndarray:
     """For atoms without a clear orientation: the grain whose ideal bonds match most of their neighbours (ties:
-    the larger summed cosine), or -1 when fewer than 6 bonds match any grain. No seed: frame-covariant."""
+    the larger summed cosine; sites that fit two grains equally, as on a mirror plane, the lower grain number),
+    or -1 when fewer than 6 bonds match any grain. No seed: frame-covariant."""
     bonds = fcc_nearest_neighbours(a0)
     p, valid = nb.query(atoms)
     score = np.full((len(atoms), len(means)), -np.inf)
@@ -135,7 +136,8 @@ def _best_matching_grain(nb, atoms: np.ndarray, means: np.ndarray, a0: float, co
         P, w = match_bonds(p, valid, bonds @ m.T, cone_deg)
         q = (bonds @ m.T) / np.linalg.norm(bonds, axis=1)[:, None]
         cos = np.einsum("nbd,bd->nb", P / np.maximum(np.linalg.norm(P, axis=2, keepdims=True), 1e-12), q)
-        score[:, g] = np.where(w.sum(axis=1) >= 6, w.sum(axis=1) + 0.01 * (cos * w).sum(axis=1) / 12, -np.inf)
+        raw = w.sum(axis=1) + 0.01 * (cos * w).sum(axis=1) / 12
+        score[:, g] = np.where(w.sum(axis=1) >= 6, np.round(raw, 6), -np.inf)  # exact ties -> lower grain number
     best = np.argmax(score, axis=1)
     return np.where(np.isfinite(score[np.arange(len(atoms)), best]), best, -1)
 
@@ -150,7 +152,7 @@ def assign_grains(
     a0: float | None = None,
     cone_deg: float = 27.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grain index (0-based) per atom: the nearest mean orientation for well-oriented atoms within ``tol_deg``;
+    """Grain index (0-based) per atom: the nearest mean orientation for well-oriented atoms within ``tol_deg``/2;
     else the grain whose bonds match most neighbours (``neighbours`` given); else the grain of the nearest
     labelled atom. Returns the labels and the means re-averaged over their members."""
     ops = cubic_point_group(proper_only=True)
@@ -161,7 +163,7 @@ def assign_grains(
         ang, _ = _misorientation_chunked(rots, m)
         better = ang < best_ang
         near[better], best_ang[better] = g, ang[better]
-    label = np.where(ok & (best_ang < tol_deg), near, -1)
+    label = np.where(ok & (best_ang < 0.5 * tol_deg), near, -1)  # clearly inside a grain, whatever the seed
     doubtful = np.flatnonzero(label < 0)
     if len(doubtful) and neighbours is not None:
         label[doubtful] = _best_matching_grain(neighbours, doubtful, means, a0, cone_deg)
@@ -184,19 +186,36 @@ def assign_grains(
 def detect_grains(
     structure: Structure, a0: float, cone_deg: float = 27.0, tol_deg: float = 5.0, workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grains from the atoms alone: grain id (1, 2, ... by decreasing size) of every atom, the mean rotation of
-    each grain (crystal -> box) and the atom count of each grain."""
+    """Grains from the atoms alone: grain id of every atom (1, 2, ...), the mean rotation of each grain (crystal ->
+    box) and the atom count of each grain.
+
+    Grains are numbered by the distance of their nearest atom to the cell origin (periodic minimum image), a
+    frame-independent order: rotating, mirroring or re-describing the cell, relabelling types or shuffling ids
+    numbers them the same, and atoms that match two grains equally well (sites on a mirror plane) go to the
+    lower number whatever the frame.
+    """
     nb = PeriodicNeighbours(structure, SHELL_CUTOFF_FACTOR * a0, max_neighbours=16, workers=workers)
     rots, ok = local_orientations(structure, a0, cone_deg, workers=workers, neighbours=nb)
-    _, means = cluster_orientations(rots, ok, tol_deg)
+    cluster, means = cluster_orientations(rots, ok, tol_deg)
+    dist = _distance_to_origin(structure)
+    first = np.array([dist[cluster == k].min() for k in range(len(means))])
+    means = means[np.argsort(first, kind="stable")]
     label, means = assign_grains(structure, rots, ok, means, tol_deg, nb, a0, cone_deg)
     del rots
     counts = np.bincount(label, minlength=len(means))
-    order = np.argsort(-counts, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    keep = counts[order] > 0
-    return rank[label] + 1, means[order][keep], counts[order][keep]
+    keep = np.flatnonzero(counts > 0)
+    rank = np.full(len(means), -1)
+    rank[keep] = np.arange(len(keep))
+    return rank[label] + 1, means[keep], counts[keep]
+
+
+def _distance_to_origin(structure: Structure) -> np.ndarray:
+    """Minimum-image distance (Å) of every atom to the cell origin."""
+    frac = structure.fractional()
+    for m in range(3):
+        if structure.pbc[m]:
+            frac[:, m] -= np.round(frac[:, m])
+    return np.linalg.norm(frac @ structure.cell, axis=1)
 
 
 def detect_reference(
