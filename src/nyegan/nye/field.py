@@ -136,6 +136,7 @@ def compute_nye(
     return_atoms: bool = False,
     workers: int = 1,
     grid_n: tuple[int, int, int] | None = None,
+    progress: bool | None = None,
 ):
     """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å), in any frame.
 
@@ -151,6 +152,7 @@ def compute_nye(
       integrated net Burgers content stored in attrs (``content_kw`` passed on to :func:`burgers_content`;
       normal, positions and line default to the detected ones).
     grid_n: node counts per cell vector (default from ``spacing``), e.g. to keep one grid along a trajectory.
+    progress: a progress bar over atoms (default: on a terminal, for more than 10^6 atoms).
     return_atoms: also return per-atom results (G, ok flag, alpha interpolated to atoms).
     """
     from nyegan.nye.geometry import correspondence_axis, detect_boundaries
@@ -193,7 +195,7 @@ def compute_nye(
         ref = build_reference(ids, rots, axis=axis, method=reference)
     geometry = Geometry(ids, rots, counts, pairs, correspondence_axis=axis, correspondence_axis_source=axis_source)
 
-    corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers)
+    corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress)
     grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
     _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
     del density
