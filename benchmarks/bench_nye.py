@@ -1,8 +1,12 @@
-"""Nye-field speed and memory: end to end (neighbours, G, grid, curl) for 1e4..1e6 atoms, and against atomman's
-per-atom Nye tensor on the same relaxed periodic screw-dislocation quadrupole (speed ratio and agreement).
+"""Nye-field speed and memory: end to end (neighbours, G, grid, curl) for 1e4..1e7 atoms (atoms/s, peak memory),
+and against atomman's per-atom Nye tensor on the same relaxed periodic screw-dislocation quadrupole, side by side
+in one run: G alone, and end to end from the dump file (reading + neighbours + G + grid + curl for nyegan;
+reading + neighbour list + nye_tensor for atomman).
 
-Run: OMP_NUM_THREADS=1 PYTHONPATH=src:tests python benchmarks/bench_nye.py [--sizes 1e4 1e5 1e6] [--no-atomman]
-     [--repeat 3] [--workers 1]
+Run: OMP_NUM_THREADS=1 PYTHONPATH=src:tests python benchmarks/bench_nye.py [--sizes 1e4 1e5 1e6 1e7] [--no-atomman]
+     [--repeat 3] [--workers 1] [--spacing 2.0]
+The largest sizes are processed in chunks of 10^5 atoms with a progress bar on a terminal; peak memory is the
+process' maximum resident set (run one size per process for a clean figure at 1e7).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from nye_helpers import POTENTIAL, oriented_crystal, quadrupole, relax  # noqa: E402
 
+from nyegan.io import read_atoms  # noqa: E402
 from nyegan.lattice import fcc_nearest_neighbours  # noqa: E402
 from nyegan.nye import compute_nye, core_content  # noqa: E402
 from nyegan.nye.lattice_g import atom_correspondence  # noqa: E402
@@ -29,7 +34,7 @@ from nyegan.nye.reference import build_reference  # noqa: E402
 from nyegan.potentials import cubic_properties  # noqa: E402
 
 
-def scaling(a0: float, sizes, workers: int = 1) -> None:
+def scaling(a0: float, sizes, workers: int = 1, spacing: float = 1.0) -> None:
     print(f"{'atoms':>10} {'grid':>16} {'time_s':>8} {'atoms/s':>10} {'peak_traced_GB':>15} {'maxrss_GB':>10}")
     rng = np.random.default_rng(0)
     for n_target in sizes:
@@ -39,7 +44,7 @@ def scaling(a0: float, sizes, workers: int = 1) -> None:
         tracemalloc.start()
         t = time.perf_counter()
         ds = compute_nye(
-            s, a0, reference="grains", rotations={1: rot}, spacing=1.0, smoothing=2.0, content=None, workers=workers
+            s, a0, reference="grains", rotations={1: rot}, spacing=spacing, smoothing=2.0, content=None, workers=workers
         )
         dt = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
@@ -62,9 +67,29 @@ def versus_atomman(a0: float, repeat: int = 3, workers: int = 1) -> None:
     system = am.System(atoms=am.Atoms(atype=s.grain, pos=s.positions), box=box, pbc=s.pbc, symbols="Al")
     p = fcc_nearest_neighbours(a0) @ rot.T
 
+    dump = work / "screw_bench.dump"  # written by LAMMPS in relax()
+
     def run_atomman():  # neighbour list + per-atom Nye tensor, same reference bonds and cone
         nb = am.NeighborList(system=system, cutoff=0.8536 * a0)
         return am.defect.nye_tensor(system, p, theta_max=27, neighbors=nb)
+
+    def run_atomman_file():  # reading the dump + the above
+        sysf = am.load("atom_dump", str(dump), symbols="Al")
+        nb = am.NeighborList(system=sysf, cutoff=0.8536 * a0)
+        return am.defect.nye_tensor(sysf, p, theta_max=27, neighbors=nb)
+
+    def run_file():  # reading the dump + G + grid + curl + per-atom alpha
+        return compute_nye(
+            read_atoms(dump),
+            a0,
+            reference=ref,
+            average_along="z",
+            spacing=1.0,
+            smoothing=2.0,
+            content=None,
+            return_atoms=True,
+            workers=workers,
+        )
 
     def run_g():  # neighbour search + per-atom G
         return atom_correspondence(s, a0, ref, workers=workers)
@@ -83,8 +108,14 @@ def versus_atomman(a0: float, repeat: int = 3, workers: int = 1) -> None:
         )
 
     # interleaved, best of ``repeat`` for each (the machine may be shared)
-    t_am = t_g = t_all = np.inf
+    t_am = t_g = t_all = t_amf = t_file = np.inf
     for _ in range(repeat):
+        t = time.perf_counter()
+        run_atomman_file()
+        t_amf = min(t_amf, time.perf_counter() - t)  # noqa: E702
+        t = time.perf_counter()
+        run_file()
+        t_file = min(t_file, time.perf_counter() - t)  # noqa: E702
         t = time.perf_counter()
         res = run_atomman()
         t_am = min(t_am, time.perf_counter() - t)  # noqa: E702
@@ -102,6 +133,10 @@ def versus_atomman(a0: float, repeat: int = 3, workers: int = 1) -> None:
     print(f"  atomman nye_tensor      : {t_am:8.3f} s  {1e6 * t_am / n:8.1f} us/atom")
     print(f"  nyegan per-atom G       : {t_g:8.3f} s  {1e6 * t_g / n:8.1f} us/atom   ratio {t_am / t_g:6.1f}x")
     print(f"  nyegan end to end (grid): {t_all:8.3f} s  {1e6 * t_all / n:8.1f} us/atom   ratio {t_am / t_all:6.1f}x")
+    print(f"  atomman from the dump   : {t_amf:8.3f} s  {1e6 * t_amf / n:8.1f} us/atom")
+    print(
+        f"  nyegan from the dump    : {t_file:8.3f} s  {1e6 * t_file / n:8.1f} us/atom   ratio {t_amf / t_file:6.1f}x"
+    )
     # agreement: per-atom G (same definition) and per-atom alpha (atomman: LS gradients; ours: grid, smoothed)
     # atomman's per-atom G is not returned; compare the strain (sym part of I - G^T) it derives from G
     ue = np.eye(3) - np.swapaxes(corr.G, 1, 2)
@@ -135,12 +170,13 @@ def main() -> None:
     ap.add_argument("--no-atomman", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="timings: best of this many interleaved runs")
     ap.add_argument("--workers", type=int, default=1, help="threads for nyegan's neighbour search and FFTs")
+    ap.add_argument("--spacing", type=float, default=1.0, help="grid spacing of the scaling runs, Å")
     args = ap.parse_args()
     a0 = cubic_properties(POTENTIAL).a0
     if not args.no_atomman:
         versus_atomman(a0, args.repeat, args.workers)
     print()
-    scaling(a0, [int(v) for v in args.sizes], args.workers)
+    scaling(a0, [int(v) for v in args.sizes], args.workers, args.spacing)
 
 
 if __name__ == "__main__":

@@ -328,8 +328,8 @@ class NetcdfContract:
             if var.units is not None and ds[var.name].attrs.get("units") != var.units:
                 raise ContractError(f"{where}: variable '{var.name}' has units "
                                     f"{ds[var.name].attrs.get('units')!r}, expected {var.units!r}")  # fmt: skip
-        for name in self.attrs:
-            if name not in ds.attrs:
+        for name in self.attrs:  # a per-frame quantity of a multi-frame file may be a variable instead
+            if name not in ds.attrs and name not in ds.variables:
                 raise ContractError(f"{where}: global attribute '{name}' missing")
         return ds
 
@@ -392,7 +392,7 @@ NYE_FIELD = NetcdfContract(
     ),
     attrs={
         "convention": "α = curl Ue, (curl A)_ij = ε_jkl ∂_k A_il; i Burgers, j line; Ue = I − Gᵀ",
-        "source": "'atomistic' (G-method) or 'analytic' (synthetic test fields)",
+        "method": "how the field was made: 'atomistic: G-method ...' or 'analytic ...' (synthetic test fields)",
         "difference_scheme": "derivative scheme of the curl (central for atomistic fields)",
         "cell_lengths": "box lengths (Å)",
         "reference": "reference lattice (JSON: grain rotations, median lattice, correspondence) or a description",

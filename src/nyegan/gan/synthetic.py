@@ -144,7 +144,7 @@ def field_dataset(
         },
         attrs={
             "convention": "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i Burgers, j line",
-            "source": "analytic",
+            "method": "analytic (nyegan.gan.synthetic)",
             "spacing": [Lx / nx, Ly / ny],
             "cell_lengths": list(map(float, lengths)),
             "reference": "analytic field (nyegan.gan.synthetic), not atomistic",

@@ -1,12 +1,53 @@
-"""The Nye stage for one case, from files: a relaxed dump (+ its build metadata) in, a Nye field out.
+"""The Nye stage for one case, from files: atoms (+ optional build metadata) in, a Nye field out.
 
-Used by ``nyegan nye`` and the workflow rule ``nye_field``; the metadata decides how the net Burgers content is
-integrated (per boundary for bicrystals, per core region for dislocation cells) and the misorientation axis.
+Used by ``nyegan nye`` and the workflow rule ``nye_field``. Input formats are detected from the content (LAMMPS
+dump or data file, extended XYZ; gzip too). The metadata, when given, decides how the net Burgers content is
+integrated (per boundary for bicrystals, per core region for dislocation cells) and the misorientation axis;
+without it everything is detected from the atoms (:mod:`nyegan.nye.geometry`). A file with several frames gives
+one field per frame along a ``time`` dim (:func:`nye_trajectory`), computed and written frame by frame.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
+
+
+def _lattice_parameter(meta: dict, a0, potential) -> float:
+    if a0 is None:
+        a0 = meta.get("a0")
+    if a0 is None and potential:
+        from nyegan.potentials import cubic_properties
+
+        a0 = cubic_properties(potential).a0
+    if a0 is None:
+        raise ValueError("lattice parameter unknown: pass --a0 (Å), --potential, or --metadata with 'a0'")
+    return float(a0)
+
+
+def _case_options(meta: dict, reference: str, average_along) -> dict:
+    """compute_nye options implied by the build metadata (empty without metadata)."""
+    if reference == "grains" and "rotations" not in meta:
+        raise ValueError(
+            "--reference grains needs --metadata with 'rotations' ({type: 3x3 crystal->box}); or use --reference auto"
+        )
+    kw = {}
+    if meta.get("kind") in ("gb", "gb_dislocation") and "gb_y" in meta and average_along != "y":
+        # per-boundary content (half-cells); near-boundary dislocations add their b to the boundary they face
+        kw = {"content": "boundaries", "content_kw": {"boundaries": meta["gb_y"], "normal": "y"}}
+    elif meta.get("dislocations") and average_along == "z":
+        # Voronoi regions of the built core positions: each holds one dislocation with both its partials
+        kw = {"content": "cores", "content_kw": {"cores": [d["position"][:2] for d in meta["dislocations"]]}}
+    rotations = meta.get("rotations") or {}
+    if "axis" in meta and rotations and meta.get("kind") in ("gb", "gb_dislocation", "twist"):
+        # misorientation axis in the box frame: the crystal axis of grain 1 rotated into the box
+        r1 = np.asarray(rotations.get("1", next(iter(rotations.values()))), float)
+        r1 = r1 / np.linalg.norm(r1, axis=1, keepdims=True)
+        kw["tilt_axis"] = r1 @ np.asarray(meta["axis"], float) / np.linalg.norm(meta["axis"])
+    elif meta.get("boundary_type") == "symmetric_twist":
+        kw["tilt_axis"] = "y"
+    return kw
 
 
 def nye_from_files(
@@ -19,47 +60,30 @@ def nye_from_files(
     smoothing=2.0,
     average_along=None,
     return_atoms=False,
+    frame: int = 0,
+    fmt: str | None = None,
 ):
-    """Read a dump (+ build metadata), compute the field; returns (dataset, structure, atoms or None)."""
+    """Read one frame of an atoms file (+ build metadata), compute the field; returns (dataset, structure,
+    atoms or None)."""
     from nyegan.contracts import STRUCTURE
-    from nyegan.io import read_dump
+    from nyegan.io import read_atoms
     from nyegan.nye import compute_nye
 
     dump = Path(dump)
     if not dump.is_file():
-        raise FileNotFoundError(f"dump file {dump} not found")
+        raise FileNotFoundError(f"atoms file {dump} not found")
     meta = STRUCTURE.read(metadata) if metadata else {}
-    if a0 is None:
-        a0 = meta.get("a0")
-    if a0 is None and potential:
-        from nyegan.potentials import cubic_properties
-
-        a0 = cubic_properties(potential).a0
-    if a0 is None:
-        raise ValueError("lattice parameter unknown: pass --a0 (Å), --potential, or --metadata with 'a0'")
-    if reference == "grains" and "rotations" not in meta:
-        raise ValueError(
-            "--reference grains needs --metadata with 'rotations' ({type: 3x3 crystal->box}); or use --reference auto"
-        )
-    s = read_dump(dump)
-    kw = {}
-    if meta.get("kind") in ("gb", "gb_dislocation") and "gb_y" in meta and average_along != "y":
-        # per-boundary content (half-cells); near-boundary dislocations add their b to the boundary they face
-        kw = {"content": "boundaries", "content_kw": {"boundaries": meta["gb_y"]}}
-    elif meta.get("dislocations") and average_along == "z":
-        # Voronoi regions of the built core positions: each holds one dislocation with both its partials
-        kw = {"content": "cores", "content_kw": {"cores": [d["position"][:2] for d in meta["dislocations"]]}}
-    # misorientation axis in the box frame: z for tilt boundaries (and dislocation lines), y for twist boundaries
-    axis = "y" if meta.get("boundary_type") == "symmetric_twist" else "z"
+    a0 = _lattice_parameter(meta, a0, potential)
+    kw = _case_options(meta, reference, average_along)
+    s = read_atoms(dump, fmt, index=frame)
     result = compute_nye(
         s,
-        float(a0),
+        a0,
         reference=reference,
         rotations=meta.get("rotations"),
         spacing=spacing,
         smoothing=smoothing,
         average_along=average_along,
-        tilt_axis=axis,
         return_atoms=return_atoms,
         **kw,
     )
@@ -68,3 +92,87 @@ def nye_from_files(
     if meta.get("case"):
         ds.attrs["case"] = meta["case"]
     return ds, s, atoms
+
+
+def has_several_frames(path, fmt=None) -> bool:
+    """True when the file holds more than one frame (reads at most two)."""
+    from nyegan.io import iter_frames
+
+    frames = iter_frames(path, fmt)
+    next(frames)
+    try:
+        next(frames)
+    except StopIteration:
+        return False
+    finally:
+        frames.close()
+    return True
+
+
+def nye_trajectory(
+    path,
+    output,
+    metadata=None,
+    a0=None,
+    potential=None,
+    reference="auto",
+    spacing=1.0,
+    smoothing=2.0,
+    average_along=None,
+    fmt: str | None = None,
+    vti=None,
+    progress: bool | None = None,
+) -> int:
+    """One Nye field per frame of ``path`` into one netCDF with a ``time`` dim (atomic write), streamed frame by
+    frame; the grid (node counts) of the first frame is kept for all. ``vti``: also one ``.vti`` per frame
+    (``STEM_t<timestep>.vti``) and a ParaView collection ``STEM.pvd``. Returns the number of frames."""
+    import sys
+
+    from tqdm import tqdm
+
+    from nyegan.contracts import STRUCTURE
+    from nyegan.io import atomic_path, iter_frames
+    from nyegan.nye import compute_nye
+    from nyegan.nye.output import FieldSeriesWriter
+    from nyegan.nye.vtk import write_pvd, write_vti
+
+    path = Path(path)
+    meta = STRUCTURE.read(metadata) if metadata else {}
+    a0 = _lattice_parameter(meta, a0, potential)
+    kw = _case_options(meta, reference, average_along)
+    show = sys.stderr.isatty() if progress is None else progress
+    entries = []
+    grid_n = None
+    with atomic_path(output) as tmp:
+        writer = FieldSeriesWriter(tmp)
+        try:
+            for fr in tqdm(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", disable=not show):
+                s = fr.structure
+                if grid_n is None:
+                    grid_n = tuple(max(3, int(round(L / spacing))) for L in s.lengths)
+                ds = compute_nye(
+                    s,
+                    a0,
+                    reference=reference,
+                    rotations=meta.get("rotations"),
+                    spacing=spacing,
+                    smoothing=smoothing,
+                    average_along=average_along,
+                    grid_n=grid_n,
+                    **kw,
+                )
+                ds.attrs["source"] = path.name
+                if meta.get("case"):
+                    ds.attrs["case"] = meta["case"]
+                writer.append(ds, fr.timestep, fr.index)
+                if vti:
+                    stem = Path(vti).with_suffix("")
+                    name = f"{stem.name}_t{fr.timestep}.vti"
+                    write_vti(ds, stem.parent / name)
+                    entries.append((fr.timestep, name))
+                del ds, s
+        finally:
+            writer.close()
+    if vti:
+        write_pvd(Path(vti).with_suffix(".pvd"), entries)
+    return len(entries) if vti else writer.count

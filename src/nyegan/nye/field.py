@@ -8,6 +8,8 @@ import numpy as np
 import xarray as xr
 
 from nyegan.defects.frank_bilby import frank_bilby_content
+from nyegan.nye.burgers import unit_vector
+from nyegan.nye.geometry import Geometry, canonical_sign
 from nyegan.nye.grid import Grid, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
 from nyegan.nye.reference import AXES, GrainReference, build_reference
@@ -22,16 +24,46 @@ CONVENTION = (
 )
 
 
-def _axis_index(name, what: str) -> int | None:
+def average_axis(cell: np.ndarray, name) -> tuple[int | None, np.ndarray | None]:
+    """Cell vector index and unit direction of an averaging direction: 'x' | 'y' | 'z' (the cell vector along
+    that box axis), 'a' | 'b' | 'c' (a cell vector, any direction) or None."""
     if name is None or (isinstance(name, str) and name.lower() in ("", "none")):
+        return None, None
+    if name in ("a", "b", "c"):
+        m = "abc".index(name)
+    elif name in AXES:
+        k = AXES[name]
+        cos = np.abs(cell[:, k]) / np.linalg.norm(cell, axis=1)
+        m = int(np.argmax(cos))
+        if cos[m] < 1 - 1e-9:
+            raise ValueError(
+                f"average_along={name!r} needs a cell vector parallel to box {name} (cell {cell.tolist()}); "
+                "average along a cell vector ('a', 'b', 'c') or pass average_along=None"
+            )
+    else:
+        raise ValueError(f"average_along must be one of 'x', 'y', 'z', 'a', 'b', 'c' or None, got {name!r}")
+    return m, cell[m] / np.linalg.norm(cell[m])
+
+
+def _axis_vector(axis) -> np.ndarray | None:
+    if axis is None or (isinstance(axis, str) and axis.lower() in ("", "none", "auto")):
         return None
-    if name not in AXES:
-        raise ValueError(f"{what} must be one of 'x', 'y', 'z' or None, got {name!r}")
-    return AXES[name]
+    if isinstance(axis, str):
+        if axis not in AXES:
+            raise ValueError(f"tilt_axis must be 'x', 'y', 'z', a 3-vector or None, got {axis!r}")
+        return np.eye(3)[AXES[axis]]
+    v = np.asarray(axis, dtype=float).reshape(3)
+    return v / np.linalg.norm(v)
 
 
-def reference_from_rotations(rotations: dict, tilt_axis="z") -> GrainReference:
-    """GrainReference from ``{grain_id: R}`` (crystal -> box, rows = crystal directions along box x, y, z)."""
+def reference_from_rotations(rotations: dict, tilt_axis=None) -> GrainReference:
+    """GrainReference from ``{grain_id: R}`` (crystal -> box, rows = crystal directions along box x, y, z); the
+    misorientation is read about ``tilt_axis`` (box axis name or vector) when given, else the disorientation."""
+    ids, rots = _rotations_table(rotations)
+    return build_reference(ids, rots, axis=_axis_vector(tilt_axis), method="grains")
+
+
+def _rotations_table(rotations: dict) -> tuple[np.ndarray, np.ndarray]:
     if not rotations:
         raise ValueError(
             "reference='grains' needs rotations: {grain id: 3x3 crystal->box rotation} "
@@ -42,17 +74,7 @@ def reference_from_rotations(rotations: dict, tilt_axis="z") -> GrainReference:
     for g in ids:
         r = np.asarray(rotations[g] if g in rotations else rotations[str(g)], dtype=float)
         rots.append(r / np.linalg.norm(r, axis=1, keepdims=True))
-    axis = np.eye(3)[AXES[tilt_axis]] if isinstance(tilt_axis, str) else np.asarray(tilt_axis, float)
-    return build_reference(ids, rots, axis=axis, method="grains")
-
-
-def _check_average_axis(cell: np.ndarray, m: int) -> None:
-    v = cell[m]
-    if np.linalg.norm(v - v[m] * np.eye(3)[m]) > 1e-6 * np.linalg.norm(v):
-        raise ValueError(
-            f"average_along={'xyz'[m]!r} needs cell vector {m} parallel to box {'xyz'[m]} "
-            f"(got {v.tolist()}); average along another axis or pass average_along=None"
-        )
+    return np.array(ids), np.array(rots)
 
 
 def grid_distortion(
@@ -106,48 +128,75 @@ def compute_nye(
     spacing: float = 1.0,
     smoothing: float = 2.0,
     average_along: str | None = None,
-    tilt_axis: str = "z",
+    tilt_axis=None,
     cone_deg: float = 27.0,
     mask_fraction: float = 0.5,
     content: str | None = "auto",
     content_kw: dict | None = None,
     return_atoms: bool = False,
     workers: int = 1,
+    grid_n: tuple[int, int, int] | None = None,
+    progress: bool | None = None,
 ):
-    """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å).
+    """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å), in any frame.
 
-    structure: atoms (Å) in an orthogonal or triclinic box; a0: lattice parameter (Å).
-    reference: 'grains' (rotation per grain id from ``rotations`` = {id: R crystal->box}), 'auto' (orientations
-      detected from the atoms and clustered into grains) or a ready :class:`GrainReference`.
-    spacing, smoothing: grid spacing and Gaussian width, Å. average_along: 'x' | 'y' | 'z' | None, a direction
-      of invariance (straight defect line) averaged away and dropped from the output dims.
-    content: 'boundaries', 'cores', 'auto' (boundaries for several grains, cores otherwise) or None: integrated
-      net Burgers content stored in attrs (``content_kw`` passed on to :func:`burgers_content`).
+    structure: atoms (Å) in an orthogonal or triclinic box of any orientation; a0: lattice parameter (Å).
+    reference: 'grains' (rotation per grain id from ``rotations`` = {id: R crystal->box}), 'auto' (grains detected
+      from the atoms by orientation clustering) or a ready :class:`GrainReference`.
+    spacing, smoothing: grid spacing and Gaussian width, Å. average_along: 'x' | 'y' | 'z' (the cell vector along
+      that box axis), 'a' | 'b' | 'c' (a cell vector) or None: a direction of invariance (straight defect line)
+      averaged away and dropped from the output dims.
+    tilt_axis: box axis name or vector about which the misorientation is read (the line direction when omitted;
+      else detected, see :mod:`nyegan.nye.geometry`).
+    content: 'boundaries', 'cores', 'auto' (boundaries when grains meet at planes, cores otherwise) or None:
+      integrated net Burgers content stored in attrs (``content_kw`` passed on to :func:`burgers_content`;
+      normal, positions and line default to the detected ones).
+    grid_n: node counts per cell vector (default from ``spacing``), e.g. to keep one grid along a trajectory.
+    progress: a progress bar over atoms (default: on a terminal, for more than 10^6 atoms).
     return_atoms: also return per-atom results (G, ok flag, alpha interpolated to atoms).
     """
+    from nyegan.nye.geometry import correspondence_axis, detect_boundaries
+
     if not isinstance(structure, Structure):
-        raise TypeError("structure must be a nyegan.structure.Structure (read one with nyegan.io.read_dump)")
+        raise TypeError("structure must be a nyegan.structure.Structure (read one with nyegan.io.read_atoms)")
     if structure.n_atoms == 0:
         raise ValueError("structure holds no atoms")
     if smoothing < 0:
         raise ValueError(f"smoothing must be >= 0 Å, got {smoothing}")
-    m_avg = _axis_index(average_along, "average_along")
-    if m_avg is not None:
-        _check_average_axis(structure.cell, m_avg)
+    if not spacing > 0:
+        raise ValueError(f"spacing must be a positive grid spacing in Å, got {spacing}")
+    m_avg, t_avg = average_axis(structure.cell, average_along)
+    axis = _axis_vector(tilt_axis)
+    # grains: ids, rotations (crystal -> box), per-atom labels
     if isinstance(reference, GrainReference):
-        ref = reference
+        ids, rots, labels = reference.grain_ids, reference.rotations, structure.grain
     elif reference == "grains":
-        ref = reference_from_rotations(rotations, tilt_axis)
+        ids, rots = _rotations_table(rotations)
+        labels = structure.grain
     elif reference == "auto":
-        from nyegan.nye.orientation import detect_reference
+        from nyegan.nye.orientation import detect_grains
 
-        ref, grain = detect_reference(structure, a0, tilt_axis=tilt_axis, cone_deg=cone_deg, workers=workers)
-        structure = structure.copy(grain=grain)
+        labels, rots, _ = detect_grains(structure, a0, cone_deg, workers=workers)
+        ids = np.arange(1, len(rots) + 1)
+        structure = structure.copy(grain=labels)
     else:
         raise ValueError(f"reference must be 'grains', 'auto' or a GrainReference, got {reference!r}")
+    counts = np.array([(labels == g).sum() for g in ids])
+    pairs = detect_boundaries(structure, labels, ids, rots, workers=workers) if len(ids) > 1 else []
+    if axis is None and t_avg is not None:
+        axis, axis_source = t_avg, "average_along"
+    elif axis is None:
+        axis, axis_source = correspondence_axis(pairs, dict(zip(ids.tolist(), rots)), structure.cell, None)
+    else:
+        axis_source = "tilt_axis"
+    if isinstance(reference, GrainReference):
+        ref = reference
+    else:
+        ref = build_reference(ids, rots, axis=axis, method=reference)
+    geometry = Geometry(ids, rots, counts, pairs, correspondence_axis=axis, correspondence_axis_source=axis_source)
 
-    corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers)
-    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers)
+    corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress)
+    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
     _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
     del density
     alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl
@@ -159,6 +208,56 @@ def compute_nye(
     scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if finite else 0.0
     div_rel = float(divergence_max(grid, alpha) / scale) if scale > 0 else 0.0
 
+    ds = field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fraction, cone_deg, average_along)
+    ds.attrs.update(
+        {
+            "reference": json.dumps(ref.attrs()),
+            "reference_method": ref.method,
+            "correspondence_angle_deg": float(ref.correspondence_angle_deg),
+            "n_atoms": int(structure.n_atoms),
+            "n_atoms_unmatched": int((~corr.ok).sum()),
+            "div_alpha_relative_residual": div_rel,
+        }
+    )
+    if content == "auto":
+        content = "boundaries" if geometry.main_pair is not None else "cores"
+    line, line_source = _content_line(structure, geometry, corr, t_avg, m_avg, tilt_axis, content)
+    geometry.line, geometry.line_source = line, line_source
+    if line is not None:
+        cos = np.abs(structure.cell @ line) / structure.lengths
+        geometry.line_cell_vector = int(np.argmax(cos)) if cos.max() > 1 - 1e-6 else None
+    if content:
+        kw = dict(content_kw or {})
+        if content == "boundaries":
+            kw = _boundary_kw(kw, geometry, ref, line)
+        elif "line" not in kw:
+            if line is None:
+                raise ValueError(
+                    "no straight dislocation line found for the core content: pass average_along, "
+                    "content_kw={'line': ...}, or content=None"
+                )
+            kw["line"] = line
+        from nyegan.nye.burgers import burgers_content
+
+        entries = burgers_content(ds, kind=content, **kw)
+        if content == "boundaries":
+            _add_second_line(ds, entries, kw)
+        ds.attrs["burgers_content"] = json.dumps(entries)
+    _geometry_attrs(ds, geometry)
+    if not return_atoms:
+        return ds
+    atoms = {
+        "G": corr.G,
+        "ok": corr.ok,
+        "n_matched": corr.n_matched,
+        "alpha": interpolate_to_atoms(grid, alpha, structure),
+        "grain": structure.grain,
+    }
+    return ds, atoms
+
+
+def field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fraction, cone_deg, average_along):
+    """The Nye-field Dataset (variables alpha and mask, coordinates, the grid and convention attrs)."""
     names = [("x", "y", "z")[m] for m in grid.dims]
     coords = {
         name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])
@@ -170,17 +269,18 @@ def compute_nye(
         "units": "1/angstrom",
         "long_name": "Nye dislocation density tensor",
         "convention": CONVENTION,
-        "source": "atomistic",
+        "method": "atomistic: G-method (Hartley-Mishin lattice correspondence)",
         "difference_scheme": "central",
+        "burgers_content": "[]",
         "lattice": "fcc",
         "a0_angstrom": float(a0),
         "spacing": float(spacing),
-        "grid_steps_angstrom": steps.tolist(),
+        "grid_steps_angstrom": grid.steps.tolist(),
         "smoothing": float(smoothing),
         "smoothing_kind": "Gaussian normalised convolution, sigma in angstrom",
         "mask_fraction": float(mask_fraction),
         "matching_cone_deg": float(cone_deg),
-        "average_along": average_along if m_avg is not None else "none",
+        "average_along": average_along if average_along not in (None, "", "none") else "none",
         "cell": structure.cell.ravel().tolist(),
         "cell_lengths": structure.lengths.tolist(),
         "origin": structure.origin.tolist(),
@@ -191,12 +291,6 @@ def compute_nye(
             else "cell vectors: coordinate m = origin_m + s_m |cell_m| with s the fractional coordinate; "
             "Cartesian position = origin + sum_m s_m cell_m"
         ),
-        "reference": json.dumps(ref.attrs()),
-        "reference_method": ref.method,
-        "correspondence_angle_deg": float(ref.correspondence_angle_deg),
-        "n_atoms": int(structure.n_atoms),
-        "n_atoms_unmatched": int((~corr.ok).sum()),
-        "div_alpha_relative_residual": div_rel,
     }
     ds = xr.Dataset(
         {
@@ -214,27 +308,102 @@ def compute_nye(
     )
     for name in names:
         ds[name].attrs["units"] = "angstrom"
-    ds.attrs["burgers_content"] = "[]"
-    if content == "auto":
-        content = "boundaries" if len(ref.grain_ids) > 1 else "cores"
-    if content:
-        kw = dict(content_kw or {})
-        if content == "boundaries" and "normal" not in kw:
-            kw["normal"] = "y"
-        if "line" not in kw:  # the averaged direction, else the tilt axis
-            kw["line"] = average_along or (tilt_axis if isinstance(tilt_axis, str) else "z")
-        if content == "boundaries" and ref.correspondence_angle_deg:
-            kw.setdefault("frank_bilby", frank_bilby_content(abs(ref.correspondence_angle_deg)))
-        from nyegan.nye.burgers import burgers_content
+    return ds
 
-        ds.attrs["burgers_content"] = json.dumps(burgers_content(ds, kind=content, **kw))
-    if not return_atoms:
-        return ds
-    atoms = {
-        "G": corr.G,
-        "ok": corr.ok,
-        "n_matched": corr.n_matched,
-        "alpha": interpolate_to_atoms(grid, alpha, structure),
-        "grain": structure.grain,
-    }
-    return ds, atoms
+
+def _content_line(structure, geometry, corr, t_avg, m_avg, tilt_axis, content):
+    """Line direction for the content integral and where it comes from."""
+    if t_avg is not None:
+        return t_avg, "average_along"
+    pair = geometry.main_pair
+    if content == "boundaries" and pair is not None:
+        n = pair.normal
+        t = _axis_vector(tilt_axis)
+        if t is not None and abs(np.dot(t, n)) < 1e-3:
+            return t, "tilt_axis"
+        t = geometry.correspondence_axis
+        if t is not None and abs(np.dot(t, n)) < np.sin(np.radians(2.0)):
+            t = t - np.dot(t, n) * n
+            return t / np.linalg.norm(t), "misorientation axis in the boundary plane"
+        for vec in structure.cell:  # twist or general boundaries: an in-plane cell vector
+            if abs(np.dot(vec, n)) < 1e-6 * np.linalg.norm(vec):
+                return canonical_sign(vec / np.linalg.norm(vec)), "in-plane cell vector"
+        return None, "none"
+    if content == "cores" or (content and pair is None):
+        t = _axis_vector(tilt_axis)
+        if t is not None:
+            return t, "tilt_axis"
+        from nyegan.nye.geometry import detect_line
+
+        dev = np.linalg.norm((corr.G - corr.G[corr.ok].mean(axis=0)).reshape(len(corr.G), -1), axis=1)
+        dev = np.where(corr.ok, dev, dev[corr.ok].max() if corr.ok.any() else 1.0)
+        m, _ = detect_line(structure, dev)
+        if m is None:
+            return None, "none (no straight line found)"
+        return canonical_sign(structure.cell[m] / structure.lengths[m]), "detected (straight along a cell vector)"
+    return None, "none"
+
+
+def _boundary_kw(kw: dict, geometry: Geometry, ref: GrainReference, line) -> dict:
+    """Normal, positions, line, grains and Frank–Bilby vectors for the boundary content (given ones kept)."""
+    pair = geometry.main_pair
+    if "normal" not in kw:
+        kw["normal"] = pair.normal if pair is not None else "y"
+    n = unit_vector(kw["normal"], "normal")
+    if "line" not in kw:
+        if line is None:
+            raise ValueError("no line direction in the boundary plane: pass average_along or content_kw={'line': ...}")
+        kw["line"] = line
+    t = unit_vector(kw["line"], "line")
+    detected = (
+        [b for b in geometry.boundaries] if pair is not None and abs(abs(np.dot(pair.normal, n)) - 1) < 1e-6 else []
+    )
+    if "boundaries" not in kw and detected:
+        kw["boundaries"] = [b.position for b in detected]
+    if ref.correspondence_angle_deg:
+        kw.setdefault("frank_bilby", frank_bilby_content(abs(ref.correspondence_angle_deg)))
+    if detected and "boundaries" in kw:
+        M = dict(zip([int(g) for g in ref.grain_ids], ref.correspondence_rotations()))
+        grains, vectors = [], []
+        for yb in np.asarray(kw["boundaries"], float):
+            period = detected[0].period
+            d = np.array([b.position - yb for b in detected])
+            if period:
+                d -= period * np.round(d / period)
+            b = detected[int(np.argmin(np.abs(d)))]
+            below, above = (b.below, b.above) if np.dot(b.normal, n) > 0 else (b.above, b.below)
+            grains.append((below, above))
+            if below in M and above in M:
+                vectors.append((M[below] - M[above]) @ np.cross(t, n))
+        kw["grains"] = grains
+        if len(vectors) == len(grains):
+            kw["frank_bilby_vectors"] = vectors
+    return kw
+
+
+def _add_second_line(ds, entries: list[dict], kw: dict) -> None:
+    """Content of the lines along n x t (the second in-plane direction; Frank's second screw set of twists)."""
+    from nyegan.nye.burgers import boundary_content
+
+    n = unit_vector(kw["normal"], "normal")
+    t = unit_vector(kw["line"], "line")
+    u = np.cross(n, t)
+    second = boundary_content(ds, normal=n, line=u, boundaries=[e["position"] for e in entries])
+    for e, s in zip(entries, second):
+        e["second_line_vector"] = s["line_vector"]
+        e["content_per_length_second_line"] = s["content_per_length"]
+
+
+def _geometry_attrs(ds, geometry: Geometry) -> None:
+    """Everything detected, as attrs: JSON record plus flat numeric attrs for the main pair."""
+    ds.attrs["detected_geometry"] = json.dumps(geometry.attrs())
+    if geometry.line is not None:
+        ds.attrs["line_direction"] = np.round(geometry.line, 12).tolist()
+    ds.attrs["line_source"] = geometry.line_source
+    pair = geometry.main_pair
+    if pair is not None:
+        ds.attrs["boundary_normal"] = np.round(pair.normal, 12).tolist()
+        ds.attrs["boundary_positions"] = [float(b.position) for b in geometry.boundaries]
+        ds.attrs["boundary_character"] = pair.character
+        ds.attrs["misorientation_angle_deg"] = float(pair.angle_deg)
+        ds.attrs["misorientation_axis_box"] = np.round(pair.axis_box, 12).tolist()

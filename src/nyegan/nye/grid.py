@@ -38,11 +38,14 @@ class Grid:
     workers: int = 1  # threads for the FFTs
 
     @classmethod
-    def build(cls, cell, origin, pbc, spacing: float, average_along: int | None = None, workers: int = 1) -> Grid:
+    def build(
+        cls, cell, origin, pbc, spacing: float, average_along: int | None = None, workers: int = 1, n=None
+    ) -> Grid:
+        """Grid of about ``spacing`` Å along each cell vector (or exactly ``n`` intervals per cell vector)."""
         if not spacing > 0:
             raise ValueError(f"spacing must be a positive grid spacing in Å, got {spacing}")
         lengths = np.linalg.norm(cell, axis=1)
-        n = tuple(max(3, int(round(L / spacing))) for L in lengths)
+        n = tuple(int(v) for v in n) if n is not None else tuple(max(3, int(round(L / spacing))) for L in lengths)
         dims = tuple(m for m in range(3) if m != average_along)
         return cls(np.asarray(cell, float), np.asarray(origin, float), tuple(pbc), n, dims, int(workers))
 

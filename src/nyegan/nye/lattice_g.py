@@ -168,8 +168,14 @@ def atom_correspondence(
     chunk: int = 100_000,
     neighbours: PeriodicNeighbours | None = None,
     workers: int = 1,
+    progress: bool | None = None,
 ) -> AtomCorrespondence:
-    """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``."""
+    """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``, in chunks of
+    ``chunk`` atoms; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms)."""
+    import sys
+
+    from tqdm import tqdm
+
     if not a0 > 0:
         raise ValueError(f"a0 must be a positive lattice parameter in Å, got {a0}")
     if not 0 < cone_deg < 60:
@@ -185,7 +191,10 @@ def atom_correspondence(
     count = np.empty(n, dtype=int)
     ok = np.empty(n, dtype=bool)
     single = len(match_table) == 1 or bool(np.all(gidx == gidx[0]))
+    show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
+    bar = tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show)
     for start in range(0, n, chunk):
+        bar.update(min(chunk, n - start))
         sl = slice(start, min(start + chunk, n))
         p, valid = nb.query(sl)
         if single:  # one grain: one shared bond table, no per-grain selection
@@ -199,4 +208,5 @@ def atom_correspondence(
             P, w = match_bonds(p[rows], valid[rows], match_table[g], cone_deg)
             at = rows + start
             G[at], count[at], ok[at] = solve_correspondence(P, ref_table[g], w, min_matches=min_matches)
+    bar.close()
     return AtomCorrespondence(G=G, n_matched=count, ok=ok)

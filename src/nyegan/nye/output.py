@@ -33,6 +33,97 @@ def write_field(ds: xr.Dataset, path: str | os.PathLike) -> None:
     NYE_FIELD.write(ds, path)
 
 
+# attrs that change from frame to frame: stored as variables along ``time`` in a trajectory file
+PER_FRAME_JSON = ("burgers_content", "detected_geometry", "reference")
+PER_FRAME_NUMBERS = ("correspondence_angle_deg", "n_atoms", "n_atoms_unmatched", "div_alpha_relative_residual")
+PER_FRAME_VECTORS = {"cell": 9, "origin": 3}
+
+
+class FieldSeriesWriter:
+    """Appends one Nye field per frame to a netCDF4 file with an unlimited ``time`` dim (the LAMMPS timestep as
+    its coordinate), so a trajectory is written frame by frame and never held in memory.
+
+    Variables: ``alpha(time, i, j, *spatial)``, ``mask(time, *spatial)``, ``time(time)`` (timestep),
+    ``frame(time)`` (index in the input), per-frame JSON strings (``burgers_content``, ``detected_geometry``,
+    ``reference``), numbers (``correspondence_angle_deg``, ``n_atoms``, ``n_atoms_unmatched``,
+    ``div_alpha_relative_residual``) and the box (``cell(time, cell_component)``, ``origin(time, component)``).
+    Global attrs: those of the first frame minus the per-frame ones, plus ``n_frames``. Every frame must have
+    the grid of the first (same dims and sizes); node coordinates are those of the first frame's box.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.nc = None
+        self.count = 0
+        self.shape = None
+
+    def _create(self, ds: xr.Dataset) -> None:
+        import netCDF4
+
+        nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+        spatial = [d for d in ("x", "y", "z") if d in ds["alpha"].dims]
+        nc.createDimension("time", None)
+        for d in ("i", "j"):
+            nc.createDimension(d, 3)
+            v = nc.createVariable(d, str, (d,))
+            for k, name in enumerate(("x", "y", "z")):
+                v[k] = name
+        for d in spatial:
+            nc.createDimension(d, ds.sizes[d])
+            v = nc.createVariable(d, "f8", (d,))
+            v[:] = ds[d].values
+            v.setncatts({k: val for k, val in ds[d].attrs.items()})
+        nc.createDimension("cell_component", 9)
+        nc.createDimension("component", 3)
+        t = nc.createVariable("time", "i8", ("time",))
+        t.setncatts({"long_name": "LAMMPS timestep of the frame", "units": "1"})
+        nc.createVariable("frame", "i8", ("time",)).long_name = "frame index in the input file (from 0)"
+        a = nc.createVariable("alpha", "f8", ("time", "i", "j", *spatial), zlib=True, complevel=1)
+        a.setncatts(dict(ds["alpha"].attrs))
+        m = nc.createVariable("mask", "i1", ("time", *spatial))
+        m.setncatts(dict(ds["mask"].attrs))
+        for name in PER_FRAME_JSON:
+            nc.createVariable(name, str, ("time",)).long_name = f"per-frame {name} (JSON)"
+        for name in PER_FRAME_NUMBERS:
+            nc.createVariable(name, "f8", ("time",))
+        nc.createVariable("cell", "f8", ("time", "cell_component")).units = "angstrom"
+        nc.createVariable("origin", "f8", ("time", "component")).units = "angstrom"
+        skip = set(PER_FRAME_JSON) | set(PER_FRAME_NUMBERS) | set(PER_FRAME_VECTORS)
+        for k, v in ds.attrs.items():
+            if k not in skip:
+                nc.setncattr(k, v if not isinstance(v, bool) else int(v))
+        nc.setncattr("nyegan_format", NYE_FIELD.name)
+        nc.setncattr("nyegan_format_version", NYE_FIELD.version)
+        self.nc, self.spatial, self.shape = nc, spatial, ds["alpha"].shape
+
+    def append(self, ds: xr.Dataset, timestep: int, frame: int | None = None) -> None:
+        if self.nc is None:
+            self._create(ds)
+        elif ds["alpha"].shape != self.shape:
+            raise ValueError(
+                f"frame at timestep {timestep}: field shape {ds['alpha'].shape} differs from the first frame's "
+                f"{self.shape}; a trajectory must keep one grid (fixed node counts)"
+            )
+        k, nc = self.count, self.nc
+        nc["time"][k] = int(timestep)
+        nc["frame"][k] = int(self.count if frame is None else frame)
+        nc["alpha"][k] = ds["alpha"].transpose("i", "j", *self.spatial).values
+        nc["mask"][k] = ds["mask"].transpose(*self.spatial).values
+        for name in PER_FRAME_JSON:
+            nc[name][k] = str(ds.attrs.get(name, "null"))
+        for name in PER_FRAME_NUMBERS:
+            nc[name][k] = float(ds.attrs.get(name, np.nan))
+        for name in PER_FRAME_VECTORS:
+            nc[name][k, :] = np.asarray(ds.attrs[name], float).ravel()
+        self.count += 1
+
+    def close(self) -> None:
+        if self.nc is not None:
+            self.nc.setncattr("n_frames", self.count)
+            self.nc.close()
+            self.nc = None
+
+
 def read_field(path: str | os.PathLike) -> xr.Dataset:
     """Read a Nye field written by :func:`write_field` (contract checked)."""
     return NYE_FIELD.open(path)
