@@ -15,15 +15,15 @@ from nyegan.io import read_dump, write_data
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
 from nyegan.relax.engine import LammpsRelaxer
-from nyegan.relax.states import search_states, translation_grid
+from nyegan.relax.states import deletion_levels, grid_points, neighbour_translations, translate, translation_grid
 from nyegan.structure import Structure
-from nyegan.structures.gb import build_stgb
+from nyegan.structures.gb import build_stgb, remove_close_pairs
 
 POT = "Al_mm.eam.fs"
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Σ11(332)[110]: the as-built mirror configuration is far from the ground state; half a period along the tilt
 # axis plus deleting close pairs lowers it a lot (seen with any translation grid containing tz = Pz/2).
-S11_SEARCH = {"gb_search": {"translations": [1, 2], "deletion_cutoffs": [0.0, 0.8]}}
+S11_SEARCH = {"gb_search": {"translations": [1, 2], "deletion_cutoffs": [0.0, 0.8], "refine_rounds": 0}}
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +41,26 @@ def _write_case(tmp_path, s, meta, potential=POT):
 def test_translation_grid_covers_one_period_without_repeating():
     grid = translation_grid((6.0, 4.0), (3, 2))
     assert grid.tolist() == [[0, 0], [0, 2], [2, 0], [2, 2], [4, 0], [4, 2]]
-    search = RelaxSettings.from_config({"gb_search": {"translations": [3, 2], "deletion_cutoffs": [0.0, 0.5]}}).search
-    states = search_states((6.0, 4.0), search)
-    assert len(states) == 12 and states[0].tx == states[0].tz == states[0].cutoff_nn == 0.0
+    assert grid_points((6.0, 4.0), 2.0) == (3, 2) and grid_points((6.1, 4.0), 2.0) == (4, 2)
+    # neighbours wrap into one CSL period
+    assert (5.5, 0.0) in neighbour_translations(0.0, 0.0, 0.5, 0.0, (6.0, 4.0))
+
+
+def test_deletion_levels_are_every_distinct_atom_density(al):
+    s, _ = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 8))
+    d_nn = al.a0 / np.sqrt(2)
+    shifted = translate(s, 1.3, 0.7)
+    levels = deletion_levels(shifted, d_nn, 0.9)
+    cuts, counts = zip(*levels)
+    assert levels[0] == (0.0, 0) and list(counts) == sorted(set(counts)) and len(levels) > 2
+    # each level deletes exactly its count; the next distinct count needs a larger cutoff
+    for cut, n in levels:
+        assert remove_close_pairs(shifted, cut * d_nn)[1] == n
+    for (c1, n1), (c2, _) in zip(levels, levels[1:]):
+        assert remove_close_pairs(shifted, (0.5 * (c1 + c2)) * d_nn)[1] == n1
+    # no pair of the shifted bicrystal closer than the largest level's cutoff survives... up to 0.9 d_nn
+    assert remove_close_pairs(shifted, 0.9 * d_nn)[1] == counts[-1]
+    assert deletion_levels(shifted, d_nn, 0.9, max_levels=2) == [levels[0], levels[-1]]
 
 
 def test_perfect_crystal_has_zero_excess_energy(al):
@@ -63,8 +80,9 @@ def test_perfect_crystal_has_zero_excess_energy(al):
 
 def test_gb_search_finds_state_below_unshifted(al, tmp_path):
     s, meta = build_stgb((1, 1, 0), (3, -3, 2), a0=al.a0, min_size=(10, 40, 0))
-    out, rec = relax_case(s, meta, POT, RelaxSettings.from_config(S11_SEARCH), log_file=tmp_path / "s11.log")
-    assert rec["n_states"] == 4
+    frames, rec = relax_case(s, meta, POT, RelaxSettings.from_config(S11_SEARCH), log_file=tmp_path / "s11.log")
+    out = frames[0]
+    assert rec["n_states"] == 4 and rec["n_full_relaxations"] == 4
     assert rec["gb_energy_mJ_m2"] > 0
     assert rec["gb_energy_mJ_m2"] < rec["unshifted_gb_energy_mJ_m2"] - 20.0
     assert rec["chosen_state"]["index"] != 0
@@ -218,5 +236,6 @@ def test_defaults_come_from_the_schema():
     relax = load_schema()["properties"]["relax"]["properties"]
     d = RelaxSettings.defaults()
     assert d.minimize.etol == relax["etol"]["default"] and d.minimize.vmax == relax["vmax"]["default"]
-    assert list(d.search.translations) == relax["gb_search"]["properties"]["translations"]["default"]
+    assert d.search.translation_spacing == relax["gb_search"]["properties"]["translation_spacing"]["default"]
+    assert d.search.translations is None and d.ensemble.states == relax["ensemble"]["properties"]["states"]["default"]
     assert d.mpi_tasks == relax["mpi_tasks"]["default"]

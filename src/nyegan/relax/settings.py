@@ -49,15 +49,55 @@ class AnnealSettings:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """GB search: ``translations`` grid points along x and z covering one CSL period each; ``deletion_cutoffs``
-    in units of the nearest-neighbour distance a0/√2 (0 = no deletion); the search minimisation may be looser
-    than the final one (``maxiter``, ``ftol``, ``etol``)."""
+    """GB search (``nyegan.relax.search``): coarse translations at ``translation_spacing`` (Å) over one CSL period
+    (or an explicit ``translations`` grid), every distinct deletion level below ``max_deletion_cutoff`` (fraction
+    of d_nn = a0/√2; or explicit ``deletion_cutoffs``, at most ``max_deletion_levels`` per translation, 0 = all);
+    screening CG (``screen_maxiter``, ``screen_ftol`` eV/Å), full CG of the ``n_full`` best (``maxiter``, ``ftol``,
+    ``etol``), refinement around the ``n_refine`` best for at most ``refine_rounds`` rounds until the best γ moves
+    by less than ``tolerance`` (mJ/m²); ``anneal_best`` best states annealed (relax.anneal) and quenched."""
 
-    translations: tuple[int, int]
-    deletion_cutoffs: tuple[float, ...]
+    translation_spacing: float
+    translations: tuple[int, int] | None
+    max_deletion_cutoff: float
+    deletion_cutoffs: tuple[float, ...] | None
+    max_deletion_levels: int
+    screen_maxiter: int
+    screen_ftol: float
     maxiter: int
     ftol: float
     etol: float
+    n_full: int
+    n_refine: int
+    refine_rounds: int
+    tolerance: float
+    anneal_best: int
+
+
+@dataclass(frozen=True)
+class MDSettings:
+    """Finite-temperature snapshots of the relaxed ground state: NVT at ``temperature`` (K; 0 disables) for
+    ``time_ps`` with ``timestep`` (ps), ``snapshots`` evenly spaced frames, quenched by CG when ``quench``."""
+
+    temperature: float
+    time_ps: float
+    timestep: float
+    snapshots: int
+    quench: bool
+    seed: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.temperature > 0 and self.snapshots > 0
+
+
+@dataclass(frozen=True)
+class EnsembleSettings:
+    """Microstates kept per case: the ``states`` lowest distinct relaxed states within ``max_delta`` (mJ/m²) of
+    the lowest, plus MD snapshots (``md``)."""
+
+    states: int
+    max_delta: float
+    md: MDSettings
 
 
 @dataclass(frozen=True)
@@ -67,6 +107,7 @@ class RelaxSettings:
     minimize: MinimizeSettings
     anneal: AnnealSettings
     search: SearchSettings
+    ensemble: EnsembleSettings
     gb_search: bool
     dislocation_box_relax: str
     ranks_per_state: int
@@ -89,19 +130,19 @@ class RelaxSettings:
             vmax=c["vmax"],
             fnorm_fail=c["fnorm_fail"],
         )
-        g = c["gb_search"]
-        search = SearchSettings(
-            translations=tuple(g["translations"]),
-            deletion_cutoffs=tuple(float(x) for x in g["deletion_cutoffs"]),
-            maxiter=g["maxiter"],
-            ftol=g["ftol"],
-            etol=g["etol"],
-        )
+        g = dict(c["gb_search"])
+        enabled = g.pop("enabled")
+        g["translations"] = tuple(g["translations"]) if g["translations"] is not None else None
+        g["deletion_cutoffs"] = tuple(float(x) for x in g["deletion_cutoffs"]) if g["deletion_cutoffs"] else None
+        search = SearchSettings(**g)
+        e = c["ensemble"]
+        ensemble = EnsembleSettings(states=e["states"], max_delta=e["max_delta"], md=MDSettings(**e["md"]))
         return cls(
             minimize=minimize,
             anneal=AnnealSettings(**c["anneal"]),
             search=search,
-            gb_search=g["enabled"],
+            ensemble=ensemble,
+            gb_search=enabled,
             dislocation_box_relax=c["box_relax"]["dislocation"],
             ranks_per_state=c["ranks_per_state"],
             min_pair_distance=c["min_pair_distance"],

@@ -1,0 +1,94 @@
+"""The converged GB search and microstate ensembles, with real LAMMPS (Al, Mendelev EAM)."""
+
+import numpy as np
+import pytest
+
+from nyegan.io.lammps_dump import iter_dump
+from nyegan.relax import RelaxSettings, relax_case, run_relax_files
+from nyegan.relax.search import same_structure
+from nyegan.structures.gb import build_stgb
+
+POT = "Al_mm.eam.fs"
+
+
+@pytest.fixture(scope="module")
+def s5(al_props):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al_props.a0, min_size=(10, 40, 8))
+    return s, {**meta, "potential": POT, "element": "Al"}
+
+
+@pytest.mark.slow
+def test_default_search_matches_a_dense_search_with_fewer_relaxations(s5):
+    s, meta = s5
+    d = RelaxSettings.defaults().search
+    dense = RelaxSettings.from_config({"gb_search": {
+        "translation_spacing": 1.0, "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
+        "refine_rounds": 0}})  # fmt: skip
+    _, ref = relax_case(s, meta, POT, dense)
+    _, rec = relax_case(s, meta, POT, RelaxSettings.defaults())
+    # within the search tolerance of the exhaustive grid (or below it), with far fewer CG runs
+    assert rec["gb_energy_mJ_m2"] <= ref["gb_energy_mJ_m2"] + d.tolerance
+    assert rec["n_states"] + rec["n_full_relaxations"] < 0.5 * ref["n_states"]
+    # both dimensions were sampled: several translations and several boundary densities were screened
+    states = rec["states"]
+    assert len({(st["tx"], st["tz"]) for st in states}) > 4 and len({st["n_deleted"] for st in states}) > 1
+    for st in states:  # every state's record is kept
+        assert {"tx", "tz", "cutoff_nn", "n_deleted", "gb_energy_mJ_m2", "n_atoms", "stage", "round"} <= set(st)
+    rounds = rec["search_rounds"]
+    assert rounds[-1]["best_gb_energy_mJ_m2"] <= rounds[0]["best_gb_energy_mJ_m2"]
+    if len(rounds) < d.refine_rounds + 1:  # stopped by the convergence rule
+        assert rounds[-2]["best_gb_energy_mJ_m2"] - rounds[-1]["best_gb_energy_mJ_m2"] < d.tolerance
+
+
+def test_ensemble_keeps_distinct_lowest_states_as_dump_frames(s5, tmp_path):
+    from _structures import write_structure_meta
+
+    from nyegan.io import write_data
+
+    s, meta = s5
+    data = tmp_path / "s5.data"
+    write_data(data, s)
+    write_structure_meta(data.with_suffix(".json"), meta)
+    settings = RelaxSettings.from_config({"ensemble": {"states": 3, "max_delta": 200.0}})
+    rec = run_relax_files(data, tmp_path / "out" / "s5.dump", settings=settings)
+    ens = rec["ensemble"]
+    assert len(ens) == 3 and [e["rank"] for e in ens] == [0, 1, 2]
+    gammas = [e["gb_energy_mJ_m2"] for e in ens]
+    assert gammas == sorted(gammas) and gammas[0] == pytest.approx(rec["gb_energy_mJ_m2"])
+    assert gammas[-1] - gammas[0] <= 200.0
+    frames = list(iter_dump(tmp_path / "out" / "s5.dump"))
+    assert [f.timestep for f in frames] == [0, 1, 2]
+    for f, e in zip(frames, ens):
+        assert f.structure.n_atoms == e["n_atoms"]
+    # distinct: no two kept states are the same structure up to a lattice translation
+    pe = [np.sort(f.structure.extra["pe"]) for f in frames]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            same_n = len(pe[i]) == len(pe[j])
+            assert not (same_n and np.abs(pe[i] - pe[j]).max() < 1e-3 and abs(gammas[i] - gammas[j]) < 0.05)
+
+
+def test_same_structure_ignores_lattice_translations():
+    a = {"n_atoms": 10, "gb_energy_mJ_m2": 500.0, "fingerprint": [0.0, 1.0]}
+    assert same_structure(a, {**a, "gb_energy_mJ_m2": 500.01})
+    assert not same_structure(a, {**a, "gb_energy_mJ_m2": 500.5})
+    assert not same_structure(a, {**a, "n_atoms": 9})
+    assert not same_structure(a, {**a, "fingerprint": [0.0, 1.01]})
+
+
+def test_md_snapshots_are_seeded_and_reproducible(s5):
+    s, meta = s5
+    cfg = {"gb_search": {"enabled": False}, "ensemble": {"md": {"temperature": 300.0, "time_ps": 0.2,
+                                                                "snapshots": 2, "seed": 7}}}  # fmt: skip
+    frames1, rec1 = relax_case(s, meta, POT, RelaxSettings.from_config(cfg))
+    frames2, rec2 = relax_case(s, meta, POT, RelaxSettings.from_config(cfg))
+    assert len(frames1) == 3 and [e["temperature_K"] for e in rec1["ensemble"]] == [0.0, 300.0, 300.0]
+    for a, b in zip(frames1, frames2):
+        assert np.array_equal(a.positions, b.positions)  # serial runs: bitwise identical
+    # quenched snapshots are local minima near the ground state: same atoms, energies close to it
+    g0 = rec1["gb_energy_mJ_m2"]
+    for e in rec1["ensemble"][1:]:
+        assert e["quenched"] and e["n_atoms"] == s.n_atoms and abs(e["gb_energy_mJ_m2"] - g0) < 100.0
+    cfg["ensemble"]["md"]["seed"] = 8
+    frames3, _ = relax_case(s, meta, POT, RelaxSettings.from_config(cfg))
+    assert not np.array_equal(frames3[1].positions, frames1[1].positions)
