@@ -211,7 +211,8 @@ def solve_fdm(
     lam = cartesian_symbols(grid, cell, dims, scheme)
     lam = [None if l is None else np.broadcast_to(l, l.shape) for l in lam]
 
-    spec = [[sfft.rfftn(a[i, j], workers=workers) for j in range(3)] for i in range(3)]
+    # float64 transforms whatever alpha's type (scipy keeps float32 input in single precision)
+    spec = [[sfft.rfftn(a[i, j].astype(np.float64, copy=False), workers=workers) for j in range(3)] for i in range(3)]
     sshape = spec[0][0].shape
     weights_full = rfft_weights(grid)
     plane = int(np.prod(sshape[1:]))
