@@ -251,3 +251,41 @@ def test_bad_input_is_a_clear_error(al):
         solve_fdm(alpha, (8.0, 8.0), -C)
     with pytest.raises(ValueError, match="proper rotation"):
         box_stiffness(al.c11, al.c12, al.c44, np.diag([1.0, 1.0, -1.0]))
+
+
+def test_energy_factor_matches_closed_forms(al):
+    """Stroh energy factor vs Hirth & Lothe: cubic <100> edge on {001} (C11 + C12) sqrt(C44 (C11 - C12) /
+    (C11 (C11 + C12 + 2 C44))), <100> screw C44; nearly isotropic edge mu / (1 - nu)."""
+    from nyegan.elasticity import poisson_ratio_isotropic, voigt_to_tensor
+    from nyegan.stress.energy import energy_factor
+    from nyegan.stress.stiffness import cubic_voigt
+
+    c11, c12, c44 = al.c11, al.c12, al.c44
+    k_cubic = (c11 + c12) * np.sqrt(c44 * (c11 - c12) / (c11 * (c11 + c12 + 2 * c44)))
+    assert energy_factor(box_stiffness(c11, c12, c44, np.eye(3)), [0, 2.0, 0]) == pytest.approx(k_cubic, rel=1e-6)
+    c_iso = voigt_to_tensor(cubic_voigt(c11, c11 - 2 * c44, 1.01 * c44))  # 1% off isotropy: distinct Stroh roots
+    nu = poisson_ratio_isotropic(c11, c44)
+    assert energy_factor(c_iso, [2.0, 0, 0]) == pytest.approx(c44 / (1 - nu), rel=0.01)
+    assert energy_factor(c_iso, [0, 0, 2.0]) == pytest.approx(1.01 * c44, rel=1e-6)  # <100> screw: C44 exactly
+
+
+def test_tilt_wall_energy_follows_read_shockley(al):
+    """Elastic energy per area of Gaussian-cored walls (b = a0 along the normal): gamma / theta is linear in
+    ln theta with slope -E0, E0 = a0 K / (4 pi) (Read–Shockley), K the anisotropic energy factor."""
+    from nyegan.stress.energy import read_shockley_e0, read_shockley_fit
+
+    C = box_stiffness(al.c11, al.c12, al.c44, np.eye(3))
+    b = al.a0
+    width = 1.0
+    thetas, gammas = [], []
+    for deg in (1.5, 2.0, 3.0, 4.0, 6.0):
+        t = np.radians(deg)
+        D = b / (2 * np.sin(t / 2))
+        cell = np.diag([D, 4 * D, 10.0])
+        n = (int(round(D / 0.5)), int(round(4 * D / 0.5)))
+        pos = [(D / 2, D), (D / 2, 3 * D)]
+        sol = solve_fdm(gaussian_line_alpha(cell, n, pos, [(0, b, 0), (0, -b, 0)], width), cell, C, "spectral")
+        thetas.append(t)
+        gammas.append(sol.energy_density.mean() * 2 * D * 16021.766208)  # eV/Å^2 -> mJ/m^2, per boundary
+    e0, _ = read_shockley_fit(thetas, gammas)
+    assert e0 == pytest.approx(read_shockley_e0(C, [0, b, 0]), rel=0.02)

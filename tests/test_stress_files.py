@@ -235,3 +235,40 @@ def test_workflow_rules_run_stress_and_atomistic_check(tmp_path):
     assert ds.attrs["difference_scheme"] == "central" and float(ds["div_stress_residual"]) < 1e-8
     summary = json.loads((tmp_path / f"results/stress/{case}.atomistic.json").read_text())
     assert {r["component"] for r in summary["components"]} == {"xx", "yy", "zz", "xy", "xz", "yz"}
+
+
+def test_generated_stress_error_against_the_source_case(al_props):
+    """The stress-field error is 0 for a copy of the atomistic field, and for alpha scaled by 2 (stress x2, energy x4)
+    the relative error is 1, the amplitude ratio 2 and the energy ratio 4."""
+    from nyegan.stress.metrics import generated_vs_atomistic
+
+    ds = synthetic_field()
+    n = ds.sizes["x"], ds.sizes["y"]
+    alpha = ds["alpha"].values
+    L = np.array([40.0, 30.0, 8.0])
+
+    def sample_file(scales, cases):
+        return xr.Dataset(
+            {
+                "alpha": (("sample", "i", "j", "x", "y"), np.stack([s * alpha for s in scales])),
+                "cell_lengths": (("sample", "axis"), np.stack([L] * len(scales))),
+                "case": ("sample", np.array(cases, dtype=object)),
+            },
+            coords={
+                "sample": np.arange(len(scales)),
+                "i": ["x", "y", "z"],
+                "j": ["x", "y", "z"],
+                "x": (np.arange(n[0]) + 0.5) / n[0],
+                "y": (np.arange(n[1]) + 0.5) / n[1],
+            },
+            attrs={"difference_scheme": "central"},
+        )
+
+    stiff = Stiffness(cubic=(al_props.c11, al_props.c12, al_props.c44), rotation=ROT)
+    ref = stress_of_field(sample_file([1.0], ["c"]), stiff)
+    same = generated_vs_atomistic(stress_of_field(sample_file([1.0, 1.0], ["c", "c"]), stiff), ref)
+    assert same["cases"]["c"]["relative_rmse_all_components"] < 1e-12
+    double = generated_vs_atomistic(stress_of_field(sample_file([2.0], ["c"]), stiff), ref)["cases"]["c"]
+    assert double["relative_rmse_all_components"] == pytest.approx(1.0, rel=1e-9)
+    assert double["components"]["xx"]["amplitude_ratio"] == pytest.approx(2.0, rel=1e-9)
+    assert double["elastic_energy_ratio"] == pytest.approx(4.0, rel=1e-9)

@@ -183,3 +183,17 @@ def plot_comparison(stress: xr.Dataset, grid_sigma: np.ndarray, field: xr.Datase
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
+
+
+def generated_metrics_case(generated_stress, dataset_stress, generated_field, dataset_field, out_json, png_path=None):
+    """Stress-field error of the generated fields against the dataset's atomistic fields (JSON, optional PNG)."""
+    from nyegan.stress.metrics import generated_vs_atomistic, plot_generated_vs_atomistic
+
+    gen, ref = read_stress(generated_stress), read_stress(dataset_stress)
+    result = generated_vs_atomistic(gen, ref)
+    result["inputs"] = {"generated": str(generated_stress), "reference": str(dataset_stress)}
+    write_json(out_json, result)
+    if png_path:
+        with xr.open_dataset(generated_field) as g, xr.open_dataset(dataset_field) as d:
+            plot_generated_vs_atomistic(gen, ref, g["alpha"].load(), d["alpha"].load(), png_path)
+    return result
