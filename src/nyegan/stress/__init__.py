@@ -9,7 +9,7 @@ with the difference symbols of :mod:`nyegan.fieldops`. Conventions: :mod:`nyegan
 from nyegan.stress.equilibrium import divergence_residual
 from nyegan.stress.mean import resolve_mean
 from nyegan.stress.solve import FDMSolution, solve_fdm
-from nyegan.stress.stiffness import box_stiffness, potential_stiffness, rotation_from_field_attrs
+from nyegan.stress.stiffness import box_stiffness, rotation_from_field_attrs
 
 __all__ = [
     "FDMSolution",
@@ -17,6 +17,5 @@ __all__ = [
     "divergence_residual",
     "resolve_mean",
     "box_stiffness",
-    "potential_stiffness",
     "rotation_from_field_attrs",
 ]

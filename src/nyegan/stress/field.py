@@ -166,7 +166,8 @@ def stress_of_field(
         "source": source,
     }
     mask = None
-    results, energies, residuals, rots = [], [], [], {}
+    rots = {}
+    jobs = []  # (alpha, cell, stiffness) per field
     if not sample:
         cell = _cell_of_field(ds, spatial)
         _check_periodic_grid(ds, spatial, cell, source)
@@ -177,7 +178,7 @@ def stress_of_field(
         c4, rot = stiffness.for_sample(ds.attrs)
         if rot is not None:
             rots[str(ds.attrs.get("case", "field"))] = rot
-        batch = [(values, cell)]
+        jobs.append((values, cell, c4))
         if "case" in ds.attrs:
             attrs["case"] = ds.attrs["case"]
         attrs["masked_fraction"] = float(bad.mean())
@@ -188,19 +189,16 @@ def stress_of_field(
         if not np.isfinite(values).all():
             raise ValueError(f"{source}: alpha holds NaN values")
         cases = [str(c) for c in ds["case"].values] if "case" in ds else [None] * len(values)
-        batch = []
-        for k in range(len(values)):
+        for k, case in enumerate(cases):
             L = np.ones(3)
             L[: lengths.shape[1]] = lengths[k]
-            batch.append((values[k], np.diag(L)))
-        coords["sample"] = ds["sample"]
-    stiff_per_sample = []
-    for k, (a, cell) in enumerate(batch):
-        if sample:
-            c4, rot = stiffness.for_sample(None, cases[k])
+            c4, rot = stiffness.for_sample(None, case)
             if rot is not None:
-                rots[cases[k]] = rot
-        stiff_per_sample.append(c4)
+                rots[case] = rot
+            jobs.append((values[k], np.diag(L), c4))
+        coords["sample"] = ds["sample"]
+    results, energies, residuals = [], [], []
+    for a, cell, c4 in jobs:
         sol = solve_fdm(a, cell, c4, scheme, dims, mean_strain, mean_stress, workers)
         residuals.append(divergence_residual(sol.stress_voigt, cell, scheme, dims, workers))
         energies.append(_cell_energy(sol.energy_density, cell, dims))
@@ -212,10 +210,9 @@ def stress_of_field(
             if name in ds:
                 extra[name] = ds[name]
         coords.update({d: ds[d] for d in ("axis",) if d in ds.coords})
-    out = build_stress_dataset(
+    return build_stress_dataset(
         results, spatial, coords, sample, attrs, energies, residuals, mask=mask, extra=extra or None
     )
-    return out
 
 
 def _cell_energy(energy_density: np.ndarray, cell: np.ndarray, dims: tuple) -> float:

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from nyegan.elasticity import tensor_to_voigt
 from nyegan.io import atomic_path
+from nyegan.stress.mean import CONVENTION as MEAN_TEXT
 
 FORMAT = "nyegan-stress"
 FORMAT_VERSION = 1
@@ -142,7 +144,7 @@ def build_stress_dataset(
         "elastic_energy": stack([np.float64(e) for e in energies]),
         "div_stress_residual": stack([np.float64(v) for v in div_residuals]),
         "alpha_incompatibility_residual": stack([np.float64(r.incompatibility_residual) for r in results]),
-        "stiffness_voigt": stack([_voigt(r.stiffness) for r in results]),
+        "stiffness_voigt": stack([tensor_to_voigt(r.stiffness) for r in results]),
         "mean_strain": stack([r.mean_strain for r in results]),
         "mean_stress": stack([r.mean_stress for r in results]),
     }
@@ -157,8 +159,6 @@ def build_stress_dataset(
     all_coords.update(coords)
     ds = xr.Dataset(data, coords=all_coords)
     keys = {r.mean_convention for r in results}
-    from nyegan.stress.mean import CONVENTION as MEAN_TEXT
-
     ds.attrs.update(
         {
             "format": FORMAT,
@@ -175,12 +175,6 @@ def build_stress_dataset(
     ds.attrs.update(attrs)
     check_stress_dataset(ds)
     return ds
-
-
-def _voigt(c4: np.ndarray) -> np.ndarray:
-    from nyegan.elasticity import tensor_to_voigt
-
-    return tensor_to_voigt(c4)
 
 
 def check_stress_dataset(ds: xr.Dataset, where: str = "stress dataset") -> None:

@@ -74,14 +74,3 @@ def check_rotation(rotation) -> np.ndarray:
 def box_stiffness(c11: float, c12: float, c44: float, rotation) -> np.ndarray:
     """3x3x3x3 box-frame stiffness (GPa) of a cubic crystal with constants C11, C12, C44 oriented by ``rotation``."""
     return as_tensor(rotate_stiffness(cubic_voigt(c11, c12, c44), check_rotation(rotation)))
-
-
-def potential_stiffness(potential, rotation, element: str = "Al") -> tuple[np.ndarray, dict]:
-    """Box-frame stiffness of a potential's fcc crystal (C11, C12, C44 computed with LAMMPS and cached) and a
-    description for file attributes."""
-    from nyegan.potentials import Potential, cubic_properties, resolve_potential
-
-    pot = potential if isinstance(potential, Potential) else resolve_potential(potential, element)
-    props = cubic_properties(pot)
-    info = {"potential": pot.name, "c11_gpa": props.c11, "c12_gpa": props.c12, "c44_gpa": props.c44}
-    return box_stiffness(props.c11, props.c12, props.c44, rotation), info
