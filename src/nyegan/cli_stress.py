@@ -74,7 +74,6 @@ def run(args) -> None:
     import numpy as np
 
     from nyegan.stress.case import atomistic_case, mean_condition, stress_case
-    from nyegan.stress.stiffness import box_stiffness
 
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
@@ -86,23 +85,13 @@ def run(args) -> None:
         else {}
     )
     rotation = np.asarray(args.rotation).reshape(3, 3) if args.rotation else None
-    stiffness = None
-    if args.cubic:
-        if rotation is None:
-            import xarray as xr
-
-            from nyegan.stress.stiffness import rotation_from_field_attrs
-
-            with xr.open_dataset(args.field) as f:
-                rotation = rotation_from_field_attrs(dict(f.attrs))
-        stiffness = box_stiffness(*args.cubic, rotation)
     ds = stress_case(
         args.field,
         args.output,
         args.png,
-        potential=None if stiffness is not None else args.potential,
+        potential=args.potential,
         element=args.element,
-        stiffness=stiffness,
+        cubic=args.cubic,
         rotation=rotation,
         rotation_fields=args.rotations_from,
         scheme=args.scheme,

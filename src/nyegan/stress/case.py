@@ -59,6 +59,7 @@ def stress_case(
     mean: Mapping | None = None,
     workers: int = 1,
     title: str | None = None,
+    cubic=None,
 ) -> xr.Dataset:
     """Solve, write ``out_path`` (netCDF, atomically) and optionally a PNG map; returns the dataset.
 
@@ -75,6 +76,7 @@ def stress_case(
         rotations=rotations,
         scheme=scheme,
         workers=workers,
+        cubic=cubic,
         **dict(mean or {}),
     )
     write_stress(ds, out_path)

@@ -236,8 +236,12 @@ def stress_from_file(
     mean_strain=None,
     mean_stress=None,
     workers: int = 1,
+    cubic=None,
 ) -> xr.Dataset:
-    """Read a Nye-field netCDF (atomistic, dataset or generated) and return its stress dataset."""
+    """Read a Nye-field netCDF (atomistic, dataset or generated) and return its stress dataset.
+
+    Stiffness, first given wins: ``stiffness`` (box frame, used as is), ``cubic`` = (C11, C12, C44) GPa or the
+    ``potential``'s constants, rotated by ``rotations[case]``, ``rotation`` or the field's reference lattice."""
     field_path = Path(field_path)
     if not field_path.is_file():
         raise FileNotFoundError(f"field file {field_path} not found")
@@ -245,6 +249,10 @@ def stress_from_file(
         ds = ds.load()
     if stiffness is not None:
         stiff = Stiffness(stiffness=stiffness, info=None)
+    elif cubic is not None:
+        c11, c12, c44 = (float(v) for v in cubic)
+        info = {"c11_gpa": c11, "c12_gpa": c12, "c44_gpa": c44}
+        stiff = Stiffness(cubic=(c11, c12, c44), rotation=rotation, rotations=rotations, info=info)
     elif potential is not None:
         stiff = stiffness_from_potential(potential, element, rotation=rotation, rotations=rotations)
     else:
