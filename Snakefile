@@ -1,4 +1,4 @@
-# nyegan workflow: structures -> LAMMPS relaxation -> Nye fields -> dataset -> GAN -> generate + evaluate.
+# nyegan workflow: structures -> LAMMPS relaxation -> Nye fields -> dataset -> GAN -> generate + evaluate; stresses.
 # Run: snakemake --cores all              (laptop, default config/config.yaml)
 #      snakemake --profile profiles/slurm (SLURM clusters)
 # One case:  snakemake --cores 2 results/nye/gb-001-S5-310.nc
@@ -11,6 +11,7 @@ include: "workflow/rules/structures.smk"
 include: "workflow/rules/relax.smk"
 include: "workflow/rules/nye.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/stress.smk"
 
 
 rule all:
@@ -22,3 +23,6 @@ rule all:
         nye_summary="results/nye/summary.csv",
         dataset="results/dataset.nc",
         gan_metrics="results/gan/metrics.json",
+        stress=expand("results/stress/{case}.nc", case=CASES),
+        stress_check="results/stress/atomistic_comparison.csv",
+        stress_generated="results/stress/generated_metrics.json",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nyegan import __version__, cli_build, cli_gan, cli_nye, cli_relax
+from nyegan import __version__, cli_build, cli_gan, cli_nye, cli_relax, cli_stress
 from nyegan.config import ConfigError, load_config
 
-STAGES = [cli_build, cli_relax, cli_nye, cli_gan]
+STAGES = [cli_build, cli_relax, cli_nye, cli_stress, cli_gan]
 
 
 def _add_check_config(subparsers) -> None:

@@ -17,6 +17,7 @@ relaxed           results/relaxed/{case}.json               relaxation stage (ny
 nye_field         results/nye/{case}.nc                     Nye stage (nyegan nye)
 dataset           results/dataset.nc                        dataset stage (nyegan dataset)
 generated         results/gan/generated.nc                  generation (nyegan generate)
+stress            results/stress/{case}.nc                  stress stage (nyegan stress)
 ================  ========================================  =============================================
 """
 
@@ -482,8 +483,45 @@ GENERATED = NetcdfContract(
     ),
 )
 
+STRESS = NetcdfContract(
+    name="stress",
+    version=1,
+    writer="stress stage (rule stress_field / stress_generated, `nyegan stress`)",
+    rewrite="`nyegan stress FIELD.nc -o STRESS.nc` or `snakemake --forcerun stress_field`",
+    description=(
+        "Stress carried by a Nye field, from the spectral Field Dislocation Mechanics elastic solve (docs/stress.md): "
+        "Cauchy stress (GPa, tension positive), the elastic distortion and the elastic energy, on the field's own grid "
+        "(a leading `sample` dim for dataset or generated files), with the stiffness and the mean-strain choice."
+    ),
+    variables=(
+        Variable("stress", ("i", "j"), "GPa", spatial=True, description="σ_ij = C_ijkl sym(Ue)_kl"),
+        Variable("elastic_distortion", ("i", "j"), "1", spatial=True, description="Ue_ij with α = curl Ue"),
+        Variable("energy_density", (), "eV/angstrom^3", spatial=True, description="σ : sym(Ue) / 2"),
+        Variable("elastic_energy", (), None, description="integral of energy_density (eV/Å in 2D, eV in 3D)"),
+        Variable("div_stress_residual", (), "1", description="|div σ| / |grad σ| (L2 over the cell)"),
+        Variable("alpha_incompatibility_residual", (), "1", description="|α − curl Ue| / |α|"),
+        Variable("stiffness_voigt", ("voigt_row", "voigt_col"), "GPa", description="box-frame stiffness (Voigt)"),
+        Variable("mean_strain", ("i", "j"), "1", description="imposed cell-average elastic strain"),
+        Variable("mean_stress", ("i", "j"), "GPa", description="cell-average stress C : E"),
+    ),
+    attrs={
+        "convention": "method and sign conventions",
+        "alpha_convention": "convention of the input Nye field",
+        "difference_scheme": "derivative symbols of the solve (spectral | central | forward)",
+        "mean_condition": "zero_stress | strain | stress",
+        "stiffness_source": "JSON: potential, C11, C12, C44 (GPa), crystal-to-box rotation(s), or 'explicit'",
+        "dim": "2 or 3",
+    },
+    leading_optional=("sample",),
+    example=(
+        "import xarray as xr\n\n"
+        'st = xr.open_dataset("results/stress/gb-001-S5-310.nc")\n'
+        'st["stress"].sel(i="x", j="y")  # GPa on (x, y)'
+    ),
+)
+
 JSON_CONTRACTS = (STRUCTURE, RELAXED)
-NETCDF_CONTRACTS = (NYE_FIELD, DATASET, GENERATED)
+NETCDF_CONTRACTS = (NYE_FIELD, DATASET, GENERATED, STRESS)
 
 
 def render_markdown() -> str:
