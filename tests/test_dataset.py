@@ -214,3 +214,52 @@ def test_twist_cases_are_left_out_by_name(tmp_path):
     with pytest.warns(UserWarning, match="twist"):
         ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
     assert ds.sizes["sample"] == 1 and ds.attrs["excluded_cases"] == meta[0].stem
+
+
+def test_x_alignment_lines_up_boundaries_shifted_along_x():
+    # the same boundary translated along x (another rigid-body translation state, or another origin) aligns to
+    # one field: the modulation at the CSL period gets zero phase in the first boundary's slab
+    from nyegan.dataset.assemble import x_alignment_shift
+    from nyegan.dataset.resample import fractional_shift
+
+    base = synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), n_units=2, modulation=0.6, noise=0.0, seed=3)
+    gb = np.array([0.25, 0.75])
+    aligned = []
+    for shift in (0.0, 0.13, 0.37, 0.71):
+        moved = fractional_shift(base, shift, 2)
+        s = x_alignment_shift(moved, gb, periods=2, dim=2)
+        assert 0.0 <= s < 0.5
+        aligned.append(fractional_shift(moved, s, 2))
+    for a in aligned[1:]:
+        assert np.abs(a - aligned[0]).max() < 1e-9 * np.abs(base).max()
+    # no modulation (a flat Frank–Bilby wall): no shift
+    flat = synthetic.tilt_gb_field(20.0, (20.0, 80.0), (32, 64), modulation=0.0, noise=0.0)
+    assert x_alignment_shift(flat, gb, periods=2, dim=2) == 0.0
+
+
+def test_microstates_of_a_case_become_samples_with_its_split(tmp_path):
+    # a Nye file with a `state` dim (relax.ensemble) gives one sample per state, sharing conditions and split
+    from nyegan.contracts import NYE_FIELD
+
+    nye, meta = [], []
+    for k, theta in enumerate((10.0, 20.0, 30.0)):
+        n, m = synthetic.write_case(tmp_path, f"gb{k}", "gb", theta, (18.0, 70.0, 4.0), grid=(24, 48), seed=k)
+        nye.append(n)
+        meta.append(m)
+    one = NYE_FIELD.open(nye[1])
+    states = xr.concat([one.assign(alpha=one["alpha"] * (1 + 0.01 * r)) for r in range(3)], dim="state")
+    states = states.assign_coords(state=[0, 1, 2])
+    states["gb_energy_mJ_m2"] = ("state", [400.0, 410.0, 455.0])
+    states["temperature_K"] = ("state", [0.0, 0.0, 300.0])
+    NYE_FIELD.write(states, nye[1])
+    ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[],
+                       heldout_cases=["gb1"])  # fmt: skip
+    assert ds.sizes["sample"] == 5
+    mine = ds.where(ds.case == "gb1", drop=True)
+    assert list(mine.state_rank.values) == [0, 1, 2] and set(mine.split.values) == {"heldout"}
+    assert list(mine.gb_energy_mJ_m2.values) == [400.0, 410.0, 455.0]
+    assert list(mine.temperature_K.values) == [0.0, 0.0, 300.0]
+    assert np.allclose(mine.cond.values, mine.cond.values[0])  # the conditions of a boundary are shared
+    assert set(ds.split.values[ds.case.values != "gb1"]) <= {"train", "validation"}
+    with pytest.raises(ValueError, match=r"heldout_cases \['nope'\] match no case"):
+        build_dataset(nye, meta, tmp_path / "e.nc", grid=(16, 32), heldout_cases=["nope"])

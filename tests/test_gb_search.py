@@ -92,3 +92,30 @@ def test_md_snapshots_are_seeded_and_reproducible(s5):
     cfg["ensemble"]["md"]["seed"] = 8
     frames3, _ = relax_case(s, meta, POT, RelaxSettings.from_config(cfg))
     assert not np.array_equal(frames3[1].positions, frames1[1].positions)
+
+
+def test_nye_stage_writes_one_field_per_kept_state(s5, tmp_path):
+    from _structures import write_structure_meta
+
+    from nyegan.contracts import NYE_FIELD
+    from nyegan.io import write_data
+    from nyegan.nye.case import nye_relaxed_case
+
+    s, meta = s5
+    data = tmp_path / "s5.data"
+    write_data(data, s)
+    write_structure_meta(data.with_suffix(".json"), meta)
+    settings = RelaxSettings.from_config({"ensemble": {"states": 2, "max_delta": 200.0}})
+    rec = run_relax_files(data, tmp_path / "out" / "s5.dump", settings=settings)
+    n = nye_relaxed_case(tmp_path / "out" / "s5.dump", data.with_suffix(".json"), tmp_path / "out" / "s5.json",
+                         tmp_path / "nye.nc", png=tmp_path / "nye.png", reference="grains", average_along="z")  # fmt: skip
+    assert n == 2
+    ds = NYE_FIELD.open(tmp_path / "nye.nc")
+    assert ds["alpha"].dims[:3] == ("state", "i", "j") and list(ds["state"].values) == [0, 1]
+    assert np.allclose(ds["gb_energy_mJ_m2"].values, [e["gb_energy_mJ_m2"] for e in rec["ensemble"]])
+    import json
+
+    for k in range(2):  # every state carries the boundary's Frank–Bilby content, 2 sin(36.87°/2)
+        content = json.loads(str(ds["burgers_content"].values[k]))
+        for c in content:
+            assert abs(c["content_per_length"][1]) == pytest.approx(2 * np.sin(np.radians(36.8699) / 2), rel=0.01)

@@ -67,7 +67,7 @@ def test_field_file_follows_the_contract_and_plain_xarray_reads_it(al_props, tmp
     write_stress(out, path)
     with xr.open_dataset(path) as plain:
         for var in STRESS.variables:
-            assert var.name in plain and plain[var.name].attrs.get("units") == var.units
+            assert var.name in plain and plain[var.name].attrs.get("units") == (var.units or "eV/angstrom")
         assert plain["stress"].dims == ("i", "j", "x", "y")
         assert plain.attrs["difference_scheme"] == "central"  # the Nye stage's scheme, from its convention
         assert plain.attrs["mean_condition"] == "zero_stress"

@@ -383,7 +383,8 @@ NYE_FIELD = NetcdfContract(
     description=(
         "Nye dislocation-density tensor of one cell on a regular periodic grid, box frame. `alpha` has dims "
         '(i, j, x, y[, z]): i = Burgers component, j = line direction, labelled "x", "y", "z"; a spatial '
-        "dim averaged away is dropped; a multi-frame input adds a leading `time` dim. Coordinates in Å (for a "
+        "dim averaged away is dropped; a trajectory adds a leading `time` dim (coordinate: timestep), a microstate ensemble of the "
+        "relaxation stage a leading `state` dim (coordinate: rank; variables gb_energy_mJ_m2, temperature_K). Coordinates in Å (for a "
         "triclinic cell: distances along the cell vectors, see attribute `grid_frame`). Nodes without atoms "
         "(free surfaces, voids) are NaN and `mask` = 0 there."
     ),
@@ -400,7 +401,7 @@ NYE_FIELD = NetcdfContract(
         "correspondence_angle_deg": "angle of the lattice correspondence between the grains (0: one grain)",
         "burgers_content": "JSON list of integrated net Burgers content per boundary or core region",
     },
-    leading_optional=("time",),
+    leading_optional=("time", "state"),
     example=(
         "import json\n\n"
         "import xarray as xr\n\n"

@@ -4,6 +4,7 @@
 rule nye_field:
     input:
         dump="results/relaxed/{case}.dump",
+        record="results/relaxed/{case}.json",
         meta="results/structures/{case}.json",
     output:
         field="results/nye/{case}.nc",

@@ -42,6 +42,8 @@ FEATURES = (
     "burgers_x",
     "burgers_y",
     "burgers_z",  # burgers_box / a0
+    "periods_x",  # CSL periods of the boundary along x in the cell (0 without a boundary)
+    "log_period_x",  # log of the CSL period along x (Å), 0 without a boundary
 )
 INDEX = {name: k for k, name in enumerate(FEATURES)}
 
@@ -52,6 +54,13 @@ def _canonical_direction(v) -> list[float]:
     if n == 0:
         return [0.0, 0.0, 0.0]
     return sorted((v / n).tolist(), reverse=True)
+
+
+def periods_along_x(meta: dict, cell_lengths) -> float:
+    """CSL periods of the boundary along x in the cell (Lx / periodic_cell x); 0 for cells without a boundary."""
+    if meta.get("kind") not in ("gb", "gb_dislocation") or "periodic_cell" not in meta:
+        return 0.0
+    return float(np.asarray(cell_lengths, float)[0] / float(meta["periodic_cell"][0]))
 
 
 def condition_vector(
@@ -87,6 +96,10 @@ def condition_vector(
     if gb_frac is not None and np.all(np.isfinite(gb_frac)):
         f[INDEX["gb_spacing_frac"]] = (gb_frac[1] - gb_frac[0]) % 1.0
     f[INDEX["content_sign"]] = content_sign
+    m = periods_along_x(meta, L)
+    if m > 0:
+        f[INDEX["periods_x"]] = m
+        f[INDEX["log_period_x"]] = math.log(L[0] / m)
     if "burgers_box" in meta:
         a0 = float(meta.get("a0", 1.0))
         f[INDEX["burgers_x"] : INDEX["burgers_z"] + 1] = np.asarray(meta["burgers_box"], float) / a0

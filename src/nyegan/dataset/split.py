@@ -16,11 +16,17 @@ def choose_heldout(misorientations: np.ndarray) -> list[float]:
 
 
 def assign_splits(
-    cases, misorientations, heldout_deg=None, validation_fraction: float = 0.15, tol_deg: float = 0.05
+    cases,
+    misorientations,
+    heldout_deg=None,
+    validation_fraction: float = 0.15,
+    tol_deg: float = 0.05,
+    heldout_cases=(),
 ) -> tuple[np.ndarray, list[float]]:
     """Return (split labels array of 'train' | 'validation' | 'heldout', held-out angles used).
 
-    ``heldout_deg``: list of misorientations (degrees) whose cases are all held out; ``None`` picks
+    ``heldout_cases``: case names held out as well. ``heldout_deg``: list of misorientations (degrees) whose
+    cases are all held out; ``None`` picks
     ``choose_heldout``; ``[]`` holds out nothing. Validation takes a deterministic, name-hashed fraction of
     the remaining cases (at least one when there are >= 3 of them).
     """
@@ -37,6 +43,9 @@ def assign_splits(
                 f"{sorted(set(np.round(mis[np.isfinite(mis)], 3)))}); fix dataset.heldout_misorientations"
             )
         split[hit] = "heldout"
+    for k, name in enumerate(cases):
+        if name in set(heldout_cases):
+            split[k] = "heldout"
     rest = [k for k in range(len(cases)) if split[k] == "train"]
     if not rest:
         raise ValueError("every case is held out: nothing left to train on; shorten dataset.heldout_misorientations")

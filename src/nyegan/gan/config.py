@@ -25,7 +25,9 @@ class DatasetSettings:
     scheme: str
     project: bool
     heldout_misorientations: tuple[float, ...] | None
+    heldout_cases: tuple[str, ...]
     validation_fraction: float
+    align_x: bool
 
     @classmethod
     def from_config(cls, section: dict | None) -> DatasetSettings:
@@ -40,7 +42,9 @@ class DatasetSettings:
             scheme=c["scheme"],
             project=c["project"],
             heldout_misorientations=None if held is None else tuple(float(h) for h in held),
+            heldout_cases=tuple(c["heldout_cases"]),
             validation_fraction=c["validation_fraction"],
+            align_x=c["align_x"],
         )
 
     def build_kwargs(self) -> dict:

@@ -122,6 +122,9 @@ def nye_trajectory(
     fmt: str | None = None,
     vti=None,
     progress: bool | None = None,
+    frame_dim: str = "time",
+    labels: list[dict] | None = None,
+    label_meta: dict | None = None,
 ) -> int:
     """One Nye field per frame of ``path`` into one netCDF with a ``time`` dim (atomic write), streamed frame by
     frame; the grid (node counts) of the first frame is kept for all. ``vti``: also one ``.vti`` per frame
@@ -144,7 +147,7 @@ def nye_trajectory(
     entries = []
     grid_n = None
     with atomic_path(output) as tmp:
-        writer = FieldSeriesWriter(tmp)
+        writer = FieldSeriesWriter(tmp, frame_dim=frame_dim, labels=label_meta)
         try:
             for fr in tqdm(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", disable=not show):
                 s = fr.structure
@@ -164,7 +167,7 @@ def nye_trajectory(
                 ds.attrs["source"] = path.name
                 if meta.get("case"):
                     ds.attrs["case"] = meta["case"]
-                writer.append(ds, fr.timestep, fr.index)
+                writer.append(ds, fr.timestep, fr.index, labels[fr.index] if labels else None)
                 if vti:
                     stem = Path(vti).with_suffix("")
                     name = f"{stem.name}_t{fr.timestep}.vti"
@@ -176,3 +179,48 @@ def nye_trajectory(
     if vti:
         write_pvd(Path(vti).with_suffix(".pvd"), entries)
     return len(entries) if vti else writer.count
+
+
+ENSEMBLE_LABELS = {
+    "gb_energy_mJ_m2": {"units": "mJ/m^2", "long_name": "boundary energy of the state (NaN for dislocation cells)"},
+    "energy_eV": {"units": "eV", "long_name": "potential energy of the state"},
+    "temperature_K": {"units": "K", "long_name": "MD temperature of a snapshot (0: a relaxed metastable state)"},
+    "n_atoms_state": {"units": "1", "long_name": "atoms in the state"},
+}
+
+
+def nye_relaxed_case(dump, metadata, record, output, *, png=None, atoms=None, **settings):
+    """The workflow's Nye stage for one relaxed case: one field, or one per kept microstate.
+
+    ``record``: the relaxed JSON (``nyegan.contracts.RELAXED``). A single frame gives the plain Nye-field file
+    (dims i, j, x, y[, z]); several frames (``relax.ensemble``) give one file with a leading ``state`` dim, the
+    state's rank as coordinate and its boundary energy, energy and temperature as variables. ``settings``:
+    ``a0``, ``potential``, ``reference``, ``spacing``, ``smoothing``, ``average_along`` as for
+    :func:`nye_from_files`. Returns the number of states written."""
+    from nyegan.contracts import RELAXED
+    from nyegan.nye.output import plot_field, write_atom_dump, write_field
+
+    rec = RELAXED.read(record)
+    case = rec["case"]
+    n = int(rec.get("n_frames", 1))
+    ds, structure, per_atom = nye_from_files(dump, metadata, return_atoms=bool(atoms), **settings)
+    ds.attrs["case"] = case
+    if png:
+        plot_field(ds, png, title=case)
+    if atoms:
+        write_atom_dump(atoms, structure, per_atom)
+    if n == 1:
+        write_field(ds, output)
+        return 1
+    labels = [
+        {"gb_energy_mJ_m2": e.get("gb_energy_mJ_m2", float("nan")), "energy_eV": e.get("energy_eV", float("nan")),
+         "temperature_K": e.get("temperature_K", 0.0), "n_atoms_state": e.get("n_atoms", float("nan"))}
+        for e in rec["ensemble"]
+    ]  # fmt: skip
+    keep = {
+        k: settings[k]
+        for k in ("a0", "potential", "reference", "spacing", "smoothing", "average_along")
+        if k in settings
+    }
+    return nye_trajectory(dump, output, metadata=metadata, frame_dim="state", labels=labels,
+                          label_meta=ENSEMBLE_LABELS, progress=False, **keep)  # fmt: skip

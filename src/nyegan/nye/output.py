@@ -51,8 +51,17 @@ class FieldSeriesWriter:
     the grid of the first (same dims and sizes); node coordinates are those of the first frame's box.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    FRAME_DIMS = {"time": "LAMMPS timestep of the frame", "state": "rank of the microstate (0 = lowest energy)"}
+
+    def __init__(self, path: str | os.PathLike, frame_dim: str = "time", labels: dict | None = None):
+        """``frame_dim``: "time" (trajectories: coordinate = timestep) or "state" (microstate ensembles of the
+        relaxation stage: coordinate = rank); ``labels``: {name: {"units": ..., "long_name": ...}} of extra
+        per-frame numbers given to :meth:`append` (e.g. the boundary energy and temperature of each state)."""
+        if frame_dim not in self.FRAME_DIMS:
+            raise ValueError(f"frame_dim must be one of {sorted(self.FRAME_DIMS)}, got {frame_dim!r}")
         self.path = Path(path)
+        self.dim = frame_dim
+        self.labels = dict(labels or {})
         self.nc = None
         self.count = 0
         self.shape = None
@@ -62,7 +71,7 @@ class FieldSeriesWriter:
 
         nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
         spatial = [d for d in ("x", "y", "z") if d in ds["alpha"].dims]
-        nc.createDimension("time", None)
+        nc.createDimension(self.dim, None)
         for d in ("i", "j"):
             nc.createDimension(d, 3)
             v = nc.createVariable(d, str, (d,))
@@ -75,19 +84,21 @@ class FieldSeriesWriter:
             v.setncatts({k: val for k, val in ds[d].attrs.items()})
         nc.createDimension("cell_component", 9)
         nc.createDimension("component", 3)
-        t = nc.createVariable("time", "i8", ("time",))
-        t.setncatts({"long_name": "LAMMPS timestep of the frame", "units": "1"})
-        nc.createVariable("frame", "i8", ("time",)).long_name = "frame index in the input file (from 0)"
-        a = nc.createVariable("alpha", "f8", ("time", "i", "j", *spatial), zlib=True, complevel=1)
+        t = nc.createVariable(self.dim, "i8", (self.dim,))
+        t.setncatts({"long_name": self.FRAME_DIMS[self.dim], "units": "1"})
+        nc.createVariable("frame", "i8", (self.dim,)).long_name = "frame index in the input file (from 0)"
+        for name, meta in self.labels.items():
+            nc.createVariable(name, "f8", (self.dim,)).setncatts(meta)
+        a = nc.createVariable("alpha", "f8", (self.dim, "i", "j", *spatial), zlib=True, complevel=1)
         a.setncatts(dict(ds["alpha"].attrs))
-        m = nc.createVariable("mask", "i1", ("time", *spatial))
+        m = nc.createVariable("mask", "i1", (self.dim, *spatial))
         m.setncatts(dict(ds["mask"].attrs))
         for name in PER_FRAME_JSON:
-            nc.createVariable(name, str, ("time",)).long_name = f"per-frame {name} (JSON)"
+            nc.createVariable(name, str, (self.dim,)).long_name = f"per-frame {name} (JSON)"
         for name in PER_FRAME_NUMBERS:
-            nc.createVariable(name, "f8", ("time",))
-        nc.createVariable("cell", "f8", ("time", "cell_component")).units = "angstrom"
-        nc.createVariable("origin", "f8", ("time", "component")).units = "angstrom"
+            nc.createVariable(name, "f8", (self.dim,))
+        nc.createVariable("cell", "f8", (self.dim, "cell_component")).units = "angstrom"
+        nc.createVariable("origin", "f8", (self.dim, "component")).units = "angstrom"
         skip = set(PER_FRAME_JSON) | set(PER_FRAME_NUMBERS) | set(PER_FRAME_VECTORS)
         for k, v in ds.attrs.items():
             if k not in skip:
@@ -96,7 +107,7 @@ class FieldSeriesWriter:
         nc.setncattr("nyegan_format_version", NYE_FIELD.version)
         self.nc, self.spatial, self.shape = nc, spatial, ds["alpha"].shape
 
-    def append(self, ds: xr.Dataset, timestep: int, frame: int | None = None) -> None:
+    def append(self, ds: xr.Dataset, timestep: int, frame: int | None = None, labels: dict | None = None) -> None:
         if self.nc is None:
             self._create(ds)
         elif ds["alpha"].shape != self.shape:
@@ -105,7 +116,9 @@ class FieldSeriesWriter:
                 f"{self.shape}; a trajectory must keep one grid (fixed node counts)"
             )
         k, nc = self.count, self.nc
-        nc["time"][k] = int(timestep)
+        nc[self.dim][k] = int(timestep)
+        for name in self.labels:
+            nc[name][k] = float((labels or {}).get(name, np.nan))
         nc["frame"][k] = int(self.count if frame is None else frame)
         nc["alpha"][k] = ds["alpha"].transpose("i", "j", *self.spatial).values
         nc["mask"][k] = ds["mask"].transpose(*self.spatial).values

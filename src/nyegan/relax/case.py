@@ -104,6 +104,9 @@ def relax_case(
         raise got
     pot, props = got
     check_min_distance(s, settings.min_pair_distance, case)
+    if settings.jitter > 0:  # same displacements on every rank: seeded by the structure's own seed
+        rng = np.random.default_rng([int(meta.get("seed", 0)), 7919])
+        s = s.copy(positions=s.positions + rng.normal(0.0, settings.jitter, size=s.positions.shape))
     is_gb = meta.get("kind") == "gb"  # bicrystals; gb_dislocation cells relax without a search
     do_search = is_gb and (settings.gb_search if gb_search is None else gb_search)
     if "a0" in meta and abs(float(meta["a0"]) - props.a0) > 1e-3 * props.a0:

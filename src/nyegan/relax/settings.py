@@ -112,6 +112,7 @@ class RelaxSettings:
     dislocation_box_relax: str
     ranks_per_state: int
     min_pair_distance: float
+    jitter: float
     mpi_tasks: int
     omp_threads: int
 
@@ -146,6 +147,7 @@ class RelaxSettings:
             dislocation_box_relax=c["box_relax"]["dislocation"],
             ranks_per_state=c["ranks_per_state"],
             min_pair_distance=c["min_pair_distance"],
+            jitter=c["jitter"],
             mpi_tasks=c["mpi_tasks"],
             omp_threads=c["omp_threads"],
         )
