@@ -3,7 +3,8 @@
 For each boundary both searches run in the same process, one after the other (the dense one first on odd
 boundaries, second on even ones, so a change of machine load does not favour either):
 
-- dense: translations at ``--dense-spacing`` Å over one CSL period along x and z, every distinct deletion level
+- dense: translations at ``--dense-spacing`` Å along x and half of it along z over one CSL period, every distinct
+  deletion level
   below 0.9 d_nn, each state fully relaxed (CG to the search tolerance); the best then relaxed tightly;
 - default: the project's search with the schema defaults (screen every coarse state cheaply, relax the best
   fully, refine at halved spacing until the minimum moves by less than 1 mJ/m²).
@@ -40,7 +41,7 @@ BOUNDARIES = [
 def dense_settings(spacing: float) -> RelaxSettings:
     d = RelaxSettings.defaults().search
     return RelaxSettings.from_config({"gb_search": {
-        "translation_spacing": spacing, "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
+        "translation_spacing": [spacing, spacing / 2], "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
         "refine_rounds": 0}})  # fmt: skip
 
 

@@ -22,7 +22,7 @@ def test_default_search_matches_a_dense_search_with_fewer_relaxations(s5):
     s, meta = s5
     d = RelaxSettings.defaults().search
     dense = RelaxSettings.from_config({"gb_search": {
-        "translation_spacing": 1.0, "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
+        "translation_spacing": [1.0, 0.5], "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
         "refine_rounds": 0}})  # fmt: skip
     _, ref = relax_case(s, meta, POT, dense)
     _, rec = relax_case(s, meta, POT, RelaxSettings.defaults())

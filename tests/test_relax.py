@@ -236,6 +236,6 @@ def test_defaults_come_from_the_schema():
     relax = load_schema()["properties"]["relax"]["properties"]
     d = RelaxSettings.defaults()
     assert d.minimize.etol == relax["etol"]["default"] and d.minimize.vmax == relax["vmax"]["default"]
-    assert d.search.translation_spacing == relax["gb_search"]["properties"]["translation_spacing"]["default"]
+    assert list(d.search.translation_spacing) == relax["gb_search"]["properties"]["translation_spacing"]["default"]
     assert d.search.translations is None and d.ensemble.states == relax["ensemble"]["properties"]["states"]["default"]
     assert d.mpi_tasks == relax["mpi_tasks"]["default"]

@@ -56,7 +56,7 @@ class SearchSettings:
     ``etol``), refinement around the ``n_refine`` best for at most ``refine_rounds`` rounds until the best γ moves
     by less than ``tolerance`` (mJ/m²); ``anneal_best`` best states annealed (relax.anneal) and quenched."""
 
-    translation_spacing: float
+    translation_spacing: tuple[float, float]
     translations: tuple[int, int] | None
     max_deletion_cutoff: float
     deletion_cutoffs: tuple[float, ...] | None
@@ -134,6 +134,7 @@ class RelaxSettings:
         g = dict(c["gb_search"])
         enabled = g.pop("enabled")
         g["translations"] = tuple(g["translations"]) if g["translations"] is not None else None
+        g["translation_spacing"] = tuple(g["translation_spacing"])
         g["deletion_cutoffs"] = tuple(float(x) for x in g["deletion_cutoffs"]) if g["deletion_cutoffs"] else None
         search = SearchSettings(**g)
         e = c["ensemble"]

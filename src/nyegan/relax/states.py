@@ -49,9 +49,11 @@ def translation_grid(periods_xz, n_points) -> np.ndarray:
     return np.column_stack([tx.ravel(), tz.ravel()])
 
 
-def grid_points(periods_xz, spacing: float) -> tuple[int, int]:
-    """Grid points along x and z so that the spacing over one CSL period is at most ``spacing`` (Å)."""
-    return tuple(max(1, math.ceil(float(p) / spacing - 1e-9)) for p in periods_xz)
+def grid_points(periods_xz, spacing) -> tuple[int, int]:
+    """Grid points along x and z so that the spacing over one CSL period is at most ``spacing`` (Å; one value or
+    one per axis)."""
+    spacing = np.broadcast_to(np.asarray(spacing, float), (2,))
+    return tuple(max(1, math.ceil(float(p) / h - 1e-9)) for p, h in zip(periods_xz, spacing))
 
 
 def translate(base: Structure, tx: float, tz: float, moving_grain: int = 2) -> Structure:
