@@ -19,6 +19,7 @@ with log_to(snakemake.log[0]) as log:
         smoothing=cfg["smoothing"],
         average_along=cfg["average_along"],
         return_atoms=bool(cfg["per_atom_dump"]),
+        max_memory_gb=cfg["max_memory_gb"],
     )
     ds.attrs["case"] = case
     write_field(ds, snakemake.output.field)
