@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nyegan.provenance import as_attr, provenance
+
 
 def _lattice_parameter(meta: dict, a0, potential) -> float:
     if a0 is None:
@@ -62,9 +64,11 @@ def nye_from_files(
     return_atoms=False,
     frame: int = 0,
     fmt: str | None = None,
+    max_memory_gb: float | None = None,
 ):
     """Read one frame of an atoms file (+ build metadata), compute the field; returns (dataset, structure,
-    atoms or None)."""
+    atoms or None). The field's ``provenance`` attr records these settings and the input files' hashes;
+    ``max_memory_gb`` (None: the schema default) bounds the grid's memory."""
     from nyegan.contracts import STRUCTURE
     from nyegan.io import read_atoms
     from nyegan.nye import compute_nye
@@ -85,12 +89,16 @@ def nye_from_files(
         smoothing=smoothing,
         average_along=average_along,
         return_atoms=return_atoms,
+        max_memory_gb=max_memory_gb,
         **kw,
     )
     ds, atoms = result if return_atoms else (result, None)
     ds.attrs["source"] = dump.name
     if meta.get("case"):
         ds.attrs["case"] = meta["case"]
+    settings = dict(spacing=spacing, smoothing=smoothing, reference=reference, average_along=average_along, a0=a0,
+                    potential=potential, frame=frame, format=fmt, max_memory_gb=max_memory_gb)  # fmt: skip
+    ds.attrs["provenance"] = as_attr(provenance("nye", settings, inputs=[dump, metadata]))
     return ds, s, atoms
 
 
@@ -122,6 +130,7 @@ def nye_trajectory(
     fmt: str | None = None,
     vti=None,
     progress: bool | None = None,
+    max_memory_gb: float | None = None,
 ) -> int:
     """One Nye field per frame of ``path`` into one netCDF with a ``time`` dim (atomic write), streamed frame by
     frame; the grid (node counts) of the first frame is kept for all. ``vti``: also one ``.vti`` per frame
@@ -143,6 +152,9 @@ def nye_trajectory(
     show = sys.stderr.isatty() if progress is None else progress
     entries = []
     grid_n = None
+    settings = dict(spacing=spacing, smoothing=smoothing, reference=reference, average_along=average_along, a0=a0,
+                    potential=potential, format=fmt, max_memory_gb=max_memory_gb)  # fmt: skip
+    record = as_attr(provenance("nye", settings, inputs=[path, metadata]))
     with atomic_path(output) as tmp:
         writer = FieldSeriesWriter(tmp)
         try:
@@ -159,9 +171,11 @@ def nye_trajectory(
                     smoothing=smoothing,
                     average_along=average_along,
                     grid_n=grid_n,
+                    max_memory_gb=max_memory_gb,
                     **kw,
                 )
                 ds.attrs["source"] = path.name
+                ds.attrs["provenance"] = record
                 if meta.get("case"):
                     ds.attrs["case"] = meta["case"]
                 writer.append(ds, fr.timestep, fr.index)

@@ -48,7 +48,8 @@ class FieldSeriesWriter:
     ``reference``), numbers (``correspondence_angle_deg``, ``n_atoms``, ``n_atoms_unmatched``,
     ``div_alpha_relative_residual``) and the box (``cell(time, cell_component)``, ``origin(time, component)``).
     Global attrs: those of the first frame minus the per-frame ones, plus ``n_frames``. Every frame must have
-    the grid of the first (same dims and sizes); node coordinates are those of the first frame's box.
+    the grid of the first (same dims and sizes); node coordinates are those of the first frame's box. Data
+    variables carry Fletcher-32 checksums, as the contract writers' do.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -75,19 +76,21 @@ class FieldSeriesWriter:
             v.setncatts({k: val for k, val in ds[d].attrs.items()})
         nc.createDimension("cell_component", 9)
         nc.createDimension("component", 3)
-        t = nc.createVariable("time", "i8", ("time",))
+        t = nc.createVariable("time", "i8", ("time",), fletcher32=True)
         t.setncatts({"long_name": "LAMMPS timestep of the frame", "units": "1"})
-        nc.createVariable("frame", "i8", ("time",)).long_name = "frame index in the input file (from 0)"
-        a = nc.createVariable("alpha", "f8", ("time", "i", "j", *spatial), zlib=True, complevel=1)
+        nc.createVariable(
+            "frame", "i8", ("time",), fletcher32=True
+        ).long_name = "frame index in the input file (from 0)"
+        a = nc.createVariable("alpha", "f8", ("time", "i", "j", *spatial), zlib=True, complevel=1, fletcher32=True)
         a.setncatts(dict(ds["alpha"].attrs))
-        m = nc.createVariable("mask", "i1", ("time", *spatial))
+        m = nc.createVariable("mask", "i1", ("time", *spatial), fletcher32=True)
         m.setncatts(dict(ds["mask"].attrs))
         for name in PER_FRAME_JSON:
             nc.createVariable(name, str, ("time",)).long_name = f"per-frame {name} (JSON)"
         for name in PER_FRAME_NUMBERS:
-            nc.createVariable(name, "f8", ("time",))
-        nc.createVariable("cell", "f8", ("time", "cell_component")).units = "angstrom"
-        nc.createVariable("origin", "f8", ("time", "component")).units = "angstrom"
+            nc.createVariable(name, "f8", ("time",), fletcher32=True)
+        nc.createVariable("cell", "f8", ("time", "cell_component"), fletcher32=True).units = "angstrom"
+        nc.createVariable("origin", "f8", ("time", "component"), fletcher32=True).units = "angstrom"
         skip = set(PER_FRAME_JSON) | set(PER_FRAME_NUMBERS) | set(PER_FRAME_VECTORS)
         for k, v in ds.attrs.items():
             if k not in skip:
