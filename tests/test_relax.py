@@ -220,3 +220,46 @@ def test_defaults_come_from_the_schema():
     assert d.minimize.etol == relax["etol"]["default"] and d.minimize.vmax == relax["vmax"]["default"]
     assert list(d.search.translations) == relax["gb_search"]["properties"]["translations"]["default"]
     assert d.mpi_tasks == relax["mpi_tasks"]["default"]
+
+
+def _potential_with_nan_core(path: Path, r_nan: float = 2.0) -> Path:
+    """Al_mm.eam.fs with its pair function r·phi(r) replaced by NaN below ``r_nan`` (Å): a perfect crystal (nearest
+    neighbours at 2.86 Å) never samples it, two atoms pushed together do."""
+    lines = (resolve_potential(POT).path).read_text().splitlines()
+    n_rho, _, n_r, d_r = (float(v) for v in lines[4].split()[:4])
+    first_phi = 6 + int(n_rho + n_r) // 5  # header (6 lines), F(rho) and rho(r), 5 values per line
+    n_lines = int(r_nan / d_r) // 5 + 1
+    for k in range(first_phi, first_phi + n_lines):
+        lines[k] = " ".join(["nan"] * 5)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_nan_energy_is_an_error_naming_the_case(al, tmp_path, monkeypatch):
+    monkeypatch.setenv("NYEGAN_CACHE", str(tmp_path / "cache"))  # properties of the damaged file stay out of the cache
+    pot = _potential_with_nan_core(tmp_path / "Al_nan.eam.fs")
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    s.positions[1] = s.positions[0] + [1.6, 0.0, 0.0]
+    data = _write_case(tmp_path, s, meta, potential=str(pot))
+    out = tmp_path / "relaxed" / "x.dump"
+    settings = RelaxSettings.from_config({"min_pair_distance": 0.0, "box_relax": {"gb": "none"}})
+    with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': energy or force is not finite after minimisation "
+                                         r"\(pe=nan, fnorm=nan\): the structure blew up"):  # fmt: skip
+        run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    _no_outputs(out)
+
+
+def test_non_convergence_is_an_error_naming_the_case(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta)
+    out = tmp_path / "relaxed" / "x.dump"
+    settings = RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 1e-4})
+    with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': final minimisation stopped on 'max iterations' "
+                                         r"after 3 iterations with force norm .* > relax.fnorm_fail = 0.0001 eV/Å: "
+                                         r"not converged; raise relax.maxiter"):  # fmt: skip
+        run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    _no_outputs(out)
+    # below fnorm_fail the same stop is accepted, with the warning recorded in the JSON
+    rec = run_relax_files(data, out, settings=RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 100.0}),
+                          gb_search=False)  # fmt: skip
+    assert rec["warnings"] and "max iterations" in rec["warnings"][0]
