@@ -102,11 +102,13 @@ class TrainerSettings:
 
 @dataclass(frozen=True)
 class GenerateSettings:
-    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed."""
+    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed, and whether
+    conditions outside the training range are allowed."""
 
     n_per_condition: int
     generate_splits: tuple[str, ...]
     seed: int
+    allow_extrapolation: bool
 
 
 def _pick(cls, c: dict):
