@@ -240,9 +240,11 @@ def test_bf16_mixed_keeps_physics_exact(dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_at_that_step(dataset, tmp_path):
-    """SIGTERM (a scheduler's preemption, a workflow manager stopping): the state at the current step is saved,
-    the process exits cleanly with 128 + 15, and the rerun resumes at exactly that step."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_at_that_step(dataset, tmp_path, sig):
+    """SIGTERM (a scheduler's preemption, a workflow manager stopping) or SIGUSR1 outside SLURM: the state at the
+    current step is saved, the process exits cleanly with 128 + the signal, and the rerun resumes at exactly that
+    step."""
     cfg = dict(TINY_GAN, steps=400, checkpoint_every=3, images=False)
     proc = run_python(_script(dataset, cfg), tmp_path, wait=False)
     ckpts = tmp_path / "run" / "checkpoints"
@@ -253,16 +255,16 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_at_that_step(dataset, 
             assert time.time() - t0 < 200, "no checkpoint within 200 s"
             time.sleep(0.2)
         time.sleep(0.3)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    assert proc.returncode == 128 + sig, out[-3000:]
     assert "Traceback" not in out
     assert not (tmp_path / "end_rank0.txt").exists()  # stopped before the end
-    line = [x for x in out.splitlines() if x.startswith("nyegan train: SIGTERM received")][0]
+    line = [x for x in out.splitlines() if x.startswith(f"nyegan train: {sig.name} received")][0]
     saved_path = tmp_path / line.split("checkpoint ")[1].split(" at step")[0]
     saved = torch.load(saved_path, weights_only=True)
     step = saved["global_step"]

@@ -203,6 +203,12 @@ def test_truncated_corrupted_and_columnless_dumps(gb, tmp_path, capsys):
     (tmp_path / "nocols.dump").write_text(head + "ITEM: ATOMS id type\n" + "".join(f"{i} {t}\n" for i, t in rows))
     rc, line = run_cli(capsys, "nye", tmp_path / "nocols.dump", *args)
     assert_refused(rc, line, "nocols.dump: line 9: no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu)")
+    # positions but no atom types: read as one grain, which --reference grains must not accept silently
+    xyz = [r.split()[:1] + r.split()[2:5] for r in atoms.splitlines()[1:]]
+    (tmp_path / "notype.dump").write_text(head + "ITEM: ATOMS id x y z\n" + "".join(" ".join(r) + "\n" for r in xyz))
+    rc, line = run_cli(capsys, "nye", tmp_path / "notype.dump", *args)
+    assert_refused(rc, line, "notype.dump: --reference grains needs the atom types to be the grain ids [1, 2] of "
+                   "the metadata, but the atoms carry [1]", "or use --reference auto")  # fmt: skip
     nothing_written(tmp_path, "f.nc")
 
 

@@ -52,6 +52,21 @@ def _case_options(meta: dict, reference: str, average_along) -> dict:
     return kw
 
 
+def check_grain_ids(s, meta: dict, reference: str, path) -> None:
+    """With ``--reference grains`` the atom types are the grain ids of the metadata's rotations: refuse a file
+    whose atoms do not carry them (e.g. a dump written without its ``type`` column, read as one grain)."""
+    if reference != "grains" or not meta.get("rotations"):
+        return
+    declared = {int(k) for k in meta["rotations"]}
+    present = {int(g) for g in np.unique(s.grain)}
+    if not present <= declared or (len(declared) > 1 and len(present) == 1):
+        raise ValueError(
+            f"{path}: --reference grains needs the atom types to be the grain ids {sorted(declared)} of the "
+            f"metadata, but the atoms carry {sorted(present)} (a file without its 'type' column?); write the "
+            f"types with the atoms, or use --reference auto"
+        )
+
+
 def nye_from_files(
     dump,
     metadata=None,
@@ -80,6 +95,7 @@ def nye_from_files(
     a0 = _lattice_parameter(meta, a0, potential)
     kw = _case_options(meta, reference, average_along)
     s = read_atoms(dump, fmt, index=frame)
+    check_grain_ids(s, meta, reference, dump)
     result = compute_nye(
         s,
         a0,
@@ -160,6 +176,7 @@ def nye_trajectory(
         try:
             for fr in tqdm(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", disable=not show):
                 s = fr.structure
+                check_grain_ids(s, meta, reference, path)
                 if grid_n is None:
                     grid_n = tuple(max(3, int(round(L / spacing))) for L in s.lengths)
                 ds = compute_nye(
