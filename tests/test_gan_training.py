@@ -11,6 +11,7 @@ import pytest
 import torch
 import xarray as xr
 from _gan_fixtures import TINY_GAN, run_python, tiny_dataset
+from _messages import record
 
 RANK_DUMP = """
 import json, sys, torch
@@ -264,7 +265,7 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_at_that_step(dataset, 
     assert proc.returncode == 128 + sig, out[-3000:]
     assert "Traceback" not in out
     assert not (tmp_path / "end_rank0.txt").exists()  # stopped before the end
-    line = [x for x in out.splitlines() if x.startswith(f"nyegan train: {sig.name} received")][0]
+    line = record([x for x in out.splitlines() if x.startswith(f"nyegan train: {sig.name} received")][0])
     saved_path = tmp_path / line.split("checkpoint ")[1].split(" at step")[0]
     saved = torch.load(saved_path, weights_only=True)
     step = saved["global_step"]
@@ -318,7 +319,7 @@ def test_new_data_is_never_trained_on_an_old_checkpoint(tmp_path):
     assert not all(torch.equal(new["state_dict"][k], old["state_dict"][k]) for k in old["state_dict"])
     assert 40.0 in new_ds["misorientation_deg"].values[new_ds["split"].values == "train"]
     (previous,) = run.glob("checkpoints.previous-*")
-    assert "the dataset changed" in (previous / "reason.txt").read_text()
+    assert "the dataset changed" in record((previous / "reason.txt").read_text().strip())
     assert (previous / "logs").is_dir() and list(previous.glob("step*.ckpt"))
     assert (
         torch.load(sorted(previous.glob("step*.ckpt"))[-1], weights_only=True)["nyegan_run_identity"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _messages import record
 from _structures import write_structure_meta
 
 from nyegan.config import ConfigError
@@ -171,8 +172,9 @@ def test_missing_potential_is_a_clear_error(al, tmp_path):
     out = tmp_path / "relaxed" / "x.dump"
     out.parent.mkdir()
     out.write_text("stale")  # an old output must not survive a failed run
-    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*Al_nonexistent\.eam\.fs.*not found"):
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*Al_nonexistent\.eam\.fs.*not found") as err:
         run_relax_files(data, out, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
     _no_outputs(out)
 
 
@@ -181,8 +183,9 @@ def test_overlapping_atoms_are_refused(al, tmp_path):
     s.positions[1] = s.positions[0] + [0.05, 0.0, 0.0]
     data = _write_case(tmp_path, s, meta)
     out = tmp_path / "relaxed" / "x.dump"
-    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*closer than relax.min_pair_distance"):
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*closer than relax.min_pair_distance") as err:
         run_relax_files(data, out)
+    record(err.value)
     _no_outputs(out)
 
 
@@ -196,6 +199,7 @@ def test_lost_atoms_report_lammps_error_and_keep_log(al, tmp_path):
     )  # atoms fly out
     with pytest.raises(RelaxError, match=r"gb-001-S5-310.*LAMMPS failed while annealing.*Lost atoms") as err:
         run_relax_files(data, out, settings=settings, log_file=log)
+    record(err.value)
     assert str(log) in str(err.value)
     assert "Lost atoms" in log.read_text()
     _no_outputs(out)
@@ -244,8 +248,9 @@ def test_nan_energy_is_an_error_naming_the_case(al, tmp_path, monkeypatch):
     out = tmp_path / "relaxed" / "x.dump"
     settings = RelaxSettings.from_config({"min_pair_distance": 0.0, "box_relax": {"gb": "none"}})
     with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': energy or force is not finite after minimisation "
-                                         r"\(pe=nan, fnorm=nan\): the structure blew up"):  # fmt: skip
+                                         r"\(pe=nan, fnorm=nan\): the structure blew up") as err:  # fmt: skip
         run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
     _no_outputs(out)
 
 
@@ -256,8 +261,9 @@ def test_non_convergence_is_an_error_naming_the_case(al, tmp_path):
     settings = RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 1e-4})
     with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': final minimisation stopped on 'max iterations' "
                                          r"after 3 iterations with force norm .* > relax.fnorm_fail = 0.0001 eV/Å: "
-                                         r"not converged; raise relax.maxiter"):  # fmt: skip
+                                         r"not converged; raise relax.maxiter") as err:  # fmt: skip
         run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
     _no_outputs(out)
     # below fnorm_fail the same stop is accepted, with the warning recorded in the JSON
     rec = run_relax_files(data, out, settings=RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 100.0}),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from _gan_fixtures import TINY_GAN, tiny_dataset, write_tiny_cases
+from _messages import record
 
 from nyegan.cli import main
 from nyegan.config import load_config
@@ -32,6 +33,8 @@ def run_cli(capsys, *argv) -> tuple[int, str]:
     err = capsys.readouterr().err
     assert "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.startswith("nyegan ")]
+    if rc:
+        record("\n".join(lines))
     return rc, "\n".join(lines)
 
 
@@ -373,6 +376,7 @@ def test_relaxation_killed_mid_run_leaves_nothing_and_reruns(gb, tmp_path):
 def test_a_failed_structure_write_leaves_neither_file(tmp_path):
     s, meta = build_case("gb", {"axis": [0, 0, 1], "plane": [3, 1, 0]}, potential=POT, min_size=(10, 30, 4))
     bad = dict(meta, kind="grain")  # breaks the structure contract
-    with pytest.raises(ValueError, match=r"gb\.json \(structure file.*key 'kind'"):
+    with pytest.raises(ValueError, match=r"gb\.json \(structure file.*key 'kind'") as err:
         write_structure(s, bad, tmp_path / "gb.data")
+    record(err.value)
     assert list(tmp_path.iterdir()) == []

@@ -114,12 +114,21 @@ def top_level_default(key: str):
     return copy.deepcopy(_schema_cached()["properties"][key]["default"])
 
 
+def yaml_problem(exc) -> str:
+    """A YAML parse error as one line: where (line, column) and what, without the parser's context dump."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"malformed YAML{where}: {problem}" + (f" ({context})" if context else "")
+
+
 def load_config(path: str | Path) -> dict:
     """Read a YAML config file (clear error on malformed YAML) and validate it."""
     try:
         config = yaml.safe_load(Path(path).read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+        raise ConfigError(f"{path}: {yaml_problem(exc)}") from None
     validate_schema(config)
     check_config(config)
     return config

@@ -380,7 +380,8 @@ class NetcdfContract:
                     loaded = ds.load()
                 except Exception as exc:  # HDF5 checksum or decompression failure: damaged after writing
                     raise ContractError(f"{path} ({self.name} file): its data cannot be read ({type(exc).__name__}: "
-                                        f"{exc}); the file is damaged: rewrite it with {self.rewrite}") from None  # fmt: skip
+                                        f"{exc}: a checksum mismatch or a damaged block); the file is damaged: "
+                                        f"rewrite it with {self.rewrite}") from None  # fmt: skip
                 ds.close()
                 return loaded
             return ds

@@ -48,6 +48,13 @@ class TrainingInterrupted(SystemExit):
         return f"training stopped by {name} at step {self.step}; checkpoint {self.checkpoint}: rerun to resume"
 
 
+def _first_sentence(exc: BaseException, limit: int = 160) -> str:
+    """``Type: first sentence of the message`` on one line (torch's messages run to paragraphs)."""
+    text = " ".join(str(exc).split())
+    text = text.split(". ")[0][:limit]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """The checkpoint dict of ``path`` (``torch.load``, tensors on the CPU, ``weights_only``), or a clear error."""
     p = Path(path)
@@ -58,9 +65,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip reader, unpickler and OS errors all mean "not a usable checkpoint"
-        what = " ".join(str(exc).split())[:200]
         raise CheckpointError(
-            f"checkpoint {p}: not a readable PyTorch checkpoint ({type(exc).__name__}: {what}); the file is damaged "
+            f"checkpoint {p}: not a readable PyTorch checkpoint ({_first_sentence(exc)}); the file is damaged "
             f"or truncated: {RETRAIN}"
         ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
@@ -79,8 +85,7 @@ def load_model(ckpt_path, map_location="cpu"):
     try:
         model = NyeGAN.load_from_checkpoint(p, map_location=map_location, weights_only=True)
     except Exception as exc:  # weights that do not fit the model the hyper-parameters describe
-        what = " ".join(str(exc).split())[:200]
-        raise CheckpointError(f"checkpoint {p}: its weights do not fit its model ({type(exc).__name__}: {what}); "
+        raise CheckpointError(f"checkpoint {p}: its weights do not fit its model ({_first_sentence(exc)}); "
                               f"{RETRAIN}") from None  # fmt: skip
     model.eval()
     return model

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from nyegan.config import ConfigError, validate_section
+from nyegan.config import ConfigError, validate_section, yaml_problem
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def read_sections(path) -> dict:
         try:
             cfg = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: malformed YAML: {exc}") from None
+            raise ConfigError(f"{p}: {yaml_problem(exc)}") from None
     else:
         try:
             cfg = json.loads(text)
