@@ -103,6 +103,10 @@ def test_impossible_boundary_names_the_entry_and_the_planes_that_work(tmp_path, 
     cfg = {"structures": {"grain_boundaries": [{"axis": [1, 1, 0], "planes": [[1, 1, 3]]}]}}
     rc, line = run_cli(capsys, "check-config", _config(tmp_path, cfg))
     assert_refused(rc, line, "'structures.grain_boundaries[0]'", "does not contain the tilt axis", "(1 -1 3)")
+    cfg = {"structures": {"dislocations": [{"character": "edge", "line": [1, 1, 1]}]}}
+    rc, line = run_cli(capsys, "check-config", _config(tmp_path, cfg))
+    assert_refused(rc, line, "config key 'structures': case 'disl-edge-quadrupolar-111': line [1, 1, 1] does not "
+                   "lie in the glide plane [1, 1, 1] (line . n must be 0)")  # fmt: skip
 
 
 def test_cell_beyond_the_atom_limit_is_refused_before_building(tmp_path, capsys):

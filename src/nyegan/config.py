@@ -280,7 +280,10 @@ def check_cell_sizes(config: dict, cases: dict[str, Case], potential) -> None:
     s, nye = config["structures"], config["nye"]
     avg = {"x": 0, "y": 1, "z": 2}.get(nye["average_along"])
     for name, case in cases.items():
-        lengths = case_lengths(case, a0, s["min_size"])
+        try:
+            lengths = case_lengths(case, a0, s["min_size"])
+        except ValueError as exc:  # e.g. a dislocation line outside its glide plane
+            raise ConfigError(f"config key 'structures': case '{name}': {exc}") from None
         box = " x ".join(f"{v:.1f}" for v in lengths)
         n = atom_count(lengths, a0)
         if n > s["max_atoms"]:
