@@ -350,6 +350,7 @@ def test_generation_outside_the_training_range_is_refused_unless_allowed(gan, tm
 # ---- interruptions --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_relaxation_killed_mid_run_leaves_nothing_and_reruns(gb, tmp_path):
     """SIGKILL during a GB search: no output (not even the stale one of an earlier run), and a rerun succeeds."""
     out = tmp_path / "relaxed" / "gb.dump"
