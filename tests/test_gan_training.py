@@ -335,7 +335,7 @@ def test_cpu_training_with_a_fixed_seed_is_reproducible(dataset, tmp_path):
     from nyegan.gan.train import train
 
     torch.set_num_threads(1)
-    cfg = dict(TINY_GAN, steps=4, images=False)
+    cfg = dict(TINY_GAN, steps=4, images=False, accelerator="cpu")
     a = torch.load(train(dataset, tmp_path / "a", cfg), weights_only=True)["state_dict"]
     b = torch.load(train(dataset, tmp_path / "b", cfg), weights_only=True)["state_dict"]
     assert a.keys() == b.keys()
