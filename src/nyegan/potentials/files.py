@@ -126,7 +126,8 @@ class Potential:
         if self.pair_style == "eam":
             cmds = ["pair_style eam", f"pair_coeff * * {f}"]
         else:
-            cmds = [f"pair_style {self.pair_style}", f"pair_coeff * * {f} " + " ".join([self.element] * n_types)]
+            el = lammps_quote(self.element)  # checked against the file, quoted all the same
+            cmds = [f"pair_style {self.pair_style}", f"pair_coeff * * {f} " + " ".join([el] * n_types)]
         return [*cmds, f"mass * {self.mass}"]
 
     def sha256(self) -> str:
