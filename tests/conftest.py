@@ -2,6 +2,7 @@
 potential of the default config and its LAMMPS-computed properties, once per session."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# the environment's own tools (mpiexec, snakemake) first, as `make test` arranges
+os.environ["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
 
 AL_POTENTIAL = "Al_mm.eam.fs"
 

@@ -1,14 +1,17 @@
-"""Training through Lightning: two-process DDP on CPU, kill-and-resume, end to end to metrics.json."""
+"""Training through Lightning: two-process DDP on CPU, kill-and-resume, SIGTERM, new data never resumed on an old
+run, reproducibility, end to end to metrics.json."""
 
 import json
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import xarray as xr
 from _gan_fixtures import TINY_GAN, run_python, tiny_dataset
+from _messages import record
 
 RANK_DUMP = """
 import json, sys, torch
@@ -235,3 +238,138 @@ def test_bf16_mixed_keeps_physics_exact(dataset, tmp_path):
         fake = model.sample(cond, L, gbf, seed=0)
     assert fake.dtype == torch.float32
     assert float(fieldops.relative_divergence(fake.double(), L.double(), 2).max()) < 1e-5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGUSR1])
+def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes_at_that_step(dataset, tmp_path, sig):
+    """SIGTERM (a scheduler's preemption, a workflow manager stopping) or SIGUSR1 outside SLURM: the state at the
+    current step is saved, the process exits cleanly with 128 + the signal, and the rerun resumes at exactly that
+    step."""
+    cfg = dict(TINY_GAN, steps=400, checkpoint_every=3, images=False)
+    proc = run_python(_script(dataset, cfg), tmp_path, wait=False)
+    ckpts = tmp_path / "run" / "checkpoints"
+    t0 = time.time()
+    try:
+        while len(list(ckpts.glob("step*.ckpt"))) < 2:
+            assert proc.poll() is None, "training ended before SIGTERM:\n" + proc.stdout.read()[-3000:]
+            assert time.time() - t0 < 200, "no checkpoint within 200 s"
+            time.sleep(0.2)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + sig, out[-3000:]
+    assert "Traceback" not in out
+    assert not (tmp_path / "end_rank0.txt").exists()  # stopped before the end
+    line = record([x for x in out.splitlines() if x.startswith(f"nyegan train: {sig.name} received")][0])
+    saved_path = tmp_path / line.split("checkpoint ")[1].split(" at step")[0]
+    saved = torch.load(saved_path, weights_only=True)
+    step = saved["global_step"]
+    assert line.endswith(f"at step {step}") and saved_path.name == f"step{step:07d}.ckpt"
+    assert torch.load(ckpts / "last.ckpt", weights_only=True)["global_step"] == step
+    # a step that was not a multiple of checkpoint_every: the state at the signal, not the last periodic save
+    periodic = max(torch.load(p, weights_only=True)["global_step"] for p in ckpts.glob("step*.ckpt") if p != saved_path)
+    assert step > periodic
+    cfg2 = dict(cfg, steps=saved["nyegan_iteration"] + 2)
+    run_python(_script(dataset, cfg2), tmp_path, timeout=300)
+    assert int((tmp_path / "start_rank0.txt").read_text()) == step
+    assert int((tmp_path / "end_rank0.txt").read_text()) == cfg2["steps"] + cfg2["steps"] // 2
+
+
+def test_new_data_is_never_trained_on_an_old_checkpoint(tmp_path):
+    """Add a case to the dataset and rerun training: a fresh run on the new data, the old run kept apart."""
+    from _gan_fixtures import write_tiny_cases
+
+    from nyegan.dataset import build_dataset, load_dataset
+    from nyegan.gan.run_identity import dataset_fingerprint
+    from nyegan.gan.train import load_model, train
+
+    torch.set_num_threads(1)
+    ds_path = tiny_dataset(tmp_path)
+    cfg = dict(TINY_GAN, steps=2, checkpoint_every=1, images=False)
+    run = tmp_path / "run"
+    train(ds_path, run, cfg)
+    old = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert old["global_step"] == 3 and old["nyegan_run_identity"]["dataset_sha256"] == dataset_fingerprint(
+        load_dataset(ds_path)
+    )
+    # the same data and settings resume (here: a finished run, nothing more to do)
+    train(ds_path, run, cfg)
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == old["epoch"]
+    assert not list(run.glob("checkpoints.previous-*"))
+    # a new boundary (40 deg) enters the sweep; like Snakemake, the rerun removes last.ckpt first, so only older
+    # step checkpoints of the previous run remain to be (wrongly) resumed
+    nye, meta = write_tiny_cases(tmp_path, thetas=(10.0, 20.0, 30.0, 40.0))
+    build_dataset(nye, meta, ds_path, grid=(16, 32), heldout_misorientations=[20.0], validation_fraction=0.2)
+    new_ds = load_dataset(ds_path)
+    (run / "checkpoints" / "last.ckpt").unlink()
+    train(ds_path, run, cfg)
+    new = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert new["nyegan_run_identity"]["dataset_sha256"] == dataset_fingerprint(new_ds)
+    assert new["global_step"] == 3 and new["nyegan_iteration"] == 2  # a fresh run of 2 steps
+    # the weights and normalisation are those of a run on the new data; resuming the old run's step checkpoint
+    # (max_steps already reached) would have returned the old weights and the old normalisation buffers
+    model = load_model(run / "checkpoints" / "last.ckpt")
+    np.testing.assert_allclose(model.cond_mean.numpy(), new_ds["cond_mean"].values, rtol=1e-6)
+    assert not np.allclose(old["state_dict"]["cond_mean"].numpy(), new_ds["cond_mean"].values, rtol=1e-6)
+    assert not all(torch.equal(new["state_dict"][k], old["state_dict"][k]) for k in old["state_dict"])
+    assert 40.0 in new_ds["misorientation_deg"].values[new_ds["split"].values == "train"]
+    (previous,) = run.glob("checkpoints.previous-*")
+    assert "the dataset changed" in record((previous / "reason.txt").read_text().strip())
+    assert (previous / "logs").is_dir() and list(previous.glob("step*.ckpt"))
+    assert (
+        torch.load(sorted(previous.glob("step*.ckpt"))[-1], weights_only=True)["nyegan_run_identity"]
+        == old["nyegan_run_identity"]
+    )
+    # changed model settings: fresh as well
+    train(ds_path, run, dict(cfg, nz=4))
+    assert len(list(run.glob("checkpoints.previous-*"))) == 2
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["nyegan_run_identity"]["model"]["nz"] == 4
+
+
+def test_cpu_training_with_a_fixed_seed_is_reproducible(dataset, tmp_path):
+    from nyegan.gan.train import train
+
+    torch.set_num_threads(1)
+    cfg = dict(TINY_GAN, steps=4, images=False, accelerator="cpu")
+    a = torch.load(train(dataset, tmp_path / "a", cfg), weights_only=True)["state_dict"]
+    b = torch.load(train(dataset, tmp_path / "b", cfg), weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = torch.load(train(dataset, tmp_path / "c", dict(cfg, seed=1)), weights_only=True)["state_dict"]
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the seed matters
+
+
+def test_checkpoints_are_written_next_to_their_target(dataset, tmp_path, monkeypatch):
+    """Lightning's own save goes through fsspec, which stages the file in the system temporary folder and moves
+    it: a copy when that folder is on another file system, and a kill during the copy leaves a truncated
+    checkpoint. nyegan's checkpoint I/O stages it next to the target and renames it."""
+    import tempfile
+
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from nyegan.gan.checkpoints import AtomicCheckpointIO
+    from nyegan.gan.train import train
+
+    made = []
+    real = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        fd, name = real(*args, **kwargs)
+        made.append(Path(name).parent)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", spy)
+    torch.set_num_threads(1)
+    last = train(dataset, tmp_path / "run", dict(TINY_GAN, steps=2, checkpoint_every=1, images=False))
+    assert made and set(made) == {last.parent}  # every checkpoint staged in checkpoints/
+    made.clear()
+    TorchCheckpointIO().save_checkpoint({"x": torch.zeros(2)}, tmp_path / "plain.ckpt")
+    assert made and made[0] != tmp_path  # Lightning's default: staged elsewhere (the system temporary folder)
+    made.clear()
+    AtomicCheckpointIO().save_checkpoint({"x": torch.zeros(2)}, tmp_path / "atomic.ckpt")
+    assert made == [tmp_path] and torch.load(tmp_path / "atomic.ckpt")["x"].shape == (2,)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _messages import record
 from _structures import write_structure_meta
 
 from nyegan.config import ConfigError
@@ -189,8 +190,9 @@ def test_missing_potential_is_a_clear_error(al, tmp_path):
     out = tmp_path / "relaxed" / "x.dump"
     out.parent.mkdir()
     out.write_text("stale")  # an old output must not survive a failed run
-    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*Al_nonexistent\.eam\.fs.*not found"):
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*Al_nonexistent\.eam\.fs.*not found") as err:
         run_relax_files(data, out, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
     _no_outputs(out)
 
 
@@ -199,8 +201,9 @@ def test_overlapping_atoms_are_refused(al, tmp_path):
     s.positions[1] = s.positions[0] + [0.05, 0.0, 0.0]
     data = _write_case(tmp_path, s, meta)
     out = tmp_path / "relaxed" / "x.dump"
-    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*closer than relax.min_pair_distance"):
+    with pytest.raises(RelaxError, match=r"gb-001-S5-310.*closer than relax.min_pair_distance") as err:
         run_relax_files(data, out)
+    record(err.value)
     _no_outputs(out)
 
 
@@ -214,6 +217,7 @@ def test_lost_atoms_report_lammps_error_and_keep_log(al, tmp_path):
     )  # atoms fly out
     with pytest.raises(RelaxError, match=r"gb-001-S5-310.*LAMMPS failed while annealing.*Lost atoms") as err:
         run_relax_files(data, out, settings=settings, log_file=log)
+    record(err.value)
     assert str(log) in str(err.value)
     assert "Lost atoms" in log.read_text()
     _no_outputs(out)
@@ -239,3 +243,48 @@ def test_defaults_come_from_the_schema():
     assert list(d.search.translation_spacing) == relax["gb_search"]["properties"]["translation_spacing"]["default"]
     assert d.search.translations is None and d.ensemble.states == relax["ensemble"]["properties"]["states"]["default"]
     assert d.mpi_tasks == relax["mpi_tasks"]["default"]
+
+
+def _potential_with_nan_core(path: Path, r_nan: float = 2.0) -> Path:
+    """Al_mm.eam.fs with its pair function r·phi(r) replaced by NaN below ``r_nan`` (Å): a perfect crystal (nearest
+    neighbours at 2.86 Å) never samples it, two atoms pushed together do."""
+    lines = (resolve_potential(POT).path).read_text().splitlines()
+    n_rho, _, n_r, d_r = (float(v) for v in lines[4].split()[:4])
+    first_phi = 6 + int(n_rho + n_r) // 5  # header (6 lines), F(rho) and rho(r), 5 values per line
+    n_lines = int(r_nan / d_r) // 5 + 1
+    for k in range(first_phi, first_phi + n_lines):
+        lines[k] = " ".join(["nan"] * 5)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_nan_energy_is_an_error_naming_the_case(al, tmp_path, monkeypatch):
+    monkeypatch.setenv("NYEGAN_CACHE", str(tmp_path / "cache"))  # properties of the damaged file stay out of the cache
+    pot = _potential_with_nan_core(tmp_path / "Al_nan.eam.fs")
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    s.positions[1] = s.positions[0] + [1.6, 0.0, 0.0]
+    data = _write_case(tmp_path, s, meta, potential=str(pot))
+    out = tmp_path / "relaxed" / "x.dump"
+    settings = RelaxSettings.from_config({"min_pair_distance": 0.0, "box_relax": {"gb": "none"}})
+    with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': energy or force is not finite after minimisation "
+                                         r"\(pe=nan, fnorm=nan\): the structure blew up") as err:  # fmt: skip
+        run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
+    _no_outputs(out)
+
+
+def test_non_convergence_is_an_error_naming_the_case(al, tmp_path):
+    s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
+    data = _write_case(tmp_path, s, meta)
+    out = tmp_path / "relaxed" / "x.dump"
+    settings = RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 1e-4})
+    with pytest.raises(RelaxError, match=r"case 'gb-001-S5-310': final minimisation stopped on 'max iterations' "
+                                         r"after 3 iterations with force norm .* > relax.fnorm_fail = 0.0001 eV/Å: "
+                                         r"not converged; raise relax.maxiter") as err:  # fmt: skip
+        run_relax_files(data, out, settings=settings, gb_search=False, log_file=tmp_path / "logs" / "x.log")
+    record(err.value)
+    _no_outputs(out)
+    # below fnorm_fail the same stop is accepted, with the warning recorded in the JSON
+    rec = run_relax_files(data, out, settings=RelaxSettings.from_config({"maxiter": 3, "fnorm_fail": 100.0}),
+                          gb_search=False)  # fmt: skip
+    assert rec["warnings"] and "max iterations" in rec["warnings"][0]

@@ -66,13 +66,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "bad input" (config, files, potentials, requests) or a failed computation that names
+    its case: reported as one line with exit status 2, never as a traceback. ``ValueError`` covers
+    ``ContractError``, ``FileFormatError`` and ``CheckpointError``; ``OSError`` covers missing or unreadable files."""
+    from nyegan.contracts import ContractError
+    from nyegan.relax.errors import RelaxError
+
+    return (ConfigError, ContractError, ValueError, OSError, RelaxError)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (LAMMPS and YAML messages span several)."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
+
+
+def _mpi_rank() -> int:
+    if "mpi4py" not in sys.modules:
+        return 0
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD.Get_rank() if MPI.Is_initialized() else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        print(f"nyegan {args.command}: error: {exc}", file=sys.stderr)
+    except user_errors() as exc:
+        if _mpi_rank() == 0:  # every rank raises the same error: say it once
+            print(f"nyegan {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     return 0
 

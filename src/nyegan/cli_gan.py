@@ -48,18 +48,37 @@ def run_train(args) -> None:
     print(f"checkpoint: {last}")
 
 
+def read_requests(path) -> list[dict]:
+    """The JSON list of condition dicts of ``--requests`` (clear errors for a missing or malformed file)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--requests {p}: no such file (give a JSON list of condition dicts)")
+    try:
+        requests = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--requests {p}: not valid JSON ({exc})") from None
+    if not isinstance(requests, list) or not all(isinstance(r, dict) for r in requests) or not requests:
+        raise ValueError(f"--requests {p}: expected a non-empty JSON list of condition objects")
+    return requests
+
+
 def run_generate(args) -> None:
     from nyegan.gan.config import read_sections
     from nyegan.gan.generate import generate
 
     gen = read_sections(getattr(args, "config", None))["gan"].generate
-    kw = dict(n_per_condition=gen.n_per_condition, splits=gen.generate_splits, seed=gen.seed)
+    kw = dict(
+        n_per_condition=gen.n_per_condition,
+        splits=gen.generate_splits,
+        seed=gen.seed,
+        allow_extrapolation=gen.allow_extrapolation or bool(getattr(args, "allow_extrapolation", False)),
+    )
     if getattr(args, "n_per_condition", None):
         kw["n_per_condition"] = int(args.n_per_condition)
     if getattr(args, "splits", None):
         kw["splits"] = tuple(args.splits)
     req = getattr(args, "requests", None)
-    requests = json.loads(Path(req).read_text()) if req else None
+    requests = read_requests(req) if req else None
     ds = generate(args.checkpoint, args.dataset, args.output, requests=requests, **kw)
     print(f"generated: {ds.sizes['sample']} fields -> {args.output}")
 
@@ -100,6 +119,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("-n", "--n-per-condition", dest="n_per_condition", type=int)
     p.add_argument("--splits", nargs="+", help="dataset splits whose conditions are used (default heldout validation)")
     p.add_argument("--requests", help="JSON list of condition dicts (structures-JSON keys + cell_lengths)")
+    p.add_argument(
+        "--allow-extrapolation",
+        action="store_true",
+        help="generate for conditions outside the training range (refused by default; config gan.allow_extrapolation)",
+    )
     p.set_defaults(func=run_generate)
 
     p = subparsers.add_parser("evaluate", help="compare generated with held-out atomistic fields")

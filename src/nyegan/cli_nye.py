@@ -45,6 +45,12 @@ def add_parser(subparsers) -> None:
         help="average along this straight-defect direction (dimension dropped): a box axis (x, y, z) or a cell "
         "vector (a, b, c); without it the line direction is detected",
     )
+    p.add_argument(
+        "--max-memory-gb",
+        type=float,
+        default=None,
+        help="refuse a grid whose memory would exceed this, GB (default: the config schema's nye.max_memory_gb)",
+    )
     p.add_argument("--atoms", default=None, help="also write per-atom G and alpha to this LAMMPS dump (OVITO)")
     p.add_argument("--png", default=None, help="also write a PNG map of the main components")
     p.add_argument(
@@ -63,7 +69,7 @@ def run(args) -> None:
 
     if has_several_frames(args.dump, args.format):
         if args.atoms or args.png:
-            raise SystemExit("--atoms and --png take a single frame; the input holds several")
+            raise ValueError(f"{args.dump}: --atoms and --png take a single frame; the input holds several")
         n = nye_trajectory(
             args.dump,
             args.output,
@@ -76,6 +82,7 @@ def run(args) -> None:
             args.average_along,
             fmt=args.format,
             vti=args.vti,
+            max_memory_gb=args.max_memory_gb,
         )
         print(f"{args.output}: {n} frames along 'time'")
         return
@@ -90,6 +97,7 @@ def run(args) -> None:
         args.average_along,
         return_atoms=bool(args.atoms),
         fmt=args.format,
+        max_memory_gb=args.max_memory_gb,
     )
     write_field(ds, args.output)
     if args.vti:

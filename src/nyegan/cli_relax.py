@@ -99,7 +99,6 @@ def run(args) -> None:
         return _relaunch(args)
     from nyegan.contracts import STRUCTURE
     from nyegan.relax.case import run_relax_files
-    from nyegan.relax.errors import RelaxError
     from nyegan.relax.parallel import world_comm
 
     settings = load_settings(args.settings)
@@ -107,21 +106,17 @@ def run(args) -> None:
     comm = comm if comm is not None and comm.Get_size() > 1 else None
     meta_path = Path(args.metadata) if args.metadata else Path(args.data).with_suffix(".json")
     element = args.element or (STRUCTURE.read(meta_path).get("element") if meta_path.exists() else None)
-    try:
-        record = run_relax_files(
-            args.data,
-            args.output,
-            metadata_path=args.metadata,
-            potential=args.potential,
-            settings=settings,
-            gb_search=args.gb_search,
-            log_file=args.log,
-            comm=comm,
-            element=element,
-        )
-    except RelaxError as exc:
-        print(f"nyegan relax: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    record = run_relax_files(  # errors (RelaxError, bad files) are reported by nyegan.cli.main: one line, status 2
+        args.data,
+        args.output,
+        metadata_path=args.metadata,
+        potential=args.potential,
+        settings=settings,
+        gb_search=args.gb_search,
+        log_file=args.log,
+        comm=comm,
+        element=element,
+    )
     if record is not None:
         gamma = record.get("gb_energy_mJ_m2")
         extra = f", γ = {gamma:.1f} mJ/m²" if gamma is not None else ""

@@ -114,12 +114,21 @@ def top_level_default(key: str):
     return copy.deepcopy(_schema_cached()["properties"][key]["default"])
 
 
+def yaml_problem(exc) -> str:
+    """A YAML parse error as one line: where (line, column) and what, without the parser's context dump."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"malformed YAML{where}: {problem}" + (f" ({context})" if context else "")
+
+
 def load_config(path: str | Path) -> dict:
     """Read a YAML config file (clear error on malformed YAML) and validate it."""
     try:
         config = yaml.safe_load(Path(path).read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+        raise ConfigError(f"{path}: {yaml_problem(exc)}") from None
     validate_schema(config)
     check_config(config)
     return config
@@ -231,11 +240,12 @@ def expand_cases(config: dict) -> dict[str, Case]:
 
 
 def check_config(config: dict) -> dict[str, Case]:
-    """Physical checks beyond the schema (potential exists, planes contain axes, ...); returns the cases."""
+    """Physical checks beyond the schema (potential exists, planes contain axes, cell sizes and Nye grids within
+    their limits, held-out misorientations present in the sweep); returns the cases. Nothing is built."""
     from nyegan.potentials import resolve_potential
 
     try:
-        resolve_potential(config["potential"], config["element"])
+        potential = resolve_potential(config["potential"], config["element"])
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(f"config key 'potential': {exc}") from None
     cases = expand_cases(config)
@@ -243,4 +253,77 @@ def check_config(config: dict) -> dict[str, Case]:
         raise ConfigError(
             "config key 'structures': no structures requested; add grain_boundaries, dislocations or gb_dislocations"
         )
+    check_cell_sizes(config, cases, potential)
+    check_heldout(config, cases)
     return cases
+
+
+def _lattice_constant(potential) -> float:
+    """a0 (Å) from the potential file's header, else computed with LAMMPS (cached)."""
+    from nyegan.potentials.files import eam_lattice_constant
+
+    a0 = eam_lattice_constant(potential.path, potential.element)
+    if a0 is None:
+        from nyegan.potentials import cubic_properties
+
+        a0 = cubic_properties(potential).a0
+    return a0
+
+
+def check_cell_sizes(config: dict, cases: dict[str, Case], potential) -> None:
+    """Refuse cells beyond ``structures.max_atoms`` and Nye grids beyond ``nye.max_memory_gb``, estimated from
+    the cell geometry (:mod:`nyegan.structures.size`) without building anything."""
+    from nyegan.nye.grid import check_grid_memory
+    from nyegan.structures.size import atom_count, case_lengths
+
+    a0 = _lattice_constant(potential)
+    s, nye = config["structures"], config["nye"]
+    avg = {"x": 0, "y": 1, "z": 2}.get(nye["average_along"])
+    for name, case in cases.items():
+        try:
+            lengths = case_lengths(case, a0, s["min_size"])
+        except ValueError as exc:  # e.g. a dislocation line outside its glide plane
+            raise ConfigError(f"config key 'structures': case '{name}': {exc}") from None
+        box = " x ".join(f"{v:.1f}" for v in lengths)
+        n = atom_count(lengths, a0)
+        if n > s["max_atoms"]:
+            raise ConfigError(
+                f"config key 'structures.max_atoms': case '{name}' would hold about {n:,} atoms (box {box} Å) > "
+                f"structures.max_atoms = {s['max_atoms']:,}; lower its min_size or raise structures.max_atoms"
+            )
+        shape = [max(3, int(round(v / nye["spacing"]))) for k, v in enumerate(lengths) if k != avg]
+        try:
+            check_grid_memory(shape, nye["spacing"], nye["max_memory_gb"], f"case '{name}' (box {box} Å)")
+        except ValueError as exc:
+            raise ConfigError(f"config key 'nye.spacing': {exc}") from None
+
+
+def case_misorientation(case: Case) -> float | None:
+    """Tilt angle (degrees) of a boundary case as the dataset sees it; None for dislocations and twist cells
+    (left out of the dataset)."""
+    if case.kind not in ("gb", "gb_dislocation") or case.params.get("twist"):
+        return None
+    return tilt_boundary(case.params["axis"], case.params["plane"]).angle_deg
+
+
+def check_heldout(config: dict, cases: dict[str, Case], tol_deg: float = 0.05) -> None:
+    """Every ``dataset.heldout_misorientations`` entry must match a boundary of the sweep (same tolerance as the
+    dataset stage), and something must be left to train on."""
+    held = config.get("dataset", {}).get("heldout_misorientations")
+    if not held:
+        return
+    angles = {name: case_misorientation(c) for name, c in cases.items()}
+    available = sorted({round(a, 2) for a in angles.values() if a is not None})
+    for k, h in enumerate(held):
+        if not any(a is not None and abs(a - h) <= tol_deg for a in angles.values()):
+            raise ConfigError(
+                f"config key 'dataset.heldout_misorientations[{k}]': {h}° matches no tilt boundary of the sweep "
+                f"(misorientations: {available or 'none'}); choose among them, or [] to hold out none"
+            )
+    left = [n for n, c in cases.items() if not c.params.get("twist")]
+    left = [n for n in left if angles[n] is None or all(abs(angles[n] - h) > tol_deg for h in held)]
+    if not left:
+        raise ConfigError(
+            "config key 'dataset.heldout_misorientations': every case of the sweep is held out, nothing is left "
+            "to train on; hold out fewer misorientations"
+        )

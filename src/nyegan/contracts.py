@@ -6,7 +6,10 @@ before format versions existed, or by a newer nyegan, is refused with the comman
 ``KeyError`` deep inside a later stage.
 
 JSON files carry ``"format"`` and ``"format_version"`` keys; netCDF files carry the global attributes
-``nyegan_format`` and ``nyegan_format_version``. ``docs/contracts.md`` is rendered from this module
+``nyegan_format`` and ``nyegan_format_version``. Every nyegan writer also records where the file came from
+(:mod:`nyegan.provenance`): a ``provenance`` key in JSON files, a JSON string attribute ``provenance`` in netCDF
+files, checked when present. netCDF variables are written with HDF5 Fletcher-32 checksums, so a file damaged
+after it was written is refused when read instead of giving silently wrong numbers. ``docs/contracts.md`` is rendered from this module
 (:func:`render_markdown`, ``nyegan contracts-docs``).
 
 ================  ========================================  =============================================
@@ -27,6 +30,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nyegan.provenance import SCHEMA as PROVENANCE_SCHEMA
 
 SPATIAL = ("x", "y", "z")
 
@@ -176,6 +181,7 @@ STRUCTURE = JsonContract(
                 "description": "cores: position [x, y] (Å) and sign (±1 times burgers_box)",
             },
             "distance_to_gb": {"type": "number", "minimum": 0, "description": "core-to-boundary distance (Å)"},
+            "provenance": PROVENANCE_SCHEMA,
         },
         "allOf": [
             {
@@ -250,6 +256,7 @@ RELAXED = JsonContract(
             "states": {"type": "array", "items": {"type": "object", "required": ["gb_energy_mJ_m2"]}},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "build": {"type": "object", "required": ["case", "kind"]},
+            "provenance": PROVENANCE_SCHEMA,
         },
         "allOf": [
             {"if": {"properties": {"kind": {"const": "gb"}}}, "then": {"required": ["gb_energy_mJ_m2", "chosen_state"]}}
@@ -332,6 +339,8 @@ class NetcdfContract:
         for name in self.attrs:  # a per-frame quantity of a multi-frame file may be a variable instead
             if name not in ds.attrs and name not in ds.variables:
                 raise ContractError(f"{where}: global attribute '{name}' missing")
+        if "provenance" in ds.attrs:
+            check_provenance(ds.attrs["provenance"], where)
         return ds
 
     def stamp(self, ds):
@@ -340,12 +349,14 @@ class NetcdfContract:
         return ds
 
     def write(self, ds, path: str | os.PathLike, **to_netcdf):
-        """Stamp, check and write ``ds`` as netCDF4 atomically (``to_netcdf`` passed on, e.g. encoding)."""
+        """Stamp, check and write ``ds`` as netCDF4 atomically (``to_netcdf`` passed on, e.g. encoding); numeric
+        variables get HDF5 Fletcher-32 checksums (:func:`checksum_encoding`)."""
         from nyegan.io.atomic import atomic_path
 
         self.check(self.stamp(ds), path)
+        encoding = checksum_encoding(ds, to_netcdf.pop("encoding", None))
         with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", **to_netcdf)
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding, **to_netcdf)
         return ds
 
     def open(self, path: str | os.PathLike, load: bool = True):
@@ -366,13 +377,44 @@ class NetcdfContract:
         try:
             self.check(ds, path)
             if load:
-                loaded = ds.load()
+                try:
+                    loaded = ds.load()
+                except Exception as exc:  # HDF5 checksum or decompression failure: damaged after writing
+                    raise ContractError(f"{path} ({self.name} file): its data cannot be read ({type(exc).__name__}: "
+                                        f"{exc}: a checksum mismatch or a damaged block); the file is damaged: "
+                                        f"rewrite it with {self.rewrite}") from None  # fmt: skip
                 ds.close()
                 return loaded
             return ds
         except BaseException:
             ds.close()
             raise
+
+
+def checksum_encoding(ds, encoding: dict | None = None) -> dict:
+    """netCDF4 encoding adding HDF5 Fletcher-32 checksums to every numeric variable (strings cannot carry
+    filters); entries of ``encoding`` win."""
+    out = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "biuf" and var.ndim > 0:
+            out[name] = {"fletcher32": True}
+    for name, enc in (encoding or {}).items():
+        out[name] = {**out.get(name, {}), **enc}
+    return out
+
+
+def check_provenance(value, where: str) -> dict:
+    """A provenance record (dict, or the JSON string of a netCDF attribute) checked against its schema."""
+    import jsonschema
+
+    try:
+        record = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{where}: attribute 'provenance' is not valid JSON ({exc})") from None
+    errors = list(jsonschema.Draft202012Validator(PROVENANCE_SCHEMA).iter_errors(record))
+    if errors:
+        raise ContractError(f"{where}: attribute 'provenance': {errors[0].message}")
+    return record
 
 
 NYE_FIELD = NetcdfContract(
@@ -534,7 +576,10 @@ def render_markdown() -> str:
         "is checked where it is written and where it is read; a file that breaks its contract, or that carries an",
         "old or missing format version, gets an error naming the file, the key and the stage that writes it.",
         "JSON files carry `format` and `format_version`; netCDF files the global attributes `nyegan_format` and",
-        "`nyegan_format_version`. Units: Å, eV, GPa, mJ/m², degrees.",
+        "`nyegan_format_version`. Units: Å, eV, GPa, mJ/m², degrees. Every nyegan writer records the file's",
+        "provenance (`nyegan.provenance`: the config section and its hash, software versions, input files and their",
+        "hashes) as a `provenance` key (JSON) or a JSON string attribute `provenance` (netCDF). netCDF variables",
+        "carry HDF5 Fletcher-32 checksums: a file damaged after writing is refused when read.",
         "",
     ]
     for c in JSON_CONTRACTS:
@@ -558,5 +603,7 @@ def render_markdown() -> str:
             out.append(f"| `{v.name}` | ({dims}) | {v.units or ''} | {'yes' if v.required else 'no'} |")
         out += ["", "| global attribute | meaning |", "|---|---|"]
         out += [f"| `{k}` | {m} |" for k, m in c.attrs.items()]
+        out += ["| `provenance` | where the file came from (JSON: config section and its SHA-256, versions of nyegan, "
+                "LAMMPS, torch, numpy, input paths and SHA-256); written by every nyegan writer, checked when present |"]  # fmt: skip
         out += ["", "```python", c.example, "```", ""]
     return "\n".join(out)

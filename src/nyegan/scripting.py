@@ -24,6 +24,9 @@ def log_to(path, append: bool = False):
         logging.captureWarnings(True)
         try:
             yield logging.getLogger("nyegan")
+        except SystemExit as exc:  # a deliberate exit (e.g. training stopped by SIGTERM) says why itself
+            print(f"exit status {exc.code}: {exc}", file=fh)
+            raise
         except BaseException:
             traceback.print_exc(file=fh)
             raise

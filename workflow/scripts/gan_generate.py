@@ -13,5 +13,6 @@ with log_to(snakemake.log[0]) as log:
         n_per_condition=gen.n_per_condition,
         splits=gen.generate_splits,
         seed=gen.seed,
+        allow_extrapolation=gen.allow_extrapolation,
     )
     log.info("%d generated fields -> %s", ds.sizes["sample"], snakemake.output[0])

@@ -18,5 +18,6 @@ with log_to(snakemake.log[0]) as log:
         spacing=cfg["spacing"],
         smoothing=cfg["smoothing"],
         average_along=cfg["average_along"],
+        max_memory_gb=cfg["max_memory_gb"],
     )
     log.info("%s: %d state(s) -> %s", snakemake.wildcards.case, n, snakemake.output.field)

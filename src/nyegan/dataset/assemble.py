@@ -38,6 +38,7 @@ from nyegan.contracts import DATASET, NYE_FIELD, STRUCTURE
 from nyegan.dataset.conditions import FEATURES, condition_vector, periods_along_x
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
+from nyegan.provenance import as_attr, provenance
 
 LABELS = ["x", "y", "z"]
 CANONICAL_Y1 = 0.25
@@ -328,6 +329,20 @@ def build_dataset(
             "frank_bilby_sign": float(np.sign(np.sum([r["content_sign"] for r in recs if r["has_gb"]]) or 1.0)),
             "source_schemes": ",".join(sorted({r["source_scheme"] for r in recs})),
             "excluded_cases": ",".join(excluded),
+            "provenance": as_attr(
+                provenance(
+                    "dataset",
+                    dict(
+                        dim=dim,
+                        grid=list(grid),
+                        scheme=scheme,
+                        project=project,
+                        heldout_misorientations=heldout_misorientations,
+                        validation_fraction=validation_fraction,
+                    ),
+                    inputs=[*nye_paths, *meta_paths],
+                )
+            ),  # fmt: skip
         },
     )  # fmt: skip
     DATASET.write(ds, out_path)

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from nyegan.config import ConfigError, validate_section
+from nyegan.config import ConfigError, validate_section, yaml_problem
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,13 @@ class TrainerSettings:
 
 @dataclass(frozen=True)
 class GenerateSettings:
-    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed."""
+    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed, and whether
+    conditions outside the training range are allowed."""
 
     n_per_condition: int
     generate_splits: tuple[str, ...]
     seed: int
+    allow_extrapolation: bool
 
 
 def _pick(cls, c: dict):
@@ -150,7 +152,7 @@ def read_sections(path) -> dict:
         try:
             cfg = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: malformed YAML: {exc}") from None
+            raise ConfigError(f"{p}: {yaml_problem(exc)}") from None
     else:
         try:
             cfg = json.loads(text)

@@ -27,15 +27,29 @@ from nyegan.dataset import load_dataset
 from nyegan.gan import metrics
 from nyegan.gan.physics import targets_from_condition
 from nyegan.io import write_json
+from nyegan.provenance import provenance
 
 
 def _group_keys(kind, mis, case):
     return [f"{k} {m:g}deg" if np.isfinite(m) else f"{k} {c}" for k, m, c in zip(kind, mis, case)]
 
 
+def check_same_grid(gen, ds, generated_path, dataset_path) -> None:
+    """Generated and atomistic fields must share one grid (spatial dims and node counts), else ValueError."""
+    sp = [d for d in ("x", "y", "z") if d in ds["alpha"].dims]
+    got = {d: int(gen.sizes[d]) for d in ("x", "y", "z") if d in gen["alpha"].dims}
+    want = {d: int(ds.sizes[d]) for d in sp}
+    if got != want:
+        raise ValueError(
+            f"{generated_path}: generated fields on the grid {got}, but dataset {dataset_path} holds fields on "
+            f"{want}: evaluate against the dataset the fields were generated from (or regenerate with it)"
+        )
+
+
 def evaluate(generated_path, dataset_path, out_dir) -> dict:
     gen = GENERATED.open(generated_path)
     ds = load_dataset(dataset_path)
+    check_same_grid(gen, ds, generated_path, dataset_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dim = int(ds.attrs["dim"])
@@ -93,6 +107,7 @@ def evaluate(generated_path, dataset_path, out_dir) -> dict:
         "physics": gen.attrs.get("physics", ""),
         "generated": str(generated_path),
         "dataset": str(dataset_path),
+        "provenance": provenance("gan", {}, inputs=[generated_path, dataset_path]),
     }
     write_json(out_dir / "metrics.json", result)
     from nyegan.gan.plots import profiles_figure, spectra_figure

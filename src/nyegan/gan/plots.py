@@ -12,6 +12,18 @@ COMPONENTS = [("y", "z"), ("x", "z"), ("z", "z"), ("x", "x")]
 IDX = {"x": 0, "y": 1, "z": 2}
 
 
+def save_figure(fig, path, dpi: int = 100) -> None:
+    """Save ``fig`` atomically (temporary name + rename; format from the suffix) and close it."""
+    from pathlib import Path
+
+    from nyegan.io import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+
+
 def _np(a):
     return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
@@ -59,8 +71,7 @@ def profiles_figure(profiles: dict, path, ylabel: str = "<alpha_yz>_x (1/Å)"):
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def spectra_figure(spectra: dict, path):
@@ -74,5 +85,4 @@ def spectra_figure(spectra: dict, path):
         ax.set_ylabel("power")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

@@ -4,9 +4,13 @@ Outputs under ``out_dir``: ``checkpoints/step*.ckpt`` every ``checkpoint_every``
 ``checkpoints/last.ckpt`` (always written at the end), ``logs/`` with TensorBoard events, ``metrics.csv``
 (CSV logger; the history of earlier, resumed segments in ``metrics.partNNN.csv``) and ``images/epoch_*.png`` (real vs generated every epoch).
 Resuming: a rerun continues from ``last.ckpt`` (else the newest ``step*.ckpt``) at the saved step (a finished
-run returns at once); under
-SLURM, Lightning's ``SLURMEnvironment`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the
-requeued run resumes from that checkpoint.
+run returns at once), but only when the checkpoint was trained on the same dataset content with the same model
+and training settings (``nyegan.gan.run_identity``); otherwise the old run is moved to
+``checkpoints.previous-<time stamp>/`` and training starts fresh. Under SLURM, Lightning's ``SLURMEnvironment``
+saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the requeued run resumes from that checkpoint.
+SIGTERM (and SIGUSR1 outside SLURM) saves a checkpoint and stops with exit status 128 + the signal number
+(``nyegan.gan.checkpoints``). Checkpoints are written to a temporary name next to the target and renamed, and
+carry the run identity and the provenance record (``nyegan.provenance``).
 """
 
 from __future__ import annotations
@@ -68,18 +72,6 @@ def build_model(ds, model: ModelHParams | dict | None = None):
     return NyeGAN(asdict(hp), {**asdict(spec), "grid": list(spec.grid)})
 
 
-def _resume_path(out_dir: Path, ckpt_dir: Path):
-    from lightning.pytorch.plugins.environments import SLURMEnvironment
-
-    if SLURMEnvironment.detect() and list(out_dir.glob("hpc_ckpt_*.ckpt")):
-        return None  # Lightning resumes from the newest HPC checkpoint itself
-    last = ckpt_dir / "last.ckpt"
-    if last.exists():
-        return str(last)
-    steps = sorted(ckpt_dir.glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return str(steps[-1]) if steps else None  # last.ckpt removed (e.g. by a workflow manager): newest step
-
-
 def _keep_previous_csv(log_dir: Path) -> None:
     """Lightning's CSVLogger empties metrics.csv of a reused version folder: keep a resumed run's history."""
     rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", os.environ.get("LOCAL_RANK", 0))))
@@ -100,8 +92,12 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
     from lightning.pytorch.plugins.environments import SLURMEnvironment
     from lightning.pytorch.strategies import DDPStrategy
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from nyegan.gan.checkpoints import AtomicCheckpointIO, PreemptionCheckpoint
     from nyegan.gan.data import NyeDataModule
+    from nyegan.gan.run_identity import IdentityStamp, resume_checkpoint, run_identity
+    from nyegan.provenance import provenance
 
     settings = settings_of(cfg)
     tr, hp = asdict(settings.trainer), settings.model
@@ -112,12 +108,15 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         torch.set_num_threads(int(tr["threads"]))
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     seed = hp.seed
     pl.seed_everything(seed, workers=True, verbose=False)
 
     dm = NyeDataModule(dataset_path, int(tr["batch_size"]), int(tr["steps_per_epoch"]), seed, tr["device_resident"])
-    model = build_model(dm.prepare(), hp)
+    ds = dm.prepare()
+    identity = run_identity(ds, settings)
+    resume = resume_checkpoint(out_dir, ckpt_dir, identity, slurm=SLURMEnvironment.detect())
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    model = build_model(ds, hp)
     n_critic = hp.n_critic
     max_steps = int(tr["steps"]) + int(tr["steps"]) // n_critic
 
@@ -126,7 +125,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     strategy = tr["strategy"]
     if strategy in ("auto", "ddp") and (world is None or world > 1 or strategy == "ddp"):
         strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo" if accel == "cpu" else None)
-    plugins = []
+    plugins = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():
         plugins.append(SLURMEnvironment(auto_requeue=True, requeue_signal=signal.SIGUSR1))
 
@@ -138,6 +137,8 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         save_top_k=-1,
         auto_insert_metric_name=False,
     )
+    stamp = IdentityStamp(identity, provenance("gan", asdict(settings), inputs=[dataset_path]))
+    preemption = PreemptionCheckpoint(ckpt_dir)
     _keep_previous_csv(out_dir / "logs" / "version_0")
     loggers = [TensorBoardLogger(out_dir, name="logs", version=0), CSVLogger(out_dir, name="logs", version=0)]
     trainer = pl.Trainer(
@@ -148,9 +149,9 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         precision=_precision(tr["precision"], accel),
         max_steps=max_steps,
         max_epochs=-1,
-        callbacks=[ckpt_cb, *extra_callbacks],
+        callbacks=[ckpt_cb, stamp, preemption, *extra_callbacks],
         logger=loggers,
-        plugins=plugins or None,
+        plugins=plugins,
         default_root_dir=out_dir,
         log_every_n_steps=int(tr["log_every"]),
         num_sanity_val_steps=0,
@@ -158,19 +159,20 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         enable_model_summary=False,
         use_distributed_sampler=False,
     )
-    trainer.fit(model, datamodule=dm, ckpt_path=_resume_path(out_dir, ckpt_dir))
+    try:
+        trainer.fit(model, datamodule=dm, ckpt_path=resume)
+    except SIGTERMException:
+        interrupted = preemption.interrupted()
+        if interrupted is None:
+            raise
+        raise interrupted from None
     last = ckpt_dir / "last.ckpt"
     trainer.save_checkpoint(last)  # final state, whatever the checkpoint interval
     return last
 
 
 def load_model(ckpt_path, map_location="cpu"):
-    """The trained ``NyeGAN`` from a checkpoint, in eval mode."""
-    from nyegan.gan.module import NyeGAN
+    """The trained ``NyeGAN`` from a checkpoint, in eval mode (``CheckpointError`` for a damaged file)."""
+    from nyegan.gan.checkpoints import load_model as _load
 
-    p = Path(ckpt_path)
-    if not p.exists():
-        raise FileNotFoundError(f"checkpoint {p} not found: train first (nyegan train, or the workflow rule gan_train)")
-    model = NyeGAN.load_from_checkpoint(p, map_location=map_location)
-    model.eval()
-    return model
+    return _load(ckpt_path, map_location=map_location)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nyegan.provenance import as_attr, provenance
+
 
 def _lattice_parameter(meta: dict, a0, potential) -> float:
     if a0 is None:
@@ -50,6 +52,21 @@ def _case_options(meta: dict, reference: str, average_along) -> dict:
     return kw
 
 
+def check_grain_ids(s, meta: dict, reference: str, path) -> None:
+    """With ``--reference grains`` the atom types are the grain ids of the metadata's rotations: refuse a file
+    whose atoms do not carry them (e.g. a dump written without its ``type`` column, read as one grain)."""
+    if reference != "grains" or not meta.get("rotations"):
+        return
+    declared = {int(k) for k in meta["rotations"]}
+    present = {int(g) for g in np.unique(s.grain)}
+    if not present <= declared or (len(declared) > 1 and len(present) == 1):
+        raise ValueError(
+            f"{path}: --reference grains needs the atom types to be the grain ids {sorted(declared)} of the "
+            f"metadata, but the atoms carry {sorted(present)} (a file without its 'type' column?); write the "
+            f"types with the atoms, or use --reference auto"
+        )
+
+
 def nye_from_files(
     dump,
     metadata=None,
@@ -62,9 +79,11 @@ def nye_from_files(
     return_atoms=False,
     frame: int = 0,
     fmt: str | None = None,
+    max_memory_gb: float | None = None,
 ):
     """Read one frame of an atoms file (+ build metadata), compute the field; returns (dataset, structure,
-    atoms or None)."""
+    atoms or None). The field's ``provenance`` attr records these settings and the input files' hashes;
+    ``max_memory_gb`` (None: the schema default) bounds the grid's memory."""
     from nyegan.contracts import STRUCTURE
     from nyegan.io import read_atoms
     from nyegan.nye import compute_nye
@@ -76,6 +95,7 @@ def nye_from_files(
     a0 = _lattice_parameter(meta, a0, potential)
     kw = _case_options(meta, reference, average_along)
     s = read_atoms(dump, fmt, index=frame)
+    check_grain_ids(s, meta, reference, dump)
     result = compute_nye(
         s,
         a0,
@@ -85,12 +105,16 @@ def nye_from_files(
         smoothing=smoothing,
         average_along=average_along,
         return_atoms=return_atoms,
+        max_memory_gb=max_memory_gb,
         **kw,
     )
     ds, atoms = result if return_atoms else (result, None)
     ds.attrs["source"] = dump.name
     if meta.get("case"):
         ds.attrs["case"] = meta["case"]
+    settings = dict(spacing=spacing, smoothing=smoothing, reference=reference, average_along=average_along, a0=a0,
+                    potential=potential, frame=frame, format=fmt, max_memory_gb=max_memory_gb)  # fmt: skip
+    ds.attrs["provenance"] = as_attr(provenance("nye", settings, inputs=[dump, metadata]))
     return ds, s, atoms
 
 
@@ -125,6 +149,7 @@ def nye_trajectory(
     frame_dim: str = "time",
     labels: list[dict] | None = None,
     label_meta: dict | None = None,
+    max_memory_gb: float | None = None,
 ) -> int:
     """One Nye field per frame of ``path`` into one netCDF with a ``time`` dim (atomic write), streamed frame by
     frame; the grid (node counts) of the first frame is kept for all. ``vti``: also one ``.vti`` per frame
@@ -146,11 +171,15 @@ def nye_trajectory(
     show = sys.stderr.isatty() if progress is None else progress
     entries = []
     grid_n = None
+    settings = dict(spacing=spacing, smoothing=smoothing, reference=reference, average_along=average_along, a0=a0,
+                    potential=potential, format=fmt, max_memory_gb=max_memory_gb)  # fmt: skip
+    record = as_attr(provenance("nye", settings, inputs=[path, metadata]))
     with atomic_path(output) as tmp:
         writer = FieldSeriesWriter(tmp, frame_dim=frame_dim, labels=label_meta)
         try:
             for fr in tqdm(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", disable=not show):
                 s = fr.structure
+                check_grain_ids(s, meta, reference, path)
                 if grid_n is None:
                     grid_n = tuple(max(3, int(round(L / spacing))) for L in s.lengths)
                 ds = compute_nye(
@@ -162,9 +191,11 @@ def nye_trajectory(
                     smoothing=smoothing,
                     average_along=average_along,
                     grid_n=grid_n,
+                    max_memory_gb=max_memory_gb,
                     **kw,
                 )
                 ds.attrs["source"] = path.name
+                ds.attrs["provenance"] = record
                 if meta.get("case"):
                     ds.attrs["case"] = meta["case"]
                 writer.append(ds, fr.timestep, fr.index, labels[fr.index] if labels else None)

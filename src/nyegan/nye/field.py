@@ -10,7 +10,7 @@ import xarray as xr
 from nyegan.defects.frank_bilby import frank_bilby_content
 from nyegan.nye.burgers import unit_vector
 from nyegan.nye.geometry import Geometry, canonical_sign
-from nyegan.nye.grid import Grid, curl_of_distortion, divergence_max
+from nyegan.nye.grid import Grid, check_grid_memory, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
 from nyegan.nye.reference import AXES, GrainReference, build_reference
 from nyegan.structure import Structure
@@ -137,6 +137,7 @@ def compute_nye(
     workers: int = 1,
     grid_n: tuple[int, int, int] | None = None,
     progress: bool | None = None,
+    max_memory_gb: float | None = None,
 ):
     """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å), in any frame.
 
@@ -154,6 +155,8 @@ def compute_nye(
     grid_n: node counts per cell vector (default from ``spacing``), e.g. to keep one grid along a trajectory.
     progress: a progress bar over atoms (default: on a terminal, for more than 10^6 atoms).
     return_atoms: also return per-atom results (G, ok flag, alpha interpolated to atoms).
+    max_memory_gb: refuse (ValueError, before any allocation) a grid whose estimated memory exceeds this (GB);
+      None: the schema default ``nye.max_memory_gb``.
     """
     from nyegan.nye.geometry import correspondence_axis, detect_boundaries
 
@@ -166,6 +169,13 @@ def compute_nye(
     if not spacing > 0:
         raise ValueError(f"spacing must be a positive grid spacing in Å, got {spacing}")
     m_avg, t_avg = average_axis(structure.cell, average_along)
+    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
+    if max_memory_gb is None:
+        from nyegan.config import section_defaults
+
+        max_memory_gb = section_defaults("nye")["max_memory_gb"]
+    what = "the cell (" + " x ".join(f"{v:.1f}" for v in structure.lengths) + " Å)"
+    check_grid_memory(grid.shape, spacing, max_memory_gb, what)
     axis = _axis_vector(tilt_axis)
     # grains: ids, rotations (crystal -> box), per-atom labels
     if isinstance(reference, GrainReference):
@@ -196,7 +206,6 @@ def compute_nye(
     geometry = Geometry(ids, rots, counts, pairs, correspondence_axis=axis, correspondence_axis_source=axis_source)
 
     corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress)
-    grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
     _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
     del density
     alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl

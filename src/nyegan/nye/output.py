@@ -48,7 +48,8 @@ class FieldSeriesWriter:
     ``reference``), numbers (``correspondence_angle_deg``, ``n_atoms``, ``n_atoms_unmatched``,
     ``div_alpha_relative_residual``) and the box (``cell(time, cell_component)``, ``origin(time, component)``).
     Global attrs: those of the first frame minus the per-frame ones, plus ``n_frames``. Every frame must have
-    the grid of the first (same dims and sizes); node coordinates are those of the first frame's box.
+    the grid of the first (same dims and sizes); node coordinates are those of the first frame's box. Data
+    variables carry Fletcher-32 checksums, as the contract writers' do.
     """
 
     FRAME_DIMS = {"time": "LAMMPS timestep of the frame", "state": "rank of the microstate (0 = lowest energy)"}
@@ -84,21 +85,22 @@ class FieldSeriesWriter:
             v.setncatts({k: val for k, val in ds[d].attrs.items()})
         nc.createDimension("cell_component", 9)
         nc.createDimension("component", 3)
-        t = nc.createVariable(self.dim, "i8", (self.dim,))
+        t = nc.createVariable(self.dim, "i8", (self.dim,), fletcher32=True)
         t.setncatts({"long_name": self.FRAME_DIMS[self.dim], "units": "1"})
-        nc.createVariable("frame", "i8", (self.dim,)).long_name = "frame index in the input file (from 0)"
+        frame = nc.createVariable("frame", "i8", (self.dim,), fletcher32=True)
+        frame.long_name = "frame index in the input file (from 0)"
         for name, meta in self.labels.items():
-            nc.createVariable(name, "f8", (self.dim,)).setncatts(meta)
-        a = nc.createVariable("alpha", "f8", (self.dim, "i", "j", *spatial), zlib=True, complevel=1)
+            nc.createVariable(name, "f8", (self.dim,), fletcher32=True).setncatts(meta)
+        a = nc.createVariable("alpha", "f8", (self.dim, "i", "j", *spatial), zlib=True, complevel=1, fletcher32=True)
         a.setncatts(dict(ds["alpha"].attrs))
-        m = nc.createVariable("mask", "i1", (self.dim, *spatial))
+        m = nc.createVariable("mask", "i1", (self.dim, *spatial), fletcher32=True)
         m.setncatts(dict(ds["mask"].attrs))
         for name in PER_FRAME_JSON:
             nc.createVariable(name, str, (self.dim,)).long_name = f"per-frame {name} (JSON)"
         for name in PER_FRAME_NUMBERS:
-            nc.createVariable(name, "f8", (self.dim,))
-        nc.createVariable("cell", "f8", (self.dim, "cell_component")).units = "angstrom"
-        nc.createVariable("origin", "f8", (self.dim, "component")).units = "angstrom"
+            nc.createVariable(name, "f8", (self.dim,), fletcher32=True)
+        nc.createVariable("cell", "f8", (self.dim, "cell_component"), fletcher32=True).units = "angstrom"
+        nc.createVariable("origin", "f8", (self.dim, "component"), fletcher32=True).units = "angstrom"
         skip = set(PER_FRAME_JSON) | set(PER_FRAME_NUMBERS) | set(PER_FRAME_VECTORS)
         for k, v in ds.attrs.items():
             if k not in skip:

@@ -46,7 +46,21 @@ def available_potentials() -> list[str]:
 
 
 def read_eam_header(path: str | os.PathLike) -> dict[str, float]:
-    """{element: mass (g/mol)} declared in an EAM file (funcfl: the element is unnamed, key ``""``).
+    """{element: mass (g/mol)} declared in an EAM file (funcfl: the element is unnamed, key ``""``)."""
+    return {el: values[0] for el, values in read_eam_elements(path).items()}
+
+
+def eam_lattice_constant(path: str | os.PathLike, element: str) -> float | None:
+    """The lattice constant a0 (Å) an EAM file declares for ``element`` (its header, no LAMMPS run); None when
+    the file gives none (0). The relaxed value (``cubic_properties``) may differ slightly."""
+    elements = read_eam_elements(path)
+    a0 = elements.get(element, next(iter(elements.values())))[1]
+    return a0 if a0 > 0 else None
+
+
+def read_eam_elements(path: str | os.PathLike) -> dict[str, tuple[float, float]]:
+    """{element: (mass g/mol, lattice constant Å)} declared in an EAM file's element lines "Z mass a0 lattice"
+    (funcfl: the element is unnamed, key ``""``).
 
     setfl / Finnis–Sinclair: line 4 lists the elements, line 5 the tabulation (Nrho, drho, Nr, dr, cutoff); each
     element block starts with "Z mass a0 lattice" followed by Nrho + Nr (setfl) or Nrho + n_elements·Nr (fs)
@@ -58,7 +72,8 @@ def read_eam_header(path: str | os.PathLike) -> dict[str, float]:
         with open(path) as fh:
             if style == "eam":
                 fh.readline()
-                return {"": float(fh.readline().split()[1])}
+                words = fh.readline().split()
+                return {"": (float(words[1]), float(words[2]))}
             for _ in range(3):
                 fh.readline()
             words = fh.readline().split()
@@ -67,9 +82,10 @@ def read_eam_header(path: str | os.PathLike) -> dict[str, float]:
             grid = fh.readline().split()
             n_rho, n_r = int(grid[0]), int(grid[2])
             per_block = n_rho + (n_el if style == "eam/fs" else 1) * n_r
-            masses: dict[str, float] = {}
+            masses: dict[str, tuple[float, float]] = {}
             for el in elements:
-                masses[el] = float(fh.readline().split()[1])
+                words = fh.readline().split()
+                masses[el] = (float(words[1]), float(words[2]))
                 count = 0
                 while count < per_block:  # skip the element's tables (whitespace-separated values)
                     line = fh.readline()
@@ -110,7 +126,8 @@ class Potential:
         if self.pair_style == "eam":
             cmds = ["pair_style eam", f"pair_coeff * * {f}"]
         else:
-            cmds = [f"pair_style {self.pair_style}", f"pair_coeff * * {f} " + " ".join([self.element] * n_types)]
+            el = lammps_quote(self.element)  # checked against the file, quoted all the same
+            cmds = [f"pair_style {self.pair_style}", f"pair_coeff * * {f} " + " ".join([el] * n_types)]
         return [*cmds, f"mass * {self.mass}"]
 
     def sha256(self) -> str:

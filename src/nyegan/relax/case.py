@@ -26,6 +26,7 @@ from nyegan.io import atomic_path, read_data
 from nyegan.io.atomic import _to_jsonable
 from nyegan.io.lammps_dump import write_dump_frames
 from nyegan.potentials import Potential, cubic_properties, resolve_potential
+from nyegan.provenance import provenance
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
 from nyegan.relax.ensemble import md_snapshots
 from nyegan.relax.errors import RelaxError
@@ -259,6 +260,9 @@ def run_relax_files(
         s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file, element=element
     )
     if is_root(comm):
-        record["input"] = {"data": str(data_path), "metadata": str(metadata_path) if metadata_path.exists() else None}
+        meta_in = metadata_path if metadata_path.exists() else None
+        record["input"] = {"data": str(data_path), "metadata": str(meta_in) if meta_in else None}
+        section = {**asdict(settings), "potential": str(potential), "element": element, "gb_search_override": gb_search}
+        record["provenance"] = provenance("relax", section, inputs=[data_path, meta_in, record["potential"]["path"]])
         write_outputs(out, record, out_dump, json_path)
     return record

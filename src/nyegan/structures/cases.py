@@ -7,20 +7,24 @@ from pathlib import Path
 
 import nyegan
 from nyegan.contracts import STRUCTURE
-from nyegan.io import write_data
+from nyegan.io import atomic_path, write_data, write_json
+from nyegan.io.atomic import _to_jsonable
 from nyegan.potentials import cubic_properties, resolve_potential
+from nyegan.provenance import provenance
 from nyegan.structure import Structure
 
 
 def write_structure(structure: Structure, meta: dict, data_path: str | os.PathLike) -> Path:
-    """Write ``data_path`` (LAMMPS data, atom type = grain id) and the metadata next to it (``.json``)."""
+    """Write ``data_path`` (LAMMPS data, atom type = grain id) and the metadata next to it (``.json``), checked
+    against the structure contract first and renamed into place together (both appear, or neither)."""
     data_path = Path(data_path)
     json_path = data_path.with_suffix(".json")
     n_types = max(2 if meta.get("kind") in ("gb", "gb_dislocation") else 1, int(structure.grain.max()))
-    write_data(
-        data_path, structure, comment=f"nyegan {meta.get('case', '')}", n_types=n_types, mass=meta.get("mass_amu")
-    )
-    STRUCTURE.write(json_path, meta)
+    record = STRUCTURE.check(_to_jsonable(STRUCTURE.stamp(meta)), json_path)
+    with atomic_path(data_path) as tmp_data, atomic_path(json_path) as tmp_json:
+        comment = f"nyegan {meta.get('case', '')}"
+        write_data(tmp_data, structure, comment=comment, n_types=n_types, mass=meta.get("mass_amu"))
+        write_json(tmp_json, record)
     return json_path
 
 
@@ -36,7 +40,8 @@ def build_case(
     name: str | None = None,
 ) -> tuple[Structure, dict]:
     """Build a case: ``kind`` is "gb", "dislocation" or "gb_dislocation"; ``params`` as from
-    :func:`nyegan.config.expand_cases`. Lattice and elastic constants come from the potential."""
+    :func:`nyegan.config.expand_cases`. Lattice and elastic constants come from the potential. The metadata
+    records its provenance (these arguments, versions, the potential file's hash)."""
     pot = resolve_potential(potential, element)
     props = cubic_properties(pot)
     if kind == "gb" and params.get("twist"):
@@ -111,6 +116,19 @@ def build_case(
             "elastic_constants_GPa": {"c11": props.c11, "c12": props.c12, "c44": props.c44},
             "seed": seed,
             "nyegan_version": nyegan.__version__,
+            "provenance": provenance(
+                "structures",
+                {
+                    "kind": kind,
+                    "case": params,
+                    "potential": str(potential),
+                    "element": pot.element,
+                    "min_size": min_size,
+                    "overlap_cutoff": overlap_cutoff,
+                    "seed": seed,
+                },
+                inputs=[pot.path],
+            ),
         }
     )
     return structure, meta

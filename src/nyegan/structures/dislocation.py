@@ -71,12 +71,12 @@ def burgers_fraction(burgers) -> np.ndarray:
     direction = b / np.abs(b).max()
     if sorted(np.abs(np.round(direction, 9)).tolist()) != [0.0, 1.0, 1.0]:
         raise ValueError(
-            f"burgers {list(b)} is not along a <110> direction: fcc perfect dislocations have "
+            f"burgers {np.asarray(b).tolist()} is not along a <110> direction: fcc perfect dislocations have "
             "b = a0/2<110>, e.g. [0.5, -0.5, 0]"
         )
     if not (np.isclose(np.linalg.norm(b), np.sqrt(0.5)) or np.isclose(np.linalg.norm(b), np.sqrt(2.0))):
         raise ValueError(
-            f"burgers {list(b)} has the wrong length: give a0/2<110> as [0.5, -0.5, 0] (or the direction [1, -1, 0])"
+            f"burgers {np.asarray(b).tolist()} has the wrong length: give a0/2<110> as [0.5, -0.5, 0] (or the direction [1, -1, 0])"
         )
     return 0.5 * direction
 
@@ -117,7 +117,7 @@ def default_line(character: str, burgers, glide_plane) -> np.ndarray:
     candidates = [d for d in _lines_in_plane(n) if abs(character_angle_deg(b2, d) - 60.0) < 1e-6]
     if not candidates:
         raise ValueError(
-            f"no <110> line at 60° to b = {list(burgers)} in the glide plane {list(n)}: "
+            f"no <110> line at 60° to b = {np.asarray(burgers).tolist()} in the glide plane {np.asarray(n).tolist()}: "
             "give the line direction explicitly (line=[u, v, w])"
         )
     return candidates[0]
@@ -131,7 +131,7 @@ def slip_system(character: str, line=None, burgers=None, glide_plane=None):
     b = burgers_fraction(DEFAULT_BURGERS if burgers is None else burgers)
     if abs(np.dot(b, n)) > 1e-12:
         raise ValueError(
-            f"burgers {list(b)} does not lie in the glide plane {list(n)} (b . n must be 0): "
+            f"burgers {np.asarray(b).tolist()} does not lie in the glide plane {np.asarray(n).tolist()} (b . n must be 0): "
             "choose a <110> direction of that plane"
         )
     if line is None:
@@ -139,11 +139,13 @@ def slip_system(character: str, line=None, burgers=None, glide_plane=None):
     else:
         t = reduce_indices(as_int_vector(line, "line"))
         if np.dot(t, n) != 0:
-            raise ValueError(f"line {list(t)} does not lie in the glide plane {list(n)} (line . n must be 0)")
+            raise ValueError(
+                f"line {np.asarray(t).tolist()} does not lie in the glide plane {np.asarray(n).tolist()} (line . n must be 0)"
+            )
     angle = character_angle_deg(b, t)
     if character_of_angle(angle) != character:
         raise ValueError(
-            f"line {list(t)} and burgers {list(b)} make {angle:.2f}°, a "
+            f"line {np.asarray(t).tolist()} and burgers {np.asarray(b).tolist()} make {angle:.2f}°, a "
             f"{character_of_angle(angle)} dislocation, not {character}: change line or character"
         )
     return t, b, n, angle
