@@ -107,3 +107,34 @@ def test_random_augment_keeps_divergence_and_content():
     r = roll_batch(a, torch.tensor([3, 0, 7, 31]), 3)
     np.testing.assert_allclose(content.slab_content(r, gbf, L[:, 1], 2).numpy(), c0.numpy(), atol=1e-14)
     assert torch.equal(r[1], a[1]) and torch.equal(r[0, ..., 3, :], a[0, ..., 0, :])
+
+
+def test_batch_augmentation_moves_cores_and_keeps_units_aligned():
+    # shifts by whole CSL periods keep an x-aligned boundary aligned; cores follow the field; mirror x flips them
+    import torch
+
+    from nyegan.dataset.augment import augment_batch
+    from nyegan.dataset.conditions import FEATURES, INDEX
+
+    nx, ny = 32, 16
+    x = (torch.arange(nx) + 0.5) / nx
+    field = torch.zeros(2, 3, 3, nx, ny)
+    field[0, 1, 2] = torch.cos(2 * torch.pi * 4 * x)[:, None]  # a boundary with m = 4 periods
+    field[1, 1, 2, 5, 3] = 1.0  # a dislocation core at node (5, 3)
+    cond = torch.zeros(2, len(FEATURES))
+    cond[0, INDEX["periods_x"]] = 4.0
+    cond[:, INDEX["content_sign"]] = 1.0
+    cores = torch.full((2, 4, 3), float("nan"))
+    cores[1, 0] = torch.tensor([(5 + 0.5) / nx, (3 + 0.5) / ny, 1.0])
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        a, c, k = augment_batch(field, cond, cores, 2, generator=g, shift=True, mirror_x=False, mirror_z=False)
+        assert torch.allclose(a[0], field[0], atol=1e-6)  # units stay where the alignment put them
+        i = int(torch.nonzero(a[1, 1, 2])[0, 0])
+        assert abs(float(k[1, 0, 0]) - (i + 0.5) / nx) < 1e-6  # the core moved with the field
+    g = torch.Generator().manual_seed(0)
+    a, c, k = augment_batch(field, cond, cores, 2, generator=g, shift=False, mirror_x=True, mirror_z=False)
+    flipped = float(c[1, INDEX["content_sign"]]) < 0
+    if flipped:
+        i = int(torch.nonzero(a[1, 1, 2])[0, 0])
+        assert abs(float(k[1, 0, 0]) - (i + 0.5) / nx) < 1e-6

@@ -233,9 +233,9 @@ def test_bf16_mixed_keeps_physics_exact(dataset, tmp_path):
     )
     model = load_model(last)
     ds = load_dataset(dataset)
-    _, cond, L, gbf = dataset_tensors(ds, "train")
+    _, cond, L, gbf, cores = dataset_tensors(ds, "train")
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        fake = model.sample(cond, L, gbf, seed=0)
+        fake = model.sample(cond, L, gbf, cores, seed=0)
     assert fake.dtype == torch.float32
     assert float(fieldops.relative_divergence(fake.double(), L.double(), 2).max()) < 1e-5
 

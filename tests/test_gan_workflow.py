@@ -43,7 +43,7 @@ def test_checkpoint_saves_typed_hyperparameters(tmp_path):
 
     nye, meta = write_tiny_cases(tmp_path)
     ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
-    model = build_model(ds, {"nz": 4, "width_g": 4, "width_d": 4, "n_up": 2, "n_down": 2, "embed": 8})
+    model = build_model(ds, {"nz": 4, "width_g": 4, "width_d": 4, "depth": 2, "n_down": 2, "embed": 8})
     assert model.hparams["model"]["nz"] == 4 and model.hparams["data"]["dim"] == 2
     # keys not given take the schema default
     from nyegan.gan.config import GanSettings

@@ -42,6 +42,7 @@ from nyegan.provenance import as_attr, provenance
 
 LABELS = ["x", "y", "z"]
 CANONICAL_Y1 = 0.25
+MAX_CORES = 4
 STATE_LABELS = ("gb_energy_mJ_m2", "temperature_K")
 
 
@@ -122,6 +123,32 @@ def x_alignment_shift(alpha: np.ndarray, gb_frac, periods: float, dim: int) -> f
     return float(np.mod(-phase / (2 * np.pi * m), 1.0 / m))
 
 
+def _grid_start(attrs: dict, axis: str) -> float:
+    """Position (Å) where the resampled grid's first cell begins: the Nye grid puts nodes at origin + n h, the
+    resampler treats node n as the centre of cell n."""
+    c = attrs["_coords"].get(axis)
+    return c[0] - 0.5 * (c[1] - c[0]) if c is not None and len(c) > 1 else 0.0
+
+
+def core_fractions(meta: dict, attrs: dict, L: np.ndarray) -> np.ndarray:
+    """(MAX_CORES, 3) dislocation cores of the cell as (fractional x, fractional y, sign) on the dataset grid before
+    the canonical shifts (NaN rows pad); x along the (possibly tilted) first cell vector."""
+    out = np.full((MAX_CORES, 3), np.nan)
+    cores = meta.get("dislocations") or []
+    if len(cores) > MAX_CORES:
+        raise ValueError(
+            f"case {meta.get('case')}: {len(cores)} dislocation cores, the dataset holds at most {MAX_CORES}"
+        )
+    cell = np.asarray(meta["cell"], float)
+    tilt = cell[1, 0] / cell[1, 1] if cell[1, 1] else 0.0
+    for k, c in enumerate(cores):
+        x, y = float(c["position"][0]), float(c["position"][1])
+        fy = np.mod((y - _grid_start(attrs, "y")) / L[1], 1.0)
+        fx = np.mod((x - tilt * y - _grid_start(attrs, "x")) / L[0], 1.0)
+        out[k] = (fx, fy, float(c.get("sign", 1)))
+    return out
+
+
 def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> dict:
     """Every sample of one case on the common grid, canonicalised and measured."""
     meta = STRUCTURE.read(meta_path)
@@ -131,29 +158,32 @@ def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> d
     has_gb = "gb_y" in meta and meta.get("kind") in ("gb", "gb_dislocation")
     periods = periods_along_x(meta, L)
     lengths = L[:dim]
+    cores0 = core_fractions(meta, attrs, L)
     out = []
     for s in range(fields.shape[0]):
         alpha = fourier_resample(fields[s], tuple(grid))
         if has_gb:
             # the resampled grid treats input sample n as the centre of cell n, i.e. at y0 - h/2 + (n + 1/2) h
             # with y0 the first grid coordinate (Nye grids put nodes at origin + n h)
-            yc = attrs["_coords"].get("y")
-            start = yc[0] - 0.5 * (yc[1] - yc[0]) if yc is not None and len(yc) > 1 else 0.0
-            gb = np.mod((np.asarray(meta["gb_y"], float) - start) / L[1], 1.0)
+            gb = np.mod((np.asarray(meta["gb_y"], float) - _grid_start(attrs, "y")) / L[1], 1.0)
             shift = gb[0] - CANONICAL_Y1
             alpha = fractional_shift(alpha, shift, alpha.ndim - dim + 1)  # f(y + shift): boundary 1 -> 1/4
             gb_frac = np.mod(gb - shift, 1.0)
         else:
+            shift = 0.0
             gb_frac = np.array([CANONICAL_Y1, CANONICAL_Y1 + 0.5])
         x_shift = x_alignment_shift(alpha, gb_frac, periods, dim) if (align_x and has_gb) else 0.0
         if x_shift:
             alpha = fractional_shift(alpha, x_shift, alpha.ndim - dim)
+        cores = cores0.copy()  # a feature at f moves to f - shift under f(y + shift)
+        cores[:, 0] = np.mod(cores[:, 0] - x_shift, 1.0)
+        cores[:, 1] = np.mod(cores[:, 1] - shift, 1.0)
         raw_div = float(fieldops.relative_divergence(alpha, lengths, dim, scheme))
         if project:
             alpha = fieldops.project_divfree(alpha, lengths, dim, scheme)
         at = torch.from_numpy(alpha)[None]
         content = content_mod.slab_content(at, torch.tensor(gb_frac)[None], torch.tensor([L[1]]), dim)[0].numpy()
-        out.append(dict(alpha=alpha.astype(np.float32), gb_frac=gb_frac, content=content, div_residual_raw=raw_div,
+        out.append(dict(alpha=alpha.astype(np.float32), gb_frac=gb_frac, content=content, div_residual_raw=raw_div, cores=cores,
                         x_shift=x_shift, masked_fraction=float(attrs["_masked_fraction"][s]), rank=int(attrs["_rank"][s]),
                         **{k: float(attrs["_labels"][k][s]) for k in STATE_LABELS}))  # fmt: skip
     c0 = out[0]["content"]
@@ -179,6 +209,8 @@ def sample_coords(n_samples: int, grid: Sequence[int]) -> dict:
         "axis": LABELS,
         "boundary": [1, 2],
         "feature": list(FEATURES),
+        "core": np.arange(MAX_CORES),
+        "core_field": ["x_frac", "y_frac", "sign"],
     }
     for d, n in zip(["x", "y", "z"], grid):
         coords[d] = (d, (np.arange(n) + 0.5) / n, {"units": "1", "long_name": f"fractional {d} (cell-centred)"})
@@ -290,6 +322,8 @@ def build_dataset(
                           {"long_name": "CSL periods of the boundary along x in the cell (0: no boundary)"}),
             "gb_frac": (("sample", "boundary"), sample_array("gb_frac"),
                         {"long_name": "fractional y of the two boundaries after canonical shift"}),
+            "cores": (("sample", "core", "core_field"), np.stack([s["cores"] for s in samples]),
+                      {"long_name": "dislocation cores on the dataset grid: fractional x, fractional y, sign (NaN: none)"}),
             "x_shift": ("sample", sample_array("x_shift"),
                         {"long_name": "fractional x shift applied to align the boundary modulation (align_x)"}),
             "has_gb": ("sample", np.array([int(recs[i]["has_gb"]) for i in idx], dtype=np.int8)),

@@ -107,3 +107,48 @@ def augment(
     if mirror_z:
         alpha, cond = apply_mirror(alpha, cond, (1, 1, -1), dim, coin())
     return alpha, cond
+
+
+def augment_batch(
+    alpha: torch.Tensor,
+    cond: torch.Tensor,
+    cores: torch.Tensor,
+    dim: int,
+    generator: torch.Generator | None = None,
+    shift: bool = True,
+    mirror_x: bool = True,
+    mirror_z: bool = True,
+):
+    """Augment a batch of x-aligned samples with their dislocation cores (B, K, 3: x_frac, y_frac, sign).
+
+    Shifts along x: by a random whole number of CSL periods for boundary cells (``periods_x`` m >= 1: the
+    aligned units stay aligned), by any whole grid step for cells without a boundary; the cores move with the
+    field. Mirror x flips the cores' x (x -> 1 - x on the cell-centred grid; their signs stay, the flip of the
+    Burgers vector is carried by the ``burgers_*`` conditions). Returns (alpha, cond, cores) copies.
+    """
+    B = alpha.shape[0]
+    dev = alpha.device
+    g = generator
+    gdev = g.device if g is not None else dev
+
+    def coin():
+        return torch.rand(B, generator=g, device=gdev).to(dev) < 0.5
+
+    cores = cores.clone()
+    nx = alpha.shape[-dim]
+    if shift:
+        m = cond[:, INDEX["periods_x"]].round().clamp(min=0).long()
+        k = torch.randint(0, 1 << 16, (B,), generator=g, device=gdev).to(dev)
+        steps = torch.where(m > 0, (k % m.clamp(min=1)) * nx // m.clamp(min=1), k % nx)
+        alpha = roll_batch(alpha, steps, alpha.ndim - dim)
+        cores[:, :, 0] = (cores[:, :, 0] + steps[:, None].to(cores.dtype) / nx) % 1.0
+        if dim == 3:
+            nz = alpha.shape[-1]
+            alpha = roll_batch(alpha, torch.randint(0, nz, (B,), generator=g, device=gdev).to(dev), alpha.ndim - 1)
+    if mirror_x:
+        which = coin()
+        alpha, cond = apply_mirror(alpha, cond, (-1, 1, 1), dim, which)
+        cores[which, :, 0] = 1.0 - cores[which, :, 0]
+    if mirror_z:
+        alpha, cond = apply_mirror(alpha, cond, (1, 1, -1), dim, coin())
+    return alpha, cond, cores

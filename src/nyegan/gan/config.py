@@ -58,13 +58,14 @@ class DatasetSettings:
 
 @dataclass(frozen=True)
 class ModelHParams:
-    """Hyper-parameters of the conditional WGAN-GP (saved in every checkpoint)."""
+    """Hyper-parameters of the conditional generator (saved in every checkpoint)."""
 
     physics: str
     nz: int
+    noise_channels: int
     width_g: int
     width_d: int
-    n_up: int
+    depth: int
     n_down: int
     embed: int
     lr_g: float
@@ -74,6 +75,10 @@ class ModelHParams:
     n_critic: int
     gp_weight: float
     drift: float
+    r1_weight: float
+    spectral_norm: bool
+    rec_weight: float
+    rec_samples: int
     penalty_div: float
     penalty_mean: float
     penalty_content: float

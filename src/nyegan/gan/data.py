@@ -3,8 +3,8 @@
 Batches are drawn by index from device tensors (no DataLoader workers, no host-to-device copies per step).
 Each DDP rank draws its own random batches from a generator seeded by (seed, rank, epoch); the iterable
 has a fixed length (``steps_per_epoch``) so every rank runs the same number of steps.
-A batch is ``(alpha, cond, lengths, gb_frac)``: alpha (B, 3, 3, *grid) 1/Å, raw condition features,
-cell lengths (B, dim) Å, boundary fractions (B, 2).
+A batch is ``(alpha, cond, lengths, gb_frac, cores)``: alpha (B, 3, 3, *grid) 1/Å, raw condition features,
+cell lengths (B, dim) Å, boundary fractions (B, 2), dislocation cores (B, K, 3: x_frac, y_frac, sign; NaN none).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nyegan.dataset import load_dataset
 
 
 def dataset_tensors(ds, split: str | tuple[str, ...]) -> tuple[torch.Tensor, ...]:
-    """(alpha, cond, lengths, gb_frac) float32 tensors of the samples in ``split``."""
+    """(alpha, cond, lengths, gb_frac, cores) float32 tensors of the samples in ``split``."""
     splits = (split,) if isinstance(split, str) else tuple(split)
     sel = np.isin(ds["split"].values.astype(str), splits)
     dim = int(ds.attrs["dim"])
@@ -28,6 +28,7 @@ def dataset_tensors(ds, split: str | tuple[str, ...]) -> tuple[torch.Tensor, ...
         torch.from_numpy(ds["cond"].values[sel].astype(np.float32)),
         torch.from_numpy(ds["cell_lengths"].values[sel, :dim].astype(np.float32)),
         torch.from_numpy(ds["gb_frac"].values[sel].astype(np.float32)),
+        torch.from_numpy(ds["cores"].values[sel].astype(np.float32)),
     )
 
 

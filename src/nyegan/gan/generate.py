@@ -21,7 +21,7 @@ import xarray as xr
 from nyegan import content as content_mod
 from nyegan.contracts import GENERATED
 from nyegan.dataset import load_dataset
-from nyegan.dataset.assemble import sample_coords
+from nyegan.dataset.assemble import MAX_CORES, sample_coords
 from nyegan.dataset.conditions import condition_vector
 from nyegan.gan.extrapolation import check_conditions
 from nyegan.provenance import as_attr, provenance
@@ -43,6 +43,7 @@ def conditions_from_dataset(ds, splits=("heldout", "validation")) -> dict:
         cond=ds["cond"].values[sel],
         cell_lengths=ds["cell_lengths"].values[sel],
         gb_frac=ds["gb_frac"].values[sel],
+        cores=ds["cores"].values[sel],
         dim=dim,
     )
 
@@ -62,10 +63,16 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
         if "kind" not in r:
             raise ValueError(f"request {k}: 'kind' missing (gb | dislocation | gb_dislocation)")
         gb = np.array([0.25, 0.75])
+        y_shift = 0.0
         if "gb_y" in r:
-            gb = np.mod(np.asarray(r["gb_y"], float) / L[1], 1.0)
-            gb = np.array([0.25, 0.25 + (gb[1] - gb[0]) % 1.0])
+            raw = np.mod(np.asarray(r["gb_y"], float) / L[1], 1.0)
+            y_shift = raw[0] - 0.25
+            gb = np.array([0.25, 0.25 + (raw[1] - raw[0]) % 1.0])
         has_gb = r.get("kind") in ("gb", "gb_dislocation")
+        cores = np.full((MAX_CORES, 3), np.nan)
+        for c, d in enumerate((r.get("dislocations") or [])[:MAX_CORES]):
+            cores[c] = (np.mod(d["position"][0] / L[0], 1.0), np.mod(d["position"][1] / L[1] - y_shift, 1.0),
+                        float(d.get("sign", 1)))  # fmt: skip
         rows.append(
             (
                 r.get("case", f"request{k}"),
@@ -75,6 +82,7 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
                 condition_vector(r, L, gb if has_gb else None, sign),
                 L,
                 gb,
+                cores,
             )
         )
     cols = list(zip(*rows))
@@ -86,6 +94,7 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
         cond=np.stack(cols[4]),
         cell_lengths=np.stack(cols[5]),
         gb_frac=np.stack(cols[6]),
+        cores=np.stack(cols[7]),
         dim=int(ds.attrs["dim"]),
     )
 
@@ -121,10 +130,11 @@ def generate(
     cond = torch.as_tensor(conds["cond"][rep], dtype=torch.float32)
     L = torch.as_tensor(conds["cell_lengths"][rep, :dim], dtype=torch.float32)
     gbf = torch.as_tensor(conds["gb_frac"][rep], dtype=torch.float32)
+    cores = torch.as_tensor(conds["cores"][rep], dtype=torch.float32)
     out = []
     for k, s in enumerate(range(0, len(rep), batch_size)):
         sl = slice(s, s + batch_size)
-        out.append(model.sample(cond[sl], L[sl], gbf[sl], seed=seed + k).double())
+        out.append(model.sample(cond[sl], L[sl], gbf[sl], cores[sl], seed=seed + k).double())
     alpha = torch.cat(out)
     cont = content_mod.slab_content(alpha, gbf.double(), L[:, 1].double(), dim).numpy()
     grid = alpha.shape[3:]
@@ -143,6 +153,7 @@ def generate(
             "misorientation_deg": ("sample", conds["misorientation_deg"][rep], {"units": "degree"}),
             "cell_lengths": (("sample", "axis"), conds["cell_lengths"][rep], {"units": "angstrom"}),
             "gb_frac": (("sample", "boundary"), conds["gb_frac"][rep]),
+            "cores": (("sample", "core", "core_field"), conds["cores"][rep]),
             "cond": (("sample", "feature"), conds["cond"][rep]),
             "content": (("sample", "boundary", "component"), cont, {"units": "1"}),
         },

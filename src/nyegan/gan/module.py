@@ -1,12 +1,20 @@
-"""LightningModule of the conditional WGAN-GP (manual optimisation, one critic update per training step and
-one generator update every ``n_critic`` steps).
+"""LightningModule of the conditional generator (manual optimisation: one critic update per training step and one
+generator update every ``n_critic`` steps).
+
+Losses. Critic: Wasserstein estimate with the WGAN-GP gradient penalty (``gp_weight``), an optional R1 penalty on
+real fields (``r1_weight``), a small drift term. Generator: the adversarial term plus a reconstruction term
+(``rec_weight``): for every real field, ``rec_samples`` fields are generated for its condition and the mean of
+them is pulled towards it (squared error per component, each component scaled by its dataset rms). Pulling the
+*mean* of several samples, not each sample, fixes the conditional mean without collapsing the spread that the
+critic asks for; with several microstates per boundary the target is their mean.
+
+Inputs. Both networks see the geometry maps of ``nyegan.gan.inputs`` (period along the boundary, boundary
+positions, Frank–Bilby line, cores) and the normalised condition vector; the generator also gets spatial noise
+channels and a global latent. Outputs go through the physics layer (``nyegan.gan.physics``).
 
 ``trainer.global_step`` counts optimiser steps of both networks (Lightning's manual-optimisation rule);
-``iteration`` counts training steps (critic updates) and is stored in checkpoints. Under DDP Lightning
-wraps this module in ``DistributedDataParallel``; every ``manual_backward`` prepares the reducer, so the
-critic loss (gradient penalty included: it is built with ``create_graph=True`` and enters the same single
-backward) and the generator loss are all-reduced like any other gradient. Parameters that a given backward
-does not reach are handled with ``find_unused_parameters=True`` (set by ``nyegan.gan.train``).
+``iteration`` counts training steps (critic updates) and is stored in checkpoints. Under DDP every
+``manual_backward`` all-reduces the gradients (``find_unused_parameters=True`` is set by ``nyegan.gan.train``).
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from nyegan.dataset.augment import augment
+from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
-from nyegan.gan.models import Critic, Generator, gradient_penalty
+from nyegan.gan.inputs import N_CHANNELS, condition_maps
+from nyegan.gan.models import Critic, Generator, gradient_penalty, r1_penalty
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,22 @@ class DataSpec:
     scheme: str
 
 
+class GeometryMaps(torch.nn.Module):
+    """The input maps of both networks (2D maps; broadcast along z for 3D fields)."""
+
+    def __init__(self, grid, dim: int, line_scale: float):
+        super().__init__()
+        self.grid, self.dim, self.line_scale = tuple(grid), dim, float(line_scale)
+
+    def forward(self, cond_raw, gb_frac, lengths, cores):
+        maps = condition_maps(cond_raw, gb_frac, lengths[:, :2], cores, self.grid[:2], self.line_scale)
+        if self.dim == 3:
+            maps = maps[..., None].expand(*maps.shape, self.grid[2])
+        return maps
+
+
 class NyeGAN(pl.LightningModule):
-    """Conditional WGAN-GP of Nye fields. ``model``: :class:`nyegan.gan.config.ModelHParams` as a dict;
+    """Conditional WGAN of Nye fields. ``model``: :class:`nyegan.gan.config.ModelHParams` as a dict;
     ``data``: :class:`DataSpec` as a dict. Both are saved with ``save_hyperparameters`` (plain types, so
     checkpoints load with ``torch.load(weights_only=True)``)."""
 
@@ -54,13 +77,17 @@ class NyeGAN(pl.LightningModule):
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.automatic_optimization = False
-        self.generator = Generator(spec.dim, spec.grid, spec.n_cond, hp.nz, hp.width_g, hp.n_up, hp.embed)
-        self.critic = Critic(spec.dim, spec.n_cond, hp.width_d, hp.n_down, embed=hp.embed)
-        alpha_scale, cond_mean, cond_std, w_scale = spec.alpha_scale, spec.cond_mean, spec.cond_std, spec.w_scale
-        self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(alpha_scale), dtype=torch.float32))
-        self.register_buffer("cond_mean", torch.as_tensor(np.asarray(cond_mean), dtype=torch.float32))
-        self.register_buffer("cond_std", torch.as_tensor(np.asarray(cond_std), dtype=torch.float32))
-        self.w_scale = float(w_scale)
+        out_ch = physics.output_channels(hp.physics, spec.dim)
+        self.field_channels = out_ch if out_ch == 3 else 9
+        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2])
+        self.generator = Generator(spec.dim, N_CHANNELS, spec.n_cond, out_ch, hp.width_g, hp.depth, hp.embed,
+                                   hp.nz, hp.noise_channels)  # fmt: skip
+        self.critic = Critic(spec.dim, self.field_channels, N_CHANNELS, spec.n_cond, hp.width_d, hp.n_down,
+                             hp.embed, hp.spectral_norm)  # fmt: skip
+        self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(spec.alpha_scale), dtype=torch.float32))
+        self.register_buffer("cond_mean", torch.as_tensor(np.asarray(spec.cond_mean), dtype=torch.float32))
+        self.register_buffer("cond_std", torch.as_tensor(np.asarray(spec.cond_std), dtype=torch.float32))
+        self.w_scale = float(spec.w_scale)
         self.iteration = 0
         self._rng = None
         self._val_example = None
@@ -69,36 +96,33 @@ class NyeGAN(pl.LightningModule):
     def normalise(self, cond_raw: torch.Tensor) -> torch.Tensor:
         return (cond_raw - self.cond_mean) / self.cond_std
 
-    def fields(self, z: torch.Tensor, cond_raw: torch.Tensor, lengths: torch.Tensor, gb_frac: torch.Tensor):
+    def latent(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(global latent (n, nz), spatial noise (n, noise_channels, *grid)), standard normal."""
+        g = generator if generator is not None else self._rng
+        z = torch.randn(n, self.hp.nz, device=self.device, generator=g)
+        noise = torch.randn((n, self.hp.noise_channels, *self.grid), device=self.device, generator=g)
+        return z, noise
+
+    def fields(self, latent, cond_raw, lengths, gb_frac, cores, maps=None) -> torch.Tensor:
         """Generated Nye fields (B, 3, 3, *grid) in 1/Å for raw conditions."""
-        raw = self.generator(z, self.normalise(cond_raw))
-        return physics.fields_from_output(
-            raw,
-            self.hp.physics,
-            lengths,
-            gb_frac,
-            cond_raw,
-            self.alpha_scale,
-            self.w_scale,
-            self.dim,
-            self.scheme,
-            self.hp.content_width,
-        )
+        z, noise = latent
+        maps = self.maps(cond_raw, gb_frac, lengths, cores) if maps is None else maps
+        raw = self.generator(maps, self.normalise(cond_raw), z, noise)
+        return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond_raw, self.alpha_scale,
+                                          self.w_scale, self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 
-    def scaled(self, alpha: torch.Tensor) -> torch.Tensor:
-        return alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
-
-    def _flat(self, alpha):
-        return self.scaled(alpha).flatten(1, 2)
-
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.hp.nz, device=self.device, generator=self._rng)
+    def critic_input(self, alpha: torch.Tensor) -> torch.Tensor:
+        """The field as the critic sees it: each component over its dataset rms; 2D built-in: the three
+        alpha_iz maps (the other six vanish identically)."""
+        scaled = alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        return scaled[:, :, 2] if self.field_channels == 3 else scaled.flatten(1, 2)
 
     @torch.no_grad()
-    def sample(self, cond_raw, lengths, gb_frac, seed: int | None = None) -> torch.Tensor:
+    def sample(self, cond_raw, lengths, gb_frac, cores, seed: int | None = None) -> torch.Tensor:
         g = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        z = torch.randn(cond_raw.shape[0], self.hp.nz, device=self.device, generator=g)
-        return self.fields(z, cond_raw.to(self.device), lengths.to(self.device), gb_frac.to(self.device)).float()
+        dev = self.device
+        args = [t.to(dev) for t in (cond_raw, lengths, gb_frac, cores)]
+        return self.fields(self.latent(cond_raw.shape[0], g), *args).float()
 
     def configure_optimizers(self):
         o = self.hp
@@ -121,57 +145,68 @@ class NyeGAN(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         o = self.hp
         opt_g, opt_d = self.optimizers()
-        real, cond, lengths, gbf = batch
+        real, cond, lengths, gbf, cores = batch
         if o.augment_shift or o.augment_mirror_x or o.augment_mirror_z:
-            real, cond = augment(
-                real,
-                cond,
-                self.dim,
-                generator=self._rng,
-                shift=o.augment_shift,
-                mirror_x=o.augment_mirror_x,
-                mirror_z=o.augment_mirror_z,
-            )
+            real, cond, cores = augment_batch(real, cond, cores, self.dim, generator=self._rng,
+                                              shift=o.augment_shift, mirror_x=o.augment_mirror_x,
+                                              mirror_z=o.augment_mirror_z)  # fmt: skip
         B = real.shape[0]
         cn = self.normalise(cond)
-        real_n = self._flat(real)
+        maps = self.maps(cond, gbf, lengths, cores)
+        real_c = self.critic_input(real)
 
         # critic update
         self.toggle_optimizer(opt_d)
         with torch.no_grad():
-            fake = self.fields(self.noise(B), cond, lengths, gbf)
-        fake_n = self._flat(fake)
-        d_real = self.critic(real_n, cn)
-        d_fake = self.critic(fake_n, cn)
-        gp = gradient_penalty(self.critic, real_n, fake_n, cn, generator=self._rng)
+            fake = self.fields(self.latent(B), cond, lengths, gbf, cores, maps)
+        fake_c = self.critic_input(fake)
+        d_real = self.critic(real_c, maps, cn)
+        d_fake = self.critic(fake_c, maps, cn)
         wdist = d_real.mean() - d_fake.mean()
-        loss_d = -wdist + o.gp_weight * gp + o.drift * (d_real**2).mean()
+        loss_d = -wdist + o.drift * (d_real**2).mean()
+        logs = {"train/wasserstein": wdist.detach()}
+        if o.gp_weight > 0:
+            gp = gradient_penalty(self.critic, real_c, fake_c, maps, cn, generator=self._rng)
+            loss_d = loss_d + o.gp_weight * gp
+            logs["train/gp"] = gp.detach()
+        if o.r1_weight > 0:
+            r1 = r1_penalty(self.critic, real_c, maps, cn)
+            loss_d = loss_d + 0.5 * o.r1_weight * r1
+            logs["train/r1"] = r1.detach()
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
         self.untoggle_optimizer(opt_d)
         self.iteration += 1
-        logs = {"train/loss_d": loss_d.detach(), "train/wasserstein": wdist.detach(), "train/gp": gp.detach()}
+        logs["train/loss_d"] = loss_d.detach()
 
         # generator update
         if self.iteration % o.n_critic == 0:
             self.toggle_optimizer(opt_g)
-            fake = self.fields(self.noise(B), cond, lengths, gbf)
-            loss_g = -self.critic(self._flat(fake), cn).mean()
+            K = max(1, o.rec_samples)
+            rep = lambda t: t.repeat_interleave(K, dim=0)  # noqa: E731
+            fake = self.fields(self.latent(B * K), rep(cond), rep(lengths), rep(gbf), rep(cores), rep(maps))
+            fake_c = self.critic_input(fake)
+            loss_adv = -self.critic(fake_c, rep(maps), rep(cn)).mean()
+            loss_g = loss_adv
+            logs["train/loss_adv"] = loss_adv.detach()
+            if o.rec_weight > 0:
+                mean_fake = fake_c.reshape(B, K, *fake_c.shape[1:]).mean(dim=1)
+                rec = ((mean_fake - real_c) ** 2).mean()
+                loss_g = loss_g + o.rec_weight * rec
+                logs["train/rec"] = rec.detach()
             if o.physics == "penalty":
-                pen = physics.penalty_terms(fake, lengths, gbf, cond, self.alpha_scale, self.dim, self.scheme)
-                loss_g = (
-                    loss_g
-                    + o.penalty_div * pen["div"]
-                    + o.penalty_mean * pen["mean"]
-                    + o.penalty_content * pen["content"]
-                )
+                pen = physics.penalty_terms(fake, rep(lengths), rep(gbf), rep(cond), self.alpha_scale, self.dim,
+                                            self.scheme)  # fmt: skip
+                loss_g = loss_g + o.penalty_div * pen["div"] + o.penalty_mean * pen["mean"] \
+                    + o.penalty_content * pen["content"]  # fmt: skip
                 logs.update({f"train/penalty_{k}": v.detach() for k, v in pen.items()})
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
             self.untoggle_optimizer(opt_g)
             logs["train/loss_g"] = loss_g.detach()
+            fake = fake[::K]
         res = physics.physics_residuals(fake.detach(), lengths, gbf, cond, self.dim, self.scheme)
         logs.update({f"physics/{k}": v for k, v in res.items()})
         logs["train/iteration"] = float(self.iteration)
@@ -179,11 +214,13 @@ class NyeGAN(pl.LightningModule):
 
     # ---- validation ----------------------------------------------------------------------------------
     def validation_step(self, batch, batch_idx):
-        real, cond, lengths, gbf = batch
-        fake = self.sample(cond, lengths, gbf, seed=1234)
+        real, cond, lengths, gbf, cores = batch
+        fake = self.sample(cond, lengths, gbf, cores, seed=1234)
         res = physics.physics_residuals(fake, lengths, gbf, cond, self.dim, self.scheme)
         logs = {f"val/{k}": v for k, v in res.items()}
         logs["val/spectrum_distance"] = metrics.spectrum_distance(fake, real, self.dim)
+        scale = self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        logs["val/mse_scaled"] = (((fake - real) / scale) ** 2).mean()
         self.log_dict(logs, on_step=False, on_epoch=True, sync_dist=True, batch_size=real.shape[0])
         if batch_idx == 0:
             self._val_example = (real[:2].detach().float().cpu(), fake[:2].detach().cpu())
@@ -194,6 +231,7 @@ class NyeGAN(pl.LightningModule):
         if self.global_rank != 0:
             return
         from nyegan.gan.plots import field_comparison_figure
+        from nyegan.io import atomic_path
 
         real, fake = self._val_example
         fig = field_comparison_figure(real, fake, title=f"epoch {self.current_epoch}, step {self.global_step}")
@@ -203,8 +241,8 @@ class NyeGAN(pl.LightningModule):
                 exp.add_figure("fields/real_vs_generated", fig, global_step=self.global_step, close=False)
         if self.trainer.log_dir:
             out = Path(self.trainer.log_dir) / "images" / f"epoch_{self.current_epoch:04d}.png"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(out, dpi=80)
+            with atomic_path(out) as tmp:
+                fig.savefig(tmp, dpi=80, format="png")
         import matplotlib.pyplot as plt
 
         plt.close(fig)

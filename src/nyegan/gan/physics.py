@@ -2,10 +2,13 @@
 
 Two ways to make generated fields compatible (chosen by ``physics``):
 
-- ``"builtin"``: the generator outputs a periodic distortion W (dimensionless) and alpha = curl W with the
-  dataset's difference scheme, so div alpha = 0 and the cell mean vanishes to round-off; then
-  ``nyegan.content.project_content`` makes the net Burgers content of each boundary slab equal to the
-  Frank-Bilby value +-2 sin(theta/2) e_y (pure tilt-boundary cells) exactly.
+- ``"builtin"``: in 3D the generator outputs a periodic distortion W (dimensionless) and alpha = curl W with the
+  dataset's difference scheme, so div alpha = 0 and the cell mean vanishes to round-off. In 2D (fields averaged
+  along the line z) only alpha_iz survives: alpha_ix = d_y W_iz and alpha_iy = -d_x W_iz vanish because a
+  z-invariant displacement has no W_iz, and every zero-mean alpha_iz is the curl of a periodic (W_ix, W_iy). So
+  the generator outputs the three alpha_iz maps, their cell mean is removed, and alpha_ix = alpha_iy = 0 exactly
+  (div alpha = 0 holds identically). In both cases ``nyegan.content.project_content`` then makes the net Burgers
+  content of each boundary slab equal to the Frank-Bilby value +-2 sin(theta/2) e_y (tilt-boundary cells).
 - ``"penalty"``: the generator outputs alpha directly and the losses ``penalty_terms`` push the relative
   divergence, the cell mean and the content error towards zero.
 
@@ -36,6 +39,11 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
     return t, cond_raw[:, INDEX["kind_gb"]] > 0.5
 
 
+def output_channels(mode: str, dim: int) -> int:
+    """Generator output channels: 3 (alpha_iz) for the built-in physics in 2D, else 9."""
+    return 3 if (mode == "builtin" and dim == 2) else 9
+
+
 def fields_from_output(
     raw: torch.Tensor,
     mode: str,
@@ -48,12 +56,20 @@ def fields_from_output(
     scheme: str = "spectral",
     content_width: float = 2.0,
 ) -> torch.Tensor:
-    """Map the generator's 9 output channels to a Nye field (B, 3, 3, *grid) in 1/Å."""
+    """Map the generator's output channels (``output_channels``) to a Nye field (B, 3, 3, *grid) in 1/Å."""
     if mode not in MODES:
         raise ValueError(f"gan.physics = {mode!r}: choose one of {MODES}")
     B = raw.shape[0]
     grid = raw.shape[2:]
     with torch.autocast(device_type=raw.device.type, enabled=False):
+        if mode == "builtin" and dim == 2:
+            col = raw.float() * alpha_scale[:, 2].float().reshape(1, 3, 1, 1)  # alpha_iz, 1/Å
+            col = col - col.mean(dim=(2, 3), keepdim=True)
+            alpha = torch.zeros((B, 3, 3) + tuple(grid), dtype=col.dtype, device=col.device)
+            alpha[:, :, 2] = col
+            tgt, active = targets_from_condition(cond_raw.float())
+            return content_mod.project_content(alpha, tgt, active, gb_frac.float(), lengths[:, 1].float(), dim,
+                                               content_width)  # fmt: skip
         x = raw.float().reshape((B, 3, 3) + tuple(grid))
         if mode == "penalty":
             return x * alpha_scale.reshape((1, 3, 3) + (1,) * dim).float()

@@ -51,8 +51,10 @@ def _smooth_noise(rng, shape, lengths, corr: float) -> np.ndarray:
 
 def _noise_distortion(rng, grid, lengths, amplitude: float) -> np.ndarray:
     """Smooth periodic random distortion with zero x-average, so its curl adds no net line-z content to any
-    slab between planes of constant y (elastic-like fluctuations)."""
+    slab between planes of constant y (elastic-like fluctuations). A z-invariant displacement has no W_iz, so
+    the curl keeps alpha_ix = alpha_iy = 0, as atomistic fields averaged along z do."""
     W = np.stack([np.stack([_smooth_noise(rng, grid, lengths, 3.0) for _ in range(3)]) for _ in range(3)])
+    W[:, 2] = 0.0
     return amplitude * (W - W.mean(axis=2, keepdims=True))
 
 

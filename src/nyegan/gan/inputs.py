@@ -1,0 +1,92 @@
+"""Geometry the generator must reproduce, as input maps on the fractional grid (torch, batched, on device).
+
+A conditional generator that sees only a condition vector has to invent where the boundary's structural units
+sit and how far apart they are; for boundaries it never saw, it cannot. These maps give it the geometry instead,
+so its convolutions only have to learn the local shape of cores and units:
+
+- ``periodic x``: cos / sin (2π h m x) for harmonics h = 1..H, m = CSL periods of the boundary along x in the cell
+  (``periods_x``; zero maps for cells without a boundary). Samples are aligned along x (``dataset.align_x``), so
+  the phase is the dataset's, and these maps place the units of an unseen boundary at its own period;
+- ``boundaries``: Gaussians of the periodic distance to each boundary (widths 1.5 and 4 Å), and the slab sign
+  (+1 nearer boundary 1, −1 nearer boundary 2);
+- ``Frank–Bilby``: the analytic line density of the content, content_sign · 2 sin(θ/2) times a 2 Å Gaussian at
+  each boundary with opposite signs, in units of 1/Å scaled by the dataset's α_yz scale;
+- ``cores``: Gaussian blobs (2 Å) at the dislocation cores of the cell, unsigned and signed;
+- ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful).
+
+2D fields only (dims x, y); ``CHANNELS`` lists the maps in order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nyegan.dataset.conditions import INDEX
+
+HARMONICS = 3
+BOUNDARY_WIDTHS_A = (1.5, 4.0)
+LINE_WIDTH_A = 2.0
+CORE_WIDTH_A = 2.0
+CHANNELS = (
+    *[f"cos{h}mx" for h in range(1, HARMONICS + 1)],
+    *[f"sin{h}mx" for h in range(1, HARMONICS + 1)],
+    *[f"gb{b}_w{w:g}" for b in (1, 2) for w in BOUNDARY_WIDTHS_A],
+    "slab_sign",
+    "frank_bilby_line",
+    "cores",
+    "cores_signed",
+    "cos_y",
+    "sin_y",
+)
+N_CHANNELS = len(CHANNELS)
+
+
+def _periodic_distance(frac: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    d = (frac - centre) % 1.0
+    return torch.minimum(d, 1.0 - d)
+
+
+def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, cores: torch.Tensor,
+                   grid, line_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
+    """(B, N_CHANNELS, nx, ny) input maps for raw conditions ``cond`` (B, F), boundary fractions (B, 2), cell
+    lengths (B, 2) Å, cores (B, K, 3) = (x_frac, y_frac, sign) with NaN rows for none; ``line_scale``: 1/Å that
+    the Frank–Bilby map is divided by (the dataset's α_yz scale), so every map is O(1)."""
+    B = cond.shape[0]
+    nx, ny = grid
+    dev, dt = cond.device, torch.float32
+    x = ((torch.arange(nx, device=dev, dtype=dt) + 0.5) / nx).reshape(1, nx, 1)
+    y = ((torch.arange(ny, device=dev, dtype=dt) + 0.5) / ny).reshape(1, 1, ny)
+    Lx, Ly = lengths[:, 0].float().reshape(B, 1, 1), lengths[:, 1].float().reshape(B, 1, 1)
+    maps = []
+    m = cond[:, INDEX["periods_x"]].float().round().reshape(B, 1, 1)
+    has = (m > 0).float()
+    for trig in (torch.cos, torch.sin):
+        for h in range(1, HARMONICS + 1):
+            maps.append((trig(2 * math.pi * h * m * x) * has).expand(B, nx, ny))
+    has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).float().reshape(B, 1, 1)
+    g = gb_frac.float()
+    dist = [_periodic_distance(y, g[:, b].reshape(B, 1, 1)) * Ly for b in (0, 1)]  # Å, (B, 1, ny)
+    for b in (0, 1):
+        for w in BOUNDARY_WIDTHS_A:
+            maps.append((torch.exp(-0.5 * (dist[b] / w) ** 2) * has_gb).expand(B, nx, ny))
+    maps.append((torch.where(dist[0] <= dist[1], 1.0, -1.0) * has_gb).expand(B, nx, ny))
+    fb = (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).float().reshape(B, 1, 1)
+    line = [torch.exp(-0.5 * (d / LINE_WIDTH_A) ** 2) / (math.sqrt(2 * math.pi) * LINE_WIDTH_A) for d in dist]
+    maps.append((fb * (line[0] - line[1]) * has_gb / line_scale).expand(B, nx, ny))
+    blobs = torch.zeros(B, nx, ny, device=dev, dtype=dt)
+    signed = torch.zeros_like(blobs)
+    for k in range(cores.shape[1]):
+        c = cores[:, k].float()
+        ok = torch.isfinite(c).all(dim=1).float().reshape(B, 1, 1)
+        cx = torch.nan_to_num(c[:, 0]).reshape(B, 1, 1)
+        cy = torch.nan_to_num(c[:, 1]).reshape(B, 1, 1)
+        sgn = torch.nan_to_num(c[:, 2]).reshape(B, 1, 1)
+        r2 = (_periodic_distance(x, cx) * Lx) ** 2 + (_periodic_distance(y, cy) * Ly) ** 2
+        blob = torch.exp(-0.5 * r2 / CORE_WIDTH_A**2) * ok
+        blobs = blobs + blob
+        signed = signed + sgn * blob
+    maps += [blobs, signed]
+    maps += [torch.cos(2 * math.pi * y).expand(B, nx, ny), torch.sin(2 * math.pi * y).expand(B, nx, ny)]
+    return torch.stack(maps, dim=1)
