@@ -234,9 +234,12 @@ def _max_op():
     return MPI.MAX
 
 
-def _coarse_states(search: _Search, periods) -> tuple[list[TrialState], tuple[float, float]]:
+def _coarse_states(search: _Search, periods, twist: bool = False) -> tuple[list[TrialState], tuple[float, float]]:
+    """The coarse grid: along x and z at ``translation_spacing`` (a twist boundary has no tilt axis in its plane:
+    both in-plane directions take the x spacing)."""
     sr = search.settings.search
-    n = tuple(sr.translations) if sr.translations else grid_points(periods, sr.translation_spacing)
+    spacing = (sr.translation_spacing[0],) * 2 if twist else sr.translation_spacing
+    n = tuple(sr.translations) if sr.translations else grid_points(periods, spacing)
     steps = (periods[0] / n[0], periods[1] / n[1])
     states = []
     for tx, tz in translation_grid(periods, n):
@@ -315,7 +318,7 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
     full_min = search_minimize_settings(settings)
     history = []
     try:
-        states, steps = _coarse_states(search, periods)
+        states, steps = _coarse_states(search, periods, meta.get("boundary_type") == "symmetric_twist")
         for round_ in range(sr.refine_rounds + 1):
             search.screen(states, round_)
             todo = [k for k in _top_keys(search.screened, n_full) if k not in search.full]

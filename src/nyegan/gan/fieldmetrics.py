@@ -1,0 +1,129 @@
+"""Per-component comparison of generated (or baseline) Nye fields with the atomistic fields of one condition.
+
+All fields are 2D (3D fields are averaged along z first), on the dataset's fractional grid, shape (N, 3, 3, nx, ny)
+in 1/Å. Components are compared one by one, each normalised by the norm of the *atomistic* component, so a small
+component (α_xz of a tilt boundary, a few % of α_yz) counts as much as the main one; a metric of a component whose
+atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predicting zero scores 1.
+
+- ``mean``: the x-averaged profile ⟨α⟩ₓ(y), averaged over samples: ||⟨g⟩ − ⟨r⟩|| / ||⟨r⟩||;
+- ``detail``: the modulation along the boundary α − ⟨α⟩ₓ (structural units, discrete dislocations). Each
+  generated sample is aligned with each atomistic sample by the periodic x shift that minimises their distance
+  (one shift for all components: a rigid translation), matched to its nearest atomistic sample, and
+  err = ||d_g − d_r|| / ||d_r|| per component, averaged over generated samples;
+- ``spectrum``: mean |log10 P_g − log10 P_r| of the x power spectra of the detail in the rows within 3 Å of the
+  boundaries (modes 1..nx/2, powers floored at 1e-6 of the peak), per component;
+- ``period``: fraction of generated samples whose strongest x mode in those rows (main component) is the
+  atomistic one;
+- ``energy_distance``: 2E||g − r|| − E||g − g'|| − E||r − r'|| over the samples (aligned distances of the whole
+  normalised fields), divided by E||r|| — 0 when the two ensembles are the same distribution; it rewards
+  covering the atomistic microstates, not just their mean;
+- ``memorisation``: mean over generated samples of (distance to the nearest *training* field) / (distance to
+  the nearest atomistic field of this condition); below 1 means closer to the training data than to the truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEGLIGIBLE = 1e-3
+LABELS = "xyz"
+
+
+def as_2d(alpha) -> np.ndarray:
+    a = np.asarray(alpha, dtype=np.float64)
+    return a.mean(axis=-1) if a.ndim == 6 else a
+
+
+def active_components(real: np.ndarray) -> list[tuple[int, int]]:
+    """Components whose atomistic rms exceeds NEGLIGIBLE of the largest (the ones a metric is reported for)."""
+    rms = np.sqrt((real**2).mean(axis=(0, 3, 4)))
+    return [(i, j) for i in range(3) for j in range(3) if rms[i, j] > NEGLIGIBLE * rms.max()]
+
+
+def _detail(a: np.ndarray) -> np.ndarray:
+    return a - a.mean(axis=3, keepdims=True)
+
+
+def _norm_weights(real: np.ndarray) -> np.ndarray:
+    """(3, 3) 1 / rms of each atomistic component (0 for negligible ones): fields in these units weigh every
+    component equally."""
+    rms = np.sqrt((real**2).mean(axis=(0, 3, 4)))
+    return np.where(rms > NEGLIGIBLE * rms.max(), 1.0 / np.maximum(rms, 1e-300), 0.0)
+
+
+def aligned_distances(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Na, Nb) squared distances between weighted fields after the best periodic x shift of each a against each
+    b, and the (Na, Nb) best shifts (grid steps), by FFT cross-correlation along x."""
+    wa, wb = a * w[None, :, :, None, None], b * w[None, :, :, None, None]
+    fa, fb = np.fft.fft(wa, axis=3), np.fft.fft(wb, axis=3)
+    corr = np.fft.ifft(np.einsum("aijky,bijky->abk", fa, np.conj(fb)), axis=2).real  # sum over comps and y
+    na, nb = (wa**2).sum(axis=(1, 2, 3, 4)), (wb**2).sum(axis=(1, 2, 3, 4))
+    best = corr.argmax(axis=2)
+    d2 = na[:, None] + nb[None, :] - 2 * corr.max(axis=2)
+    return np.maximum(d2, 0.0), best
+
+
+def _shift_x(a: np.ndarray, steps: int) -> np.ndarray:
+    return np.roll(a, -int(steps), axis=2)
+
+
+def _boundary_rows(gb_frac: np.ndarray, ny: int, Ly: float, width: float = 3.0) -> np.ndarray:
+    y = (np.arange(ny) + 0.5) / ny
+    d = np.abs((y[None, :] - np.asarray(gb_frac, float)[:, None] + 0.5) % 1.0 - 0.5) * Ly
+    return (d < width).any(axis=0)
+
+
+def _row_spectrum(d: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(3, 3, nx//2) mean x power spectrum of the detail over samples and the boundary rows (modes 1..nx/2)."""
+    p = np.abs(np.fft.rfft(d[..., rows], axis=3)) ** 2  # (N, 3, 3, nx//2+1, nrows)
+    return p.mean(axis=(0, 4))[:, :, 1 : d.shape[3] // 2 + 1]
+
+
+def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
+    """Metrics of generated ``gen`` against atomistic ``real`` fields of one condition (see the module doc).
+
+    ``gb_frac``: (2,) boundary fractions (rows of the spectra); ``Ly``: cell length along y (Å); ``train``:
+    training fields (N, 3, 3, nx, ny) for the memorisation ratio (optional)."""
+    g, r = as_2d(gen), as_2d(real)
+    comps = active_components(r)
+    out: dict = {"components": [f"{LABELS[i]}{LABELS[j]}" for i, j in comps]}
+    mg, mr = g.mean(axis=(0, 3)), r.mean(axis=(0, 3))  # (3, 3, ny)
+    dg, dr = _detail(g), _detail(r)
+    w = _norm_weights(r)
+    d2, shift = aligned_distances(dg, dr, w)
+    nearest = d2.argmin(axis=1)
+    rows = _boundary_rows(gb_frac, r.shape[4], Ly)
+    spec_g, spec_r = _row_spectrum(dg, rows), _row_spectrum(dr, rows)
+    scale = np.sqrt((r**2).mean(axis=(0, 3, 4)))
+    for i, j in comps:
+        key = f"{LABELS[i]}{LABELS[j]}"
+        nm = np.linalg.norm(mr[i, j])
+        out[f"mean_{key}"] = float(np.linalg.norm(mg[i, j] - mr[i, j]) / nm) if nm > NEGLIGIBLE * scale.max() * np.sqrt(mr.shape[-1]) else float("nan")  # fmt: skip
+        errs = []
+        for a in range(len(g)):
+            b = nearest[a]
+            ref = dr[b, i, j]
+            nref = np.linalg.norm(ref)
+            if nref > 1e-300:
+                errs.append(np.linalg.norm(_shift_x(dg[a], shift[a, b])[i, j] - ref) / nref)
+        out[f"detail_{key}"] = float(np.mean(errs)) if errs else float("nan")
+        floor = 1e-6 * max(spec_g[i, j].max(), spec_r[i, j].max(), 1e-300)
+        out[f"spectrum_{key}"] = float(np.mean(np.abs(np.log10(np.maximum(spec_g[i, j], floor))
+                                                      - np.log10(np.maximum(spec_r[i, j], floor)))))  # fmt: skip
+    main = max(comps, key=lambda c: scale[c]) if comps else (1, 2)
+    pg = np.abs(np.fft.rfft(dg[:, main[0], main[1]][..., rows], axis=1)) ** 2
+    pr = np.abs(np.fft.rfft(dr[:, main[0], main[1]][..., rows], axis=1)) ** 2
+    k_r = int(pr.mean(axis=(0, 2))[1:].argmax()) + 1
+    out["period"] = float(np.mean(pg.mean(axis=2)[:, 1:].argmax(axis=1) + 1 == k_r))
+    # ensembles: whole fields in per-component units
+    full_w = _norm_weights(r)
+    dgr, _ = aligned_distances(g, r, full_w)
+    dgg, _ = aligned_distances(g, g, full_w)
+    drr, _ = aligned_distances(r, r, full_w)
+    er = np.sqrt(((r * full_w[None, :, :, None, None]) ** 2).sum(axis=(1, 2, 3, 4))).mean()
+    e = 2 * np.sqrt(dgr).mean() - np.sqrt(dgg).mean() - np.sqrt(drr).mean()
+    out["energy_distance"] = float(e / er) if er > 0 else float("nan")
+    if train is not None and len(train):
+        dt, _ = aligned_distances(g, as_2d(train), full_w)
+        out["memorisation"] = float(np.mean(np.sqrt(dt.min(axis=1)) / np.maximum(np.sqrt(dgr.min(axis=1)), 1e-300)))
+    return out
