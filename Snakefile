@@ -23,6 +23,7 @@ rule all:
         nye_summary="results/nye/summary.csv",
         dataset="results/dataset.nc",
         gan_metrics="results/gan/metrics.json",
+        gan_benchmark="results/gan/benchmark.json",
         stress=expand("results/stress/{case}.nc", case=CASES),
         stress_check="results/stress/atomistic_comparison.csv",
         stress_generated="results/stress/generated_metrics.json",

@@ -90,6 +90,31 @@ def run_evaluate(args) -> None:
     print(json.dumps(res["summary"], indent=2))
 
 
+def run_benchmark(args) -> None:
+    from dataclasses import replace
+
+    import yaml
+
+    from nyegan.config import validate_section
+    from nyegan.gan.benchmark import run_benchmark as bench
+    from nyegan.gan.benchmark import summary_table
+    from nyegan.gan.config import read_sections
+
+    settings = read_sections(getattr(args, "config", None))["gan"]
+    raw = {}
+    if getattr(args, "config", None):
+        raw = (yaml.safe_load(Path(args.config).read_text()) or {}).get("benchmark") or {}
+    b = validate_section("benchmark", raw)
+    for key in ("folds", "seeds", "n_samples", "steps", "max_folds"):
+        if getattr(args, key, None) is not None:
+            b[key] = getattr(args, key)
+    if b["steps"]:
+        settings = replace(settings, trainer=replace(settings.trainer, steps=int(b["steps"])))
+    res = bench(args.dataset, args.output, settings, folds=b["folds"], seeds=tuple(b["seeds"]),
+                n_samples=b["n_samples"], max_folds=b["max_folds"], potential=args.potential)  # fmt: skip
+    print(summary_table(res))
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("dataset", help="assemble per-case Nye fields into one dataset netCDF")
     p.add_argument("nye", nargs="+", help="per-case Nye netCDF files (results/nye/{case}.nc)")
@@ -125,6 +150,20 @@ def add_parser(subparsers) -> None:
         help="generate for conditions outside the training range (refused by default; config gan.allow_extrapolation)",
     )
     p.set_defaults(func=run_generate)
+
+    p = subparsers.add_parser(
+        "benchmark", help="hold out whole boundaries fold by fold: generator vs baselines, per component"
+    )
+    p.add_argument("dataset", help="dataset netCDF (2D)")
+    p.add_argument("-o", "--output", required=True, help="folder for benchmark.json and benchmark_fields.png")
+    p.add_argument("--config", help="YAML/JSON with 'gan' and 'benchmark' sections")
+    p.add_argument("--folds", type=int, help="groups of tilt boundaries held out in turn")
+    p.add_argument("--max-folds", dest="max_folds", type=int, help="run only the first N folds")
+    p.add_argument("--seeds", type=int, nargs="+", help="training seeds per fold")
+    p.add_argument("--n-samples", dest="n_samples", type=int, help="generated fields per held-out condition")
+    p.add_argument("--steps", type=int, help="training steps per fold")
+    p.add_argument("--potential", default="Al_mm.eam.fs", help="potential of the cubic stiffness (stress error)")
+    p.set_defaults(func=run_benchmark)
 
     p = subparsers.add_parser("evaluate", help="compare generated with held-out atomistic fields")
     p.add_argument("generated")

@@ -74,3 +74,25 @@ rule gan_evaluate:
         "../../envs/nyegan.yaml"
     script:
         "../scripts/gan_evaluate.py"
+
+
+rule gan_benchmark:
+    input:
+        "results/dataset.nc",
+    output:
+        json="results/gan/benchmark.json",
+        png=report("results/gan/benchmark_fields.png", category="GAN", caption="../report/gan_benchmark.rst"),
+    params:
+        gan=config["gan"],
+        benchmark=config["benchmark"],
+        potential=config["potential"],
+        outdir=lambda wc, output: str(Path(output.json).parent),
+    log:
+        "logs/gan/benchmark.log",
+    conda:
+        "../../envs/nyegan.yaml"
+    resources:
+        gpu=lambda wc: 1 if config["gan"]["accelerator"] in ("gpu", "cuda") else 0,
+        runtime=240,
+    script:
+        "../scripts/gan_benchmark.py"

@@ -51,20 +51,42 @@ def _norm_weights(real: np.ndarray) -> np.ndarray:
     return np.where(rms > NEGLIGIBLE * rms.max(), 1.0 / np.maximum(rms, 1e-300), 0.0)
 
 
+SUBSTEPS = 16  # the best shift is refined to 1/16 of a grid step (band-limited, Fourier) around the best node
+
+
 def aligned_distances(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(Na, Nb) squared distances between weighted fields after the best periodic x shift of each a against each
-    b, and the (Na, Nb) best shifts (grid steps), by FFT cross-correlation along x."""
+    b, and the (Na, Nb) best shifts in grid steps (fractional: a rigid translation need not fall on the grid).
+
+    The cross-correlation along x (summed over components and y) comes from the cross-spectrum; its maximum is
+    found on the grid, then refined on a 1/SUBSTEPS sub-grid by evaluating the band-limited correlation there."""
     wa, wb = a * w[None, :, :, None, None], b * w[None, :, :, None, None]
+    nx = a.shape[3]
     fa, fb = np.fft.fft(wa, axis=3), np.fft.fft(wb, axis=3)
-    corr = np.fft.ifft(np.einsum("aijky,bijky->abk", fa, np.conj(fb)), axis=2).real  # sum over comps and y
+    cross = np.einsum("aijky,bijky->abk", fa, np.conj(fb))  # (Na, Nb, nx)
+    q = np.fft.fftfreq(nx, d=1.0 / nx)
+    if nx % 2 == 0:
+        q[nx // 2] = 0.0  # the Nyquist term of a real signal has no defined phase: keep it unshifted
+    corr = np.fft.ifft(cross, axis=2).real
+    k0 = corr.argmax(axis=2)
+    delta = np.linspace(-1.0, 1.0, 2 * SUBSTEPS + 1)
+    s = k0[..., None] + delta  # (Na, Nb, D) trial shifts
+    phase = np.exp(2j * np.pi * q[None, None, None, :] * s[..., None] / nx)
+    c = np.einsum("abk,abdk->abd", cross, phase).real / nx
+    best = np.take_along_axis(s, c.argmax(axis=2)[..., None], axis=2)[..., 0]
     na, nb = (wa**2).sum(axis=(1, 2, 3, 4)), (wb**2).sum(axis=(1, 2, 3, 4))
-    best = corr.argmax(axis=2)
-    d2 = na[:, None] + nb[None, :] - 2 * corr.max(axis=2)
+    d2 = na[:, None] + nb[None, :] - 2 * c.max(axis=2)
     return np.maximum(d2, 0.0), best
 
 
-def _shift_x(a: np.ndarray, steps: int) -> np.ndarray:
-    return np.roll(a, -int(steps), axis=2)
+def _shift_x(a: np.ndarray, steps: float) -> np.ndarray:
+    """a(x + steps) along the x axis (axis 2 of (3, 3, nx, ny)), spectrally (any fractional number of steps)."""
+    nx = a.shape[2]
+    q = np.fft.fftfreq(nx, d=1.0 / nx)
+    if nx % 2 == 0:
+        q[nx // 2] = 0.0
+    ph = np.exp(2j * np.pi * q * float(steps) / nx).reshape(1, 1, nx, 1)
+    return np.fft.ifft(np.fft.fft(a, axis=2) * ph, axis=2).real
 
 
 def _boundary_rows(gb_frac: np.ndarray, ny: int, Ly: float, width: float = 3.0) -> np.ndarray:

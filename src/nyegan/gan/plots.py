@@ -86,3 +86,44 @@ def spectra_figure(spectra: dict, path):
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
+
+
+def heldout_figure(cases: list[dict], path, title: str = "") -> None:
+    """Held-out fields, method by method: one block of rows per case (atomistic first), one column per non-zero
+    atomistic component, one colour scale per component and case (the atomistic maximum) so a weak component is
+    not washed out by α_yz. ``cases``: [{"case": name, "lengths": (Lx, Ly), "fields": {label: (3, 3, nx, ny)}}],
+    the first label being the atomistic field."""
+    from nyegan.gan.fieldmetrics import LABELS, active_components
+
+    blocks = []
+    for c in cases:
+        fields = {k: np.asarray(v, float) for k, v in c["fields"].items()}
+        first = next(iter(fields.values()))
+        comps = active_components(first[None])
+        blocks.append((c, fields, comps))
+    n_rows = sum(len(f) for _, f, _ in blocks)
+    n_cols = max(len(comps) for _, _, comps in blocks)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 1.9 * n_rows), squeeze=False)
+    row = 0
+    for c, fields, comps in blocks:
+        Lx, Ly = c["lengths"][:2]
+        ref = next(iter(fields.values()))
+        for label, f in fields.items():
+            for col in range(n_cols):
+                ax = axes[row, col]
+                if col >= len(comps):
+                    ax.axis("off")
+                    continue
+                i, j = comps[col]
+                v = np.abs(ref[i, j]).max() or 1.0
+                im = ax.imshow(f[i, j].T, origin="lower", cmap="RdBu_r", vmin=-v, vmax=v, extent=(0, Lx, 0, Ly),
+                               aspect="equal", interpolation="nearest")  # fmt: skip
+                ax.set_title(f"{c['case']}  {label}  α_{LABELS[i]}{LABELS[j]}", fontsize=6)
+                ax.tick_params(labelsize=5)
+                if row == 0 or label == next(iter(fields)):
+                    fig.colorbar(im, ax=ax, shrink=0.7).ax.tick_params(labelsize=5)
+            row += 1
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)

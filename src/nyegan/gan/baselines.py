@@ -1,0 +1,126 @@
+"""Simple baselines a generator of boundary Nye fields has to beat, on the dataset's fractional grid (2D).
+
+- :func:`frank_bilby_line`: the analytic mean field, only α_yz = ±2 sin(θ/2) times a Gaussian line (2 Å) at each
+  boundary, no structure along it;
+- :func:`dislocation_wall`: a discrete dislocation wall, n = round(c L_x / b) edge dislocations per boundary per
+  cell (c = 2 sin(θ/2), b = a0/√2), equally spaced along x, each carrying c L_x / n so the content is exact, with
+  a Gaussian core of width w fitted on the training boundaries (:func:`fit_wall_width`);
+- :func:`nearest_training`: the fields of the training boundary with the same tilt axis and the nearest
+  misorientation, as they are or mirrored in x (pseudo-tensor law), whichever matches the target better (an
+  optimistic choice for the baseline);
+- the deterministic conditional regressor lives in ``nyegan.gan.regressor``.
+
+Fields are (N, 3, 3, nx, ny) in 1/Å; conditions are the raw dataset features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nyegan.dataset.conditions import INDEX
+
+LINE_WIDTH_A = 2.0
+WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium
+
+
+def _grid(grid):
+    nx, ny = grid
+    return (np.arange(nx) + 0.5) / nx, (np.arange(ny) + 0.5) / ny
+
+
+def _periodic(d):
+    return (d + 0.5) % 1.0 - 0.5
+
+
+def _content(cond) -> np.ndarray:
+    """Signed Frank–Bilby content of the first boundary per sample (0 for cells without a boundary)."""
+    c = np.asarray(cond, float)
+    has = c[:, INDEX["kind_gb"]] + c[:, INDEX["kind_gb_dislocation"]] > 0.5
+    return np.where(has, c[:, INDEX["fb_content"]] * c[:, INDEX["content_sign"]], 0.0)
+
+
+def frank_bilby_line(cond, gb_frac, lengths, grid, width: float = LINE_WIDTH_A) -> np.ndarray:
+    """α_yz = ±c × normalised Gaussian (Å) at each boundary; every other component 0."""
+    x, y = _grid(grid)
+    c = _content(cond)
+    out = np.zeros((len(c), 3, 3, len(x), len(y)))
+    for k in range(len(c)):
+        Ly = float(lengths[k][1])
+        for b, s in ((0, 1.0), (1, -1.0)):
+            d = _periodic(y - gb_frac[k][b]) * Ly
+            g = np.exp(-0.5 * (d / width) ** 2)
+            g /= g.sum() * Ly / len(y)
+            out[k, 1, 2] += s * c[k] * g[None, :]
+    return out
+
+
+def dislocation_wall(cond, gb_frac, lengths, grid, width: float, burgers: float = BURGERS_A) -> np.ndarray:
+    """Discrete edge-dislocation walls (α_yz only) with Gaussian cores of ``width`` Å (see the module doc)."""
+    x, y = _grid(grid)
+    c = _content(cond)
+    out = np.zeros((len(c), 3, 3, len(x), len(y)))
+    for k in range(len(c)):
+        if c[k] == 0:
+            continue
+        Lx, Ly = float(lengths[k][0]), float(lengths[k][1])
+        n = max(1, round(abs(c[k]) * Lx / burgers))
+        b_eff = c[k] * Lx / n
+        hx, hy = Lx / len(x), Ly / len(y)
+        for b, s in ((0, 1.0), (1, -1.0)):
+            dy = _periodic(y - gb_frac[k][b]) * Ly
+            for m in range(n):
+                dx = _periodic(x - (m + 0.5) / n) * Lx
+                g = np.exp(-0.5 * (dx[:, None] ** 2 + dy[None, :] ** 2) / width**2)
+                g /= g.sum() * hx * hy
+                out[k, 1, 2] += s * b_eff * g
+    return out
+
+
+def fit_wall_width(cond, gb_frac, lengths, real, grid, widths=WALL_WIDTHS_A) -> float:
+    """The core width (Å) whose walls best match the training boundaries (mean detail error of α_yz)."""
+    from nyegan.gan.fieldmetrics import compare
+
+    best, best_err = widths[0], np.inf
+    sel = [k for k in range(len(cond)) if _content(cond[k : k + 1])[0] != 0]
+    for w in widths:
+        errs = []
+        for k in sel[:: max(1, len(sel) // 40)]:
+            wall = dislocation_wall(cond[k : k + 1], gb_frac[k : k + 1], lengths[k : k + 1], grid, w)
+            m = compare(wall, real[k : k + 1], gb_frac[k], float(lengths[k][1]))
+            if np.isfinite(m.get("detail_yz", np.nan)):
+                errs.append(m["detail_yz"])
+        err = float(np.mean(errs)) if errs else np.inf
+        if err < best_err:
+            best, best_err = w, err
+    return float(best)
+
+
+def mirror_x(alpha: np.ndarray) -> np.ndarray:
+    """Mirror x of (N, 3, 3, nx, ny) fields: α'_ij = det(Q) s_i s_j α_ij(x -> -x), Q = diag(-1, 1, 1)."""
+    s = np.array([-1.0, 1.0, 1.0])
+    f = -1.0 * s[:, None] * s[None, :]
+    return np.flip(alpha, axis=3) * f[None, :, :, None, None]
+
+
+def nearest_training(target_axis, target_theta: float, train_axis, train_theta, train_case, train_alpha, real
+                     ) -> tuple[np.ndarray, str]:  # fmt: skip
+    """Fields of the training boundary with the same axis and the nearest misorientation (as is or mirrored in x,
+    whichever is closer to ``real``), and its case name; (empty, "") when no training boundary shares the axis."""
+    from nyegan.gan.fieldmetrics import compare
+
+    same = np.all(np.isclose(np.asarray(train_axis, float), np.asarray(target_axis, float)[None]), axis=1)
+    same &= np.isfinite(train_theta)
+    if not same.any():
+        return np.zeros((0,) + real.shape[1:]), ""
+    k = np.flatnonzero(same)[np.argmin(np.abs(np.asarray(train_theta)[same] - target_theta))]
+    case = train_case[k]
+    fields = train_alpha[np.asarray(train_case) == case]
+    options = [fields, mirror_x(fields)]
+    scores = []
+    for f in options:
+        m = compare(f, real, np.array([0.25, 0.75]), 1.0)
+        scores.append(np.nanmean([v for key, v in m.items() if key.startswith("detail_")]))
+    return options[int(np.nanargmin(scores))], str(case)

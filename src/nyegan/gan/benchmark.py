@@ -1,0 +1,287 @@
+"""The generative benchmark: whole boundaries held out, the generator against baselines, per component.
+
+Folds: the tilt-boundary cases, ordered by tilt axis and misorientation, are dealt round-robin into
+``folds`` groups; each group is held out in turn (whole boundaries: all their microstates). A held-out boundary
+is *interpolation* when training boundaries of its axis lie on both sides of its misorientation, else
+*extrapolation*. Boundary + dislocation cells are held out by distance (all cells at one distance from the
+boundary). For every fold and seed the generator is trained on the rest (``nyegan.gan.train``), and so is the
+deterministic regressor (``nyegan.gan.regressor``); the dislocation-wall baseline fits its core width on the
+training boundaries. Every method is then scored on every held-out case by ``nyegan.gan.fieldmetrics.compare``
+(per component, each normalised by its own atomistic norm) and by the FDM stress error
+(``nyegan.stress.solve``).
+
+Output (``benchmark.json``): per case, method and metric; means per method over interpolation, extrapolation
+and boundary + dislocation cases; the settings; timings. :func:`plot_heldout` draws generated vs atomistic
+fields of held-out cases, every non-zero component on one colour scale per component.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from nyegan.contracts import DATASET
+from nyegan.gan import baselines
+from nyegan.gan.config import GanSettings
+from nyegan.gan.fieldmetrics import as_2d, compare
+from nyegan.io import write_json
+
+METHODS = ("generator", "regressor", "wall", "frank_bilby", "nearest")
+
+
+# -- folds ---------------------------------------------------------------------------------------------------------
+def make_folds(ds: xr.Dataset, n_folds: int) -> list[dict]:
+    """Held-out groups: tilt boundaries dealt round-robin by (axis, misorientation); one group per distance of
+    the boundary + dislocation cells."""
+    case = ds["case"].values.astype(str)
+    kind = ds["kind"].values.astype(str)
+    first = {c: k for k, c in reversed(list(enumerate(case)))}
+    gbs = sorted({c for c, k in zip(case, kind) if k == "gb"},
+                 key=lambda c: (tuple(ds["tilt_axis"].values[first[c]]), float(ds["misorientation_deg"].values[first[c]])))  # fmt: skip
+    folds = [{"name": f"tilt-{f}", "kind": "gb", "heldout": gbs[f::n_folds]} for f in range(n_folds) if gbs[f::n_folds]]
+    dist = ds["distance_to_gb"].values
+    for d in sorted({round(float(dist[first[c]]), 3) for c, k in zip(case, kind) if k == "gb_dislocation"}):
+        held = sorted({c for c, k in zip(case, kind) if k == "gb_dislocation" and round(float(dist[first[c]]), 3) == d})
+        folds.append({"name": f"gbdisl-d{d:g}", "kind": "gb_dislocation", "heldout": held})
+    return folds
+
+
+def regime(ds: xr.Dataset, case: str, train_cases) -> str:
+    """'interpolation', 'extrapolation' or 'gb_dislocation' for a held-out case."""
+    sel = ds["case"].values.astype(str) == case
+    k = int(np.flatnonzero(sel)[0])
+    if str(ds["kind"].values[k]) != "gb":
+        return "gb_dislocation"
+    axis = ds["tilt_axis"].values[k]
+    theta = float(ds["misorientation_deg"].values[k])
+    tr = np.isin(ds["case"].values.astype(str), list(train_cases)) & (ds["kind"].values.astype(str) == "gb")
+    same = tr & np.all(np.isclose(ds["tilt_axis"].values, axis[None]), axis=1)
+    th = ds["misorientation_deg"].values[same]
+    return "interpolation" if len(th) and th.min() < theta < th.max() else "extrapolation"
+
+
+def refold(ds: xr.Dataset, heldout, validation_fraction: float = 0.0) -> xr.Dataset:
+    """A copy of the dataset with ``heldout`` cases held out, the rest trained on (validation: none), and the
+    normalisation statistics recomputed from the new train split."""
+    out = ds.copy(deep=True)
+    case = out["case"].values.astype(str)
+    split = np.where(np.isin(case, list(heldout)), "heldout", "train").astype(object)
+    out["split"] = ("sample", split)
+    train = split == "train"
+    for name, val in (("is_train", "train"), ("is_validation", "validation"), ("is_heldout", "heldout")):
+        out[name] = ("sample", (split == val).astype(np.int8))
+    dim = int(out.attrs["dim"])
+    a = out["alpha"].values[train].astype(np.float64)
+    scale = np.sqrt((a**2).mean(axis=(0,) + tuple(range(3, 3 + dim))))
+    out["alpha_scale"] = (("i", "j"), np.maximum(scale, 1e-3 * max(scale.max(), 1e-12)), out["alpha_scale"].attrs)
+    cond = out["cond"].values[train]
+    out["cond_mean"] = ("feature", cond.mean(0))
+    out["cond_std"] = ("feature", np.where(cond.std(0) > 1e-8, cond.std(0), 1.0))
+    out.attrs["heldout_cases"] = ",".join(sorted(set(heldout)))
+    return out
+
+
+# -- stress error ----------------------------------------------------------------------------------------------------
+def _median_rotation(axis, plane, theta_deg: float) -> np.ndarray:
+    from nyegan.lattice import rotation_from_rows
+    from nyegan.rotations import rotation_about_axis_deg
+
+    t, n = np.asarray(axis, float), np.asarray(plane, float)
+    rot_a = rotation_from_rows(np.cross(n, t), n, t)
+    return rotation_about_axis_deg([0.0, 0.0, 1.0], 0.5 * theta_deg) @ rot_a
+
+
+def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarray, scheme: str) -> float:
+    """Relative L2 error of the FDM stress of ``gen`` fields against the nearest (after the best x shift)
+    atomistic field, averaged over generated samples."""
+    from nyegan.gan.fieldmetrics import aligned_distances
+    from nyegan.stress.solve import solve_fdm
+
+    cell = np.asarray(lengths, float)[:2]
+
+    def sigma(fields):
+        return np.stack([solve_fdm(f, cell, stiffness, scheme=scheme).stress for f in as_2d(fields)])
+
+    sg, sr = sigma(gen), sigma(real)
+    d2, _ = aligned_distances(sg, sr, np.ones((3, 3)))
+    ref = (sr**2).sum(axis=(1, 2, 3, 4))
+    k = d2.argmin(axis=1)
+    return float(np.mean(np.sqrt(d2[np.arange(len(sg)), k] / np.maximum(ref[k], 1e-300))))
+
+
+# -- one fold --------------------------------------------------------------------------------------------------------
+def _case_data(ds, case):
+    sel = ds["case"].values.astype(str) == case
+    return {key: ds[key].values[sel] for key in ("alpha", "cond", "cell_lengths", "gb_frac", "cores", "tilt_axis",
+                                                 "plane", "misorientation_deg", "correspondence_angle_deg")}  # fmt: skip
+
+
+def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n_samples: int, stiffness_cubic,
+             device: str = "auto", log=print) -> dict:  # fmt: skip
+    """Train and score every method on one fold; returns {case: {method: metrics}}, timings."""
+    from nyegan.gan.generate import generate
+    from nyegan.gan.regressor import predict, train_regressor
+    from nyegan.gan.train import train
+    from nyegan.stress.stiffness import box_stiffness
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    scheme = str(ds_fold.attrs["difference_scheme"])
+    grid = tuple(int(g) for g in ds_fold.attrs["grid"])[:2]
+    split = ds_fold["split"].values.astype(str)
+    train_cases = sorted(set(ds_fold["case"].values.astype(str)[split == "train"]))
+    held = sorted(set(ds_fold["case"].values.astype(str)[split == "heldout"]))
+    tr = split == "train"
+    train_alpha = as_2d(ds_fold["alpha"].values[tr])
+    t_cond, t_gbf, t_len = ds_fold["cond"].values[tr], ds_fold["gb_frac"].values[tr], ds_fold["cell_lengths"].values[tr]
+    width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
+    path = workdir / "dataset.nc"
+    DATASET.write(ds_fold, path)
+    results: dict = {c: {m: [] for m in METHODS} for c in held}
+    examples: dict = {}
+    timings = {"generator_train_s": [], "regressor_train_s": [], "wall_width_A": width}
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    for seed in seeds:
+        s = replace(settings, model=replace(settings.model, seed=int(seed), images=False))
+        t0 = time.perf_counter()
+        ckpt = train(path, workdir / f"gan-seed{seed}", s)
+        timings["generator_train_s"].append(time.perf_counter() - t0)
+        gen = generate(ckpt, path, workdir / f"generated-seed{seed}.nc", n_per_condition=n_samples, splits=("heldout",),
+                       seed=int(seed), allow_extrapolation=True)  # fmt: skip
+        reg, t_reg = train_regressor(ds_fold, s.model, s.trainer.steps, s.trainer.batch_size, dev, int(seed))
+        timings["regressor_train_s"].append(t_reg)
+        for case in held:
+            d = _case_data(ds_fold, case)
+            real = d["alpha"]
+            gbf, L = d["gb_frac"][0], d["cell_lengths"][0]
+            C = box_stiffness(*stiffness_cubic, _median_rotation(d["tilt_axis"][0], d["plane"][0],
+                                                                  float(d["correspondence_angle_deg"][0] or 0.0)))  # fmt: skip
+            fields = {
+                "generator": gen["alpha"].values[gen["case"].values.astype(str) == case],
+                "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
+                "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
+                "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
+            }  # fmt: skip
+            near, near_case = baselines.nearest_training(
+                d["tilt_axis"][0], float(d["misorientation_deg"][0]), ds_fold["tilt_axis"].values[tr],
+                ds_fold["misorientation_deg"].values[tr], ds_fold["case"].values.astype(str)[tr], train_alpha, as_2d(real))  # fmt: skip
+            if len(near):
+                fields["nearest"] = near
+            if case not in examples:  # first seed: atomistic ground state, two generated samples, the baselines
+                ex = {"atomistic": as_2d(real[:1])[0]}
+                ex.update({f"generator {k}": as_2d(fields["generator"][k : k + 1])[0]
+                           for k in range(min(2, len(fields["generator"])))})  # fmt: skip
+                ex.update({m: as_2d(f[:1])[0] for m, f in fields.items() if m != "generator"})
+                examples[case] = {"case": case, "lengths": [float(v) for v in L[:2]], "fields": ex}
+            for method, f in fields.items():
+                m = compare(f, real, gbf, float(L[1]), train=train_alpha)
+                m["stress"] = stress_error(f, real, L, C, scheme)
+                if method == "nearest":
+                    m["nearest_case"] = near_case
+                results[case][method].append(m)
+            log(f"  {case}: " + ", ".join(f"{k} detail_yz {np.nanmean([r.get('detail_yz', np.nan) for r in v]):.2f}"
+                                         for k, v in results[case].items() if v))  # fmt: skip
+    return {"results": results, "timings": timings, "train_cases": train_cases, "examples": examples}
+
+
+# -- aggregation -----------------------------------------------------------------------------------------------------
+def _mean_metrics(runs: list[dict]) -> dict:
+    keys = sorted({k for r in runs for k, v in r.items() if isinstance(v, int | float)})
+    return {k: float(np.nanmean([r.get(k, np.nan) for r in runs])) for k in keys}
+
+
+def summarise(per_case: dict) -> dict:
+    """Means per regime and method over cases (each case: the mean over its seeds)."""
+    out: dict = {}
+    for regime_name in ("interpolation", "extrapolation", "gb_dislocation", "all"):
+        cases = [c for c, v in per_case.items() if regime_name == "all" or v["regime"] == regime_name]
+        if not cases:
+            continue
+        out[regime_name] = {"n_cases": len(cases)}
+        for method in METHODS:
+            rows = [per_case[c]["methods"][method] for c in cases if method in per_case[c]["methods"]]
+            if rows:
+                keys = sorted({k for r in rows for k in r})
+                out[regime_name][method] = {k: float(np.nanmean([r.get(k, np.nan) for r in rows])) for k in keys}
+    return out
+
+
+def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, seeds=(0,), n_samples: int = 8,
+                  potential: str = "Al_mm.eam.fs", max_folds: int | None = None, device: str = "auto",
+                  log=print) -> dict:  # fmt: skip
+    """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it."""
+    from nyegan.dataset import load_dataset
+    from nyegan.potentials import cubic_properties
+
+    out_dir = Path(out_dir)
+    ds = load_dataset(dataset_path)
+    if int(ds.attrs["dim"]) != 2:
+        raise ValueError(f"{dataset_path}: the generative benchmark compares 2D fields (dataset.dim = 2)")
+    props = cubic_properties(potential)
+    all_folds = make_folds(ds, folds)[:max_folds] if max_folds else make_folds(ds, folds)
+    per_case: dict = {}
+    timings = {}
+    examples = {}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nyegan-bench-", dir=out_dir if out_dir.exists() else None) as tmp:
+        for fold in all_folds:
+            log(f"fold {fold['name']}: {len(fold['heldout'])} held out")
+            res = run_fold(refold(ds, fold["heldout"]), settings, seeds, Path(tmp) / fold["name"], n_samples,
+                           (props.c11, props.c12, props.c44), device, log)  # fmt: skip
+            timings[fold["name"]] = res["timings"]
+            examples.update(res["examples"])
+            for case, methods in res["results"].items():
+                per_case[case] = {"fold": fold["name"], "regime": regime(ds, case, res["train_cases"]),
+                                  "methods": {m: _mean_metrics(runs) for m, runs in methods.items() if runs}}  # fmt: skip
+    result = {
+        "summary": summarise(per_case),
+        "cases": per_case,
+        "folds": [{k: v for k, v in f.items()} for f in all_folds],
+        "seeds": list(seeds),
+        "n_samples": n_samples,
+        "settings": {"model": settings.model.__dict__, "trainer": settings.trainer.__dict__},
+        "timings": timings,
+        "wall_time_s": time.perf_counter() - t0,
+        "dataset": str(dataset_path),
+        "metric_notes": "every error is relative to the atomistic component's own norm (1 = predicting zero); "
+        "energy_distance 0 = same distribution; memorisation < 1 = closer to training than to the truth",
+    }
+    write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
+    plot_heldout(per_case, examples, out_dir / "benchmark_fields.png")
+    return result
+
+
+def plot_heldout(per_case: dict, examples: dict, path, per_regime: int = 1) -> None:
+    """Generated vs atomistic fields of held-out cases: the one with the median generator detail error of each
+    regime (interpolation, extrapolation, boundary + dislocation)."""
+    from nyegan.gan.plots import heldout_figure
+
+    chosen = []
+    for name in ("interpolation", "extrapolation", "gb_dislocation"):
+        cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
+        cases.sort(key=lambda c: per_case[c]["methods"].get("generator", {}).get("detail_yz", np.inf))
+        chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
+    if chosen:
+        heldout_figure([examples[c] for c in chosen], path,
+                       title="held out: atomistic ground state, generated samples and baselines "
+                             "(colour scale per component: atomistic max)")  # fmt: skip
+
+
+def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "period",
+                                          "energy_distance", "stress", "memorisation")) -> str:  # fmt: skip
+    """Markdown table: regime × method × metric means."""
+    lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+    for regime_name, row in result["summary"].items():
+        for method in METHODS:
+            if method in row:
+                vals = [row[method].get(m, float("nan")) for m in metrics]
+                lines.append(f"| {regime_name} (n={row['n_cases']}) | {method} | "
+                             + " | ".join("–" if not math.isfinite(v) else f"{v:.2f}" for v in vals) + " |")  # fmt: skip
+    return "\n".join(lines)
