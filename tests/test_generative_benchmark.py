@@ -87,15 +87,14 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     nye, meta = write_tiny_cases(tmp_path, thetas=(10.0, 15.0, 20.0, 25.0), seeds=1)
     build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
     settings = GanSettings.from_config(dict(TINY_GAN, steps=4, images=False))
-    res = run_benchmark(
-        tmp_path / "d.nc", tmp_path / "out", settings, folds=2, seeds=(0,), n_samples=2, log=lambda m: None
-    )
+    res = run_benchmark(tmp_path / "d.nc", tmp_path / "out", settings, folds=2, seeds=(0,), n_samples=2,
+                        log=lambda m: None, generators=("wgan", "diffusion"))  # fmt: skip
     saved = json.loads((tmp_path / "out" / "benchmark.json").read_text())
     assert set(saved["cases"]) == {"gb10_0", "gb15_0", "gb20_0", "gb25_0"}
     regimes = {v["regime"] for v in saved["cases"].values()}
     assert regimes == {"interpolation", "extrapolation"}  # 10 and 25 deg lie at the ends of the range
     for v in saved["cases"].values():
-        assert set(v["methods"]) >= {"generator", "regressor", "wall", "frank_bilby", "nearest"}
-        assert "detail_yz" in v["methods"]["generator"] and "stress" in v["methods"]["generator"]
-    assert "| all (n=4) | generator |" in summary_table(res)
+        assert set(v["methods"]) >= {"wgan", "diffusion", "regressor", "wall", "frank_bilby", "nearest"}
+        assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
+    assert "| all (n=4) | wgan |" in summary_table(res)
     assert (tmp_path / "out" / "benchmark_fields.png").stat().st_size > 0

@@ -105,13 +105,14 @@ def run_benchmark(args) -> None:
     if getattr(args, "config", None):
         raw = (yaml.safe_load(Path(args.config).read_text()) or {}).get("benchmark") or {}
     b = validate_section("benchmark", raw)
-    for key in ("folds", "seeds", "n_samples", "steps", "max_folds"):
+    for key in ("folds", "seeds", "n_samples", "steps", "max_folds", "generators"):
         if getattr(args, key, None) is not None:
             b[key] = getattr(args, key)
     if b["steps"]:
         settings = replace(settings, trainer=replace(settings.trainer, steps=int(b["steps"])))
     res = bench(args.dataset, args.output, settings, folds=b["folds"], seeds=tuple(b["seeds"]),
-                n_samples=b["n_samples"], max_folds=b["max_folds"], potential=args.potential)  # fmt: skip
+                n_samples=b["n_samples"], max_folds=b["max_folds"], potential=args.potential,
+                generators=tuple(b["generators"]), cubic=args.cubic)  # fmt: skip
     print(summary_table(res))
 
 
@@ -163,6 +164,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n-samples", dest="n_samples", type=int, help="generated fields per held-out condition")
     p.add_argument("--steps", type=int, help="training steps per fold")
     p.add_argument("--potential", default="Al_mm.eam.fs", help="potential of the cubic stiffness (stress error)")
+    p.add_argument(
+        "--cubic",
+        type=float,
+        nargs=3,
+        metavar=("C11", "C12", "C44"),
+        help="cubic elastic constants (GPa) of the stress error instead of computing them from --potential",
+    )
+    p.add_argument("--generators", nargs="+", choices=["wgan", "diffusion"], help="generator families to train")
     p.set_defaults(func=run_benchmark)
 
     p = subparsers.add_parser("evaluate", help="compare generated with held-out atomistic fields")

@@ -34,7 +34,8 @@ from nyegan.gan.config import GanSettings
 from nyegan.gan.fieldmetrics import as_2d, compare
 from nyegan.io import write_json
 
-METHODS = ("generator", "regressor", "wall", "frank_bilby", "nearest")
+GENERATORS = ("wgan", "diffusion")
+METHODS = (*GENERATORS, "regressor", "wall", "frank_bilby", "nearest")
 
 
 # -- folds ---------------------------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def _case_data(ds, case):
 
 
 def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n_samples: int, stiffness_cubic,
-             device: str = "auto", log=print) -> dict:  # fmt: skip
+             device: str = "auto", log=print, generators=("wgan",)) -> dict:  # fmt: skip
     """Train and score every method on one fold; returns {case: {method: metrics}}, timings."""
     from nyegan.gan.generate import generate
     from nyegan.gan.regressor import predict, train_regressor
@@ -146,15 +147,18 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     DATASET.write(ds_fold, path)
     results: dict = {c: {m: [] for m in METHODS} for c in held}
     examples: dict = {}
-    timings = {"generator_train_s": [], "regressor_train_s": [], "wall_width_A": width}
+    timings = {**{f"{g}_train_s": [] for g in generators}, "regressor_train_s": [], "wall_width_A": width}
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     for seed in seeds:
         s = replace(settings, model=replace(settings.model, seed=int(seed), images=False))
-        t0 = time.perf_counter()
-        ckpt = train(path, workdir / f"gan-seed{seed}", s)
-        timings["generator_train_s"].append(time.perf_counter() - t0)
-        gen = generate(ckpt, path, workdir / f"generated-seed{seed}.nc", n_per_condition=n_samples, splits=("heldout",),
-                       seed=int(seed), allow_extrapolation=True)  # fmt: skip
+        generated = {}
+        for family in generators:
+            sf = replace(s, model=replace(s.model, family=family))
+            t0 = time.perf_counter()
+            ckpt = train(path, workdir / f"{family}-seed{seed}", sf)
+            timings[f"{family}_train_s"].append(time.perf_counter() - t0)
+            generated[family] = generate(ckpt, path, workdir / f"{family}-seed{seed}.nc", n_per_condition=n_samples,
+                                         splits=("heldout",), seed=int(seed), allow_extrapolation=True)  # fmt: skip
         reg, t_reg = train_regressor(ds_fold, s.model, s.trainer.steps, s.trainer.batch_size, dev, int(seed))
         timings["regressor_train_s"].append(t_reg)
         for case in held:
@@ -163,8 +167,8 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             gbf, L = d["gb_frac"][0], d["cell_lengths"][0]
             C = box_stiffness(*stiffness_cubic, _median_rotation(d["tilt_axis"][0], d["plane"][0],
                                                                   float(d["correspondence_angle_deg"][0] or 0.0)))  # fmt: skip
-            fields = {
-                "generator": gen["alpha"].values[gen["case"].values.astype(str) == case],
+            fields = {g: gen["alpha"].values[gen["case"].values.astype(str) == case] for g, gen in generated.items()}
+            fields |= {
                 "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
@@ -174,11 +178,11 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 ds_fold["misorientation_deg"].values[tr], ds_fold["case"].values.astype(str)[tr], train_alpha, as_2d(real))  # fmt: skip
             if len(near):
                 fields["nearest"] = near
-            if case not in examples:  # first seed: atomistic ground state, two generated samples, the baselines
+            if case not in examples:  # first seed: atomistic ground state, two samples of each generator, baselines
                 ex = {"atomistic": as_2d(real[:1])[0]}
-                ex.update({f"generator {k}": as_2d(fields["generator"][k : k + 1])[0]
-                           for k in range(min(2, len(fields["generator"])))})  # fmt: skip
-                ex.update({m: as_2d(f[:1])[0] for m, f in fields.items() if m != "generator"})
+                for g in generated:
+                    ex.update({f"{g} {k}": as_2d(fields[g][k : k + 1])[0] for k in range(min(2, len(fields[g])))})
+                ex.update({m: as_2d(f[:1])[0] for m, f in fields.items() if m not in generated})
                 examples[case] = {"case": case, "lengths": [float(v) for v in L[:2]], "fields": ex}
             for method, f in fields.items():
                 m = compare(f, real, gbf, float(L[1]), train=train_alpha)
@@ -215,8 +219,10 @@ def summarise(per_case: dict) -> dict:
 
 def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, seeds=(0,), n_samples: int = 8,
                   potential: str = "Al_mm.eam.fs", max_folds: int | None = None, device: str = "auto",
-                  log=print) -> dict:  # fmt: skip
-    """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it."""
+                  log=print, generators=("wgan",), cubic=None) -> dict:  # fmt: skip
+    """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it. ``generators``: families trained
+    and scored ("wgan", "diffusion"); ``cubic``: (C11, C12, C44) GPa of the stress error (default: from
+    ``potential``, computed with LAMMPS and cached)."""
     from nyegan.dataset import load_dataset
     from nyegan.potentials import cubic_properties
 
@@ -224,7 +230,7 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
     ds = load_dataset(dataset_path)
     if int(ds.attrs["dim"]) != 2:
         raise ValueError(f"{dataset_path}: the generative benchmark compares 2D fields (dataset.dim = 2)")
-    props = cubic_properties(potential)
+    cubic = tuple(cubic) if cubic else (lambda p: (p.c11, p.c12, p.c44))(cubic_properties(potential))
     all_folds = make_folds(ds, folds)[:max_folds] if max_folds else make_folds(ds, folds)
     per_case: dict = {}
     timings = {}
@@ -233,8 +239,8 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
     with tempfile.TemporaryDirectory(prefix="nyegan-bench-", dir=out_dir if out_dir.exists() else None) as tmp:
         for fold in all_folds:
             log(f"fold {fold['name']}: {len(fold['heldout'])} held out")
-            res = run_fold(refold(ds, fold["heldout"]), settings, seeds, Path(tmp) / fold["name"], n_samples,
-                           (props.c11, props.c12, props.c44), device, log)  # fmt: skip
+            res = run_fold(refold(ds, fold["heldout"]), settings, seeds, Path(tmp) / fold["name"], n_samples, cubic,
+                           device, log, generators)  # fmt: skip
             timings[fold["name"]] = res["timings"]
             examples.update(res["examples"])
             for case, methods in res["results"].items():
@@ -245,6 +251,7 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "cases": per_case,
         "folds": [{k: v for k, v in f.items()} for f in all_folds],
         "seeds": list(seeds),
+        "generators": list(generators),
         "n_samples": n_samples,
         "settings": {"model": settings.model.__dict__, "trainer": settings.trainer.__dict__},
         "timings": timings,
@@ -266,7 +273,7 @@ def plot_heldout(per_case: dict, examples: dict, path, per_regime: int = 1) -> N
     chosen = []
     for name in ("interpolation", "extrapolation", "gb_dislocation"):
         cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
-        cases.sort(key=lambda c: per_case[c]["methods"].get("generator", {}).get("detail_yz", np.inf))
+        cases.sort(key=lambda c: per_case[c]["methods"].get("wgan", {}).get("detail_yz", np.inf))
         chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
     if chosen:
         heldout_figure([examples[c] for c in chosen], path,

@@ -75,15 +75,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 
 def load_model(ckpt_path, map_location="cpu"):
-    """The trained ``NyeGAN`` of a checkpoint, in eval mode; :class:`CheckpointError` for unusable files."""
-    from nyegan.gan.module import NyeGAN
+    """The trained generator (``NyeGAN`` or ``NyeDiffusion``, by its ``family``) of a checkpoint, in eval mode;
+    :class:`CheckpointError` for unusable files."""
+    from nyegan.gan.module import model_class
 
     p = Path(ckpt_path)
     ckpt = read_checkpoint(p)
     if "model" not in ckpt.get("hyper_parameters", {}):
         raise CheckpointError(f"checkpoint {p}: no nyegan hyper-parameters: not written by `nyegan train`; {RETRAIN}")
+    family = ckpt["hyper_parameters"]["model"].get("family", "wgan")
     try:
-        model = NyeGAN.load_from_checkpoint(p, map_location=map_location, weights_only=True)
+        model = model_class(family).load_from_checkpoint(p, map_location=map_location, weights_only=True)
     except Exception as exc:  # weights that do not fit the model the hyper-parameters describe
         raise CheckpointError(f"checkpoint {p}: its weights do not fit its model ({_first_sentence(exc)}); "
                               f"{RETRAIN}") from None  # fmt: skip

@@ -60,6 +60,7 @@ class DatasetSettings:
 class ModelHParams:
     """Hyper-parameters of the conditional generator (saved in every checkpoint)."""
 
+    family: str
     physics: str
     nz: int
     noise_channels: int
@@ -79,6 +80,7 @@ class ModelHParams:
     spectral_norm: bool
     rec_weight: float
     rec_samples: int
+    diffusion_sample_steps: int
     penalty_div: float
     penalty_mean: float
     penalty_content: float

@@ -246,3 +246,14 @@ class NyeGAN(pl.LightningModule):
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def model_class(family: str):
+    """The LightningModule of a generator family ("wgan" or "diffusion")."""
+    if family == "diffusion":
+        from nyegan.gan.diffusion import NyeDiffusion
+
+        return NyeDiffusion
+    if family == "wgan":
+        return NyeGAN
+    raise ValueError(f"gan.family = {family!r}: choose wgan or diffusion")

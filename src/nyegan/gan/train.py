@@ -51,7 +51,7 @@ def build_model(ds, model: ModelHParams | dict | None = None):
     from dataclasses import asdict
 
     from nyegan.dataset.conditions import FEATURES
-    from nyegan.gan.module import DataSpec, NyeGAN
+    from nyegan.gan.module import DataSpec, model_class
     from nyegan.gan.physics import default_w_scale
 
     hp = model if isinstance(model, ModelHParams) else settings_of(model).model
@@ -69,7 +69,7 @@ def build_model(ds, model: ModelHParams | dict | None = None):
         w_scale=default_w_scale(scale, Lmean),
         scheme=str(ds.attrs["difference_scheme"]),
     )
-    return NyeGAN(asdict(hp), {**asdict(spec), "grid": list(spec.grid)})
+    return model_class(hp.family)(asdict(hp), {**asdict(spec), "grid": list(spec.grid)})
 
 
 def _keep_previous_csv(log_dir: Path) -> None:
@@ -117,8 +117,9 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     resume = resume_checkpoint(out_dir, ckpt_dir, identity, slurm=SLURMEnvironment.detect())
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     model = build_model(ds, hp)
-    n_critic = hp.n_critic
-    max_steps = int(tr["steps"]) + int(tr["steps"]) // n_critic
+    # Lightning counts optimiser steps: critic + generator for the WGAN, one per step for the diffusion model
+    steps = int(tr["steps"])
+    max_steps = steps if hp.family == "diffusion" else steps + steps // hp.n_critic
 
     accel = _accelerator(tr["accelerator"])
     world = int(tr["devices"]) * int(tr["num_nodes"]) if isinstance(tr["devices"], int) else None
