@@ -100,10 +100,10 @@ def _median_rotation(axis, plane, theta_deg: float) -> np.ndarray:
     return rotation_about_axis_deg([0.0, 0.0, 1.0], 0.5 * theta_deg) @ rot_a
 
 
-def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarray, scheme: str) -> float:
-    """Relative L2 error of the FDM stress of ``gen`` fields against the nearest (after the best x shift)
-    atomistic field, averaged over generated samples."""
-    from nyegan.gan.fieldmetrics import aligned_distances
+def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarray, scheme: str, gb_frac) -> float:
+    """Relative L2 error of the FDM stress of ``gen`` fields against the nearest atomistic field (after the best x
+    shift of each boundary slab), averaged over generated samples."""
+    from nyegan.gan.fieldmetrics import slab_aligned_distances
     from nyegan.stress.solve import solve_fdm
 
     cell = np.asarray(lengths, float)[:2]
@@ -112,7 +112,7 @@ def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarr
         return np.stack([solve_fdm(f, cell, stiffness, scheme=scheme).stress for f in as_2d(fields)])
 
     sg, sr = sigma(gen), sigma(real)
-    d2, _ = aligned_distances(sg, sr, np.ones((3, 3)))
+    d2, _ = slab_aligned_distances(sg, sr, np.ones((3, 3)), gb_frac)
     ref = (sr**2).sum(axis=(1, 2, 3, 4))
     k = d2.argmin(axis=1)
     return float(np.mean(np.sqrt(d2[np.arange(len(sg)), k] / np.maximum(ref[k], 1e-300))))
@@ -186,7 +186,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 examples[case] = {"case": case, "lengths": [float(v) for v in L[:2]], "fields": ex}
             for method, f in fields.items():
                 m = compare(f, real, gbf, float(L[1]), train=train_alpha)
-                m["stress"] = stress_error(f, real, L, C, scheme)
+                m["stress"] = stress_error(f, real, L, C, scheme, gbf)
                 if method == "nearest":
                     m["nearest_case"] = near_case
                 results[case][method].append(m)
