@@ -145,16 +145,19 @@ class Grid:
     def smooth(self, field: np.ndarray, kernel: np.ndarray | None, smoothing: float) -> np.ndarray:
         """Periodic (zero-padded along non-periodic axes) convolution with the Gaussian ``kernel``.
 
-        Computed in the precision of ``field`` (float32 halves time and memory of the transforms).
+        ``field``: (..., *shape); leading axes are a batch of fields, transformed together. Computed in the
+        precision of ``field`` (float32 halves time and memory of the transforms).
         """
         if kernel is None or smoothing <= 0:
             return field
+        nd = len(self.dims)
+        axes = tuple(range(field.ndim - nd, field.ndim))
         pads = self._pads(smoothing)
-        padded = np.pad(field, [(p, p) for p in pads]) if any(pads) else field
-        spec = sfft.rfftn(padded, workers=self.workers)
+        padded = np.pad(field, [(0, 0)] * (field.ndim - nd) + [(p, p) for p in pads]) if any(pads) else field
+        spec = sfft.rfftn(padded, axes=axes, workers=self.workers)
         spec *= kernel
-        out = sfft.irfftn(spec, s=padded.shape, workers=self.workers, overwrite_x=True)
-        crop = tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
+        out = sfft.irfftn(spec, s=padded.shape[-nd:], axes=axes, workers=self.workers, overwrite_x=True)
+        crop = (Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
         return out[crop] if any(pads) else out
 
     # --- derivatives ------------------------------------------------------------------------------------------

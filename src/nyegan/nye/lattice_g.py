@@ -5,26 +5,63 @@ ideal reference bonds q of the median reference lattice; G solves P G = Q in the
 q ≈ G^T p for every matched bond. G^T maps the deformed lattice onto the reference (G^T = F_e^{-1}), so the
 elastic distortion is Ue = I - G^T and the Nye tensor is alpha = curl Ue.
 
-Matching: each neighbour is paired with the ideal first-shell fcc bond (a0/2 <110>, in the atom's own grain
-orientation) making the smallest angle with it, if that angle is below ``cone_deg``; when several neighbours
-pick the same bond, the best-aligned one is kept. Atoms with fewer than ``min_matches`` pairs or an
-ill-conditioned normal matrix are flagged (``ok`` False). Work is done in chunks of atoms, per grain, with one
-matrix product of all neighbour vectors against the grain's bonds and closed-form 3x3 algebra (eigenvalue bounds,
-adjugate solve); there is no Python loop over atoms.
+Matching: each neighbour (one of the 16 nearest closer than the cutoff) is paired with the ideal first-shell fcc
+bond (a0/2 <110>, in the atom's own grain orientation) making the smallest angle with it, if that angle is below
+``cone_deg``; when several neighbours pick the same bond, the best-aligned one is kept. Atoms with fewer than
+``min_matches`` pairs or an ill-conditioned normal matrix are flagged (``ok`` False).
+
+:func:`atom_correspondence` works on neighbour pairs (each pair once, :func:`nyegan.nye.neighbours.neighbour_pairs`)
+in spatial chunks: the closest bond of a pair vector has a closed form in the crystal frame (the <110> in the cube
+plane normal to its smallest component), the opposite bond serves the other atom of the pair, the normal
+equations are summed per atom with ``bincount`` and solved in closed form (eigenvalue bounds, adjugate), all on
+one-dimensional arrays per component. :func:`match_bonds` and :func:`solve_correspondence` do the same on
+per-atom neighbour tables ((n, k, 3), :class:`~nyegan.nye.neighbours.PeriodicNeighbours`). There is no Python
+loop over atoms.
 """
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from nyegan.lattice import fcc_nearest_neighbours
-from nyegan.nye.neighbours import PeriodicNeighbours
+from nyegan.nye.neighbours import (
+    BondPairs,
+    PeriodicNeighbours,
+    neighbour_pairs,
+    slab_count,
+    slab_pairs,
+    wrapped_fractional,
+)
 from nyegan.nye.reference import GrainReference
 from nyegan.structure import Structure
 
 SHELL_CUTOFF_FACTOR = 0.5 * (1.0 / np.sqrt(2.0) + 1.0)  # midway between first (a0/√2) and second (a0) shells
+MAX_NEIGHBOURS = 16  # neighbours considered per atom (the nearest ones closer than the cutoff)
+MIN_EIG_RATIO = 0.05  # smallest / largest eigenvalue of the normal matrix below which an atom is flagged
+
+
+def fcc_bond_code_order() -> np.ndarray:
+    """Permutation putting the bonds of :func:`fcc_nearest_neighbours` in code order.
+
+    The code of a <110> bond is 4 k + 2 s + t, with k the axis of its zero component and s, t = 1 for a positive,
+    0 for a negative sign of its other two components (in increasing axis order); the opposite bond has code
+    ``code ^ 3``.
+    """
+    q = np.rint(fcc_nearest_neighbours(2.0)).astype(int)
+    codes = np.empty(len(q), dtype=np.intp)
+    for i, v in enumerate(q):
+        k = int(np.flatnonzero(v == 0)[0])
+        u, w = [c for c in range(3) if c != k]
+        codes[i] = 4 * k + 2 * int(v[u] > 0) + int(v[w] > 0)
+    return np.argsort(codes)
+
+
+FCC_BOND_ORDER = fcc_bond_code_order()
+N_FCC_BONDS = 12
 
 
 @dataclass
@@ -100,10 +137,9 @@ def match_bonds(p: np.ndarray, valid: np.ndarray, ideal: np.ndarray, cone_deg: f
     return matched, weight.astype(float)
 
 
-def symmetric_eigen_extremes(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Smallest and largest eigenvalues of symmetric 3x3 matrices (n, 3, 3), closed form (trigonometric)."""
-    a00, a11, a22 = A[:, 0, 0], A[:, 1, 1], A[:, 2, 2]
-    a01, a02, a12 = A[:, 0, 1], A[:, 0, 2], A[:, 1, 2]
+def eigen_extremes(a00, a11, a22, a01, a02, a12) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest eigenvalues of symmetric 3x3 matrices given by their six entries (arrays of equal
+    shape), closed form (trigonometric)."""
     q = (a00 + a11 + a22) / 3.0
     d0, d1, d2 = a00 - q, a11 - q, a22 - q
     off = a01 * a01 + a02 * a02 + a12 * a12
@@ -115,6 +151,11 @@ def symmetric_eigen_extremes(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     high = q + 2.0 * p * np.cos(phi)
     low = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
     return low, high
+
+
+def symmetric_eigen_extremes(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest eigenvalues of symmetric 3x3 matrices (n, 3, 3), closed form (trigonometric)."""
+    return eigen_extremes(A[:, 0, 0], A[:, 1, 1], A[:, 2, 2], A[:, 0, 1], A[:, 0, 2], A[:, 1, 2])
 
 
 def solve_3x3(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -158,6 +199,157 @@ def solve_correspondence(
     return G, count, ok
 
 
+def closest_fcc_bond(v0: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fcc <110> bond closest in angle to each vector v = (v0, v1, v2) (crystal frame, any length) and the
+    cosine of that angle.
+
+    The closest <110> lies in the cube plane normal to the smallest |component| of v, with the signs of the other
+    two: cos = (|v_i| + |v_j|) / (sqrt(2) |v|). Returns bond codes (:func:`fcc_bond_code_order`; uint8, (n,))
+    and cosines (n,) (NaN for a zero vector).
+    """
+    a0, a1, a2 = np.abs(v0), np.abs(v1), np.abs(v2)
+    k0 = (a0 <= a1) & (a0 <= a2)
+    k2 = ~k0 & (a2 < a1)
+    lower = np.where(k0, v1, v0) > 0  # sign of the lower of the two other axes
+    higher = np.where(k2, v1, v2) > 0  # and of the higher one
+    code = (~(k0 | k2)).view(np.uint8) << 2  # zero component along axis 1
+    code |= k2.view(np.uint8) << 3  # along axis 2
+    code |= lower.view(np.uint8) << 1
+    code |= higher.view(np.uint8)
+    largest_two = a0 + a1 + a2
+    largest_two -= np.minimum(np.minimum(a0, a1), a2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        largest_two /= np.sqrt(2.0) * np.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+    return code, largest_two
+
+
+def _grains_present(grain: np.ndarray, n_grains: int) -> np.ndarray:
+    return np.flatnonzero(np.bincount(grain, minlength=n_grains)) if n_grains > 1 else np.zeros(1, dtype=np.intp)
+
+
+def _closest_bonds_in_grains(d: np.ndarray, grain: np.ndarray, rotations: np.ndarray, sign: float = 1.0):
+    """Closest fcc bond and its cosine for vectors ``sign * d`` (3, M) (box frame) in the crystal frames of
+    ``rotations[grain]`` (crystal -> box, rows = crystal directions along box x, y, z)."""
+    present = _grains_present(grain, len(rotations))
+    if len(present) == 1:  # one grain: no row selection
+        R = sign * rotations[present[0]]
+        v = [R[0, c] * d[0] + R[1, c] * d[1] + R[2, c] * d[2] for c in range(3)]  # v_c = sum_k R[k, c] d_k
+        return closest_fcc_bond(*v)
+    bond = np.empty(d.shape[1], dtype=np.uint8)
+    cos = np.empty(d.shape[1])
+    for g in present:
+        rows = np.flatnonzero(grain == g)
+        R = sign * rotations[g]
+        dx, dy, dz = d[0, rows], d[1, rows], d[2, rows]
+        v = [R[0, c] * dx + R[1, c] * dy + R[2, c] * dz for c in range(3)]
+        bond[rows], cos[rows] = closest_fcc_bond(*v)
+    return bond, cos
+
+
+@dataclass
+class BondMatches:
+    """Matched actual bonds of a chunk's centre atoms: P (3, n, 12), the bond vector (Å, box frame, one array per
+    Cartesian component) matched with each ideal bond (in bond code order, :func:`fcc_bond_code_order`), zero
+    where none is; and the number of matches (n,)."""
+
+    P: np.ndarray
+    count: np.ndarray
+
+
+def match_pairs(
+    pairs: BondPairs, grain: np.ndarray, rotations: np.ndarray, cone_deg: float, local: np.ndarray | None = None
+) -> BondMatches:
+    """Match the bonds of a chunk of neighbour pairs with the ideal fcc bonds of each centre atom's grain.
+
+    grain: (N,) row of each atom's grain in ``rotations`` (n_grains, 3, 3); local: (N,) index of each centre atom
+    within ``pairs.centres`` (None when the centres are all atoms in order). A view of a bond is accepted for
+    its closest ideal bond if closer than ``cone_deg``; per centre and ideal bond the best-aligned one is kept.
+    """
+    cos_cone = np.cos(np.radians(cone_deg))
+    a, b, d = pairs.a, pairs.b, pairs.d
+    ga, gb = grain[a], grain[b]
+    bond_a, cos_a = _closest_bonds_in_grains(d, ga, rotations)
+    bond_b = bond_a ^ np.uint8(3)  # -d in the same crystal frame: the opposite bond, the same cosine
+    cos_b = cos_a
+    other = np.flatnonzero(ga != gb) if len(rotations) > 1 else []
+    if len(other):
+        cos_b = cos_a.copy()
+        bond_b[other], cos_b[other] = _closest_bonds_in_grains(d[:, other], gb[other], rotations, sign=-1.0)
+    ia = np.flatnonzero(pairs.a_side & (cos_a > cos_cone))
+    ib = np.flatnonzero(pairs.b_side & (cos_b > cos_cone))
+    centre = np.concatenate([a[ia], b[ib]])
+    if local is not None:
+        centre = local[centre]
+    n_bonds = N_FCC_BONDS
+    key = centre * n_bonds
+    key += np.concatenate([bond_a[ia], bond_b[ib]])
+    n = len(pairs.centres)
+    winner = _best_per_key(key, np.concatenate([cos_a[ia], cos_b[ib]]), n * n_bonds)
+    keys = np.flatnonzero(winner >= 0)
+    entry = winner[keys]
+    row = np.concatenate([ia, ib])[entry]
+    sign = np.where(entry < len(ia), 1.0, -1.0)  # seen from b: -d
+    P = np.zeros((3, n * n_bonds))
+    for k in range(3):
+        P[k][keys] = np.take(d[k], row) * sign
+    return BondMatches(P=P.reshape(3, n, n_bonds), count=np.bincount(keys // n_bonds, minlength=n))
+
+
+def _best_per_key(key: np.ndarray, score: np.ndarray, n_keys: int) -> np.ndarray:
+    """For each key in [0, n_keys), the entry with the largest score (-1 where the key has none)."""
+    winner = np.full(n_keys, -1, dtype=np.intp)
+    winner[key] = np.arange(len(key))
+    candidates = np.flatnonzero(winner[key] != np.arange(len(key)))  # entries that lost a key to a later one
+    while len(candidates):  # an entry better than the current winner of its key takes its place; few rounds
+        candidates = candidates[score[candidates] > score[winner[key[candidates]]]]
+        winner[key[candidates]] = candidates
+    return winner
+
+
+def solve_matches(
+    matches: BondMatches,
+    reference_bonds: np.ndarray,
+    centre_grain: np.ndarray,
+    min_matches: int = 5,
+    min_eig_ratio: float = MIN_EIG_RATIO,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least squares P G = Q per centre atom from its matched bonds, via the normal equations (P^T P) G = P^T Q.
+
+    reference_bonds: (n_grains, 12, 3) bonds of the median lattice (Å), in bond code order; centre_grain: (n,) grain row of each centre
+    atom. Returns G (n, 3, 3), number of matched bonds (n,) and the usable flag (n,) (enough matches and a normal
+    matrix with smallest / largest eigenvalue above ``min_eig_ratio``); flagged atoms get G = I.
+    """
+    P, count = matches.P, matches.count
+    n = P.shape[1]
+    a00, a01, a02, a11, a12, a22 = (
+        np.einsum("nm,nm->n", P[i], P[j]) for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+    )
+    present = _grains_present(centre_grain, len(reference_bonds))
+    if len(present) == 1:
+        B = [P[i] @ reference_bonds[present[0]] for i in range(3)]  # B[i][:, j] = sum_m P_mi Q_mj
+    else:
+        B = [np.empty((n, 3)) for _ in range(3)]
+        for g in present:
+            rows = np.flatnonzero(centre_grain == g)
+            for i in range(3):
+                B[i][rows] = P[i, rows] @ reference_bonds[g]
+    low, high = eigen_extremes(a00, a11, a22, a01, a02, a12)
+    ok = (count >= min_matches) & (low > min_eig_ratio * np.maximum(high, 1e-30))
+    # adjugate (symmetric) and determinant of A; G = adj(A) B / det(A)
+    c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
+    c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
+    adj = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
+    inv_det = np.zeros(n)
+    np.divide(1.0, a00 * c00 + a01 * c01 + a02 * c02, out=inv_det, where=ok)
+    G = np.empty((n, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            g = adj[i][0] * B[0][:, j] + adj[i][1] * B[1][:, j] + adj[i][2] * B[2][:, j]
+            g *= inv_det
+            G[:, i, j] = np.where(ok, g, float(i == j))
+    return G, count, ok
+
+
 def atom_correspondence(
     structure: Structure,
     a0: float,
@@ -165,13 +357,20 @@ def atom_correspondence(
     cone_deg: float = 27.0,
     cutoff: float | None = None,
     min_matches: int = 5,
-    chunk: int = 100_000,
+    chunk: int = 1_000_000,
     neighbours: PeriodicNeighbours | None = None,
     workers: int = 1,
     progress: bool | None = None,
+    timings: dict | None = None,
 ) -> AtomCorrespondence:
-    """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``, in chunks of
-    ``chunk`` atoms; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms)."""
+    """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``.
+
+    Atoms are processed in spatial slabs of about ``chunk`` atoms (memory follows the chunk), on ``workers``
+    threads; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms).
+    ``neighbours``: a ready :class:`PeriodicNeighbours` to match per-atom neighbour tables instead (the same
+    result to round-off, slower). ``timings``: a dict to which the time (s) of the neighbour search
+    ('neighbours') and of matching and solving ('G') are added (summed over threads).
+    """
     import sys
 
     from tqdm import tqdm
@@ -181,32 +380,79 @@ def atom_correspondence(
     if not 0 < cone_deg < 60:
         raise ValueError(f"cone_deg must be in (0, 60) degrees, got {cone_deg}")
     cutoff = SHELL_CUTOFF_FACTOR * a0 if cutoff is None else cutoff
-    nb = neighbours or PeriodicNeighbours(structure, cutoff, max_neighbours=16, workers=workers)
     bonds = fcc_nearest_neighbours(a0)
+    gidx = reference.index_of(structure.grain)
+    n = structure.n_atoms
+    if neighbours is not None:
+        return _correspondence_from_tables(structure, neighbours, reference, bonds, gidx, cone_deg, min_matches, chunk)
+    ref_table = reference.reference_bonds(bonds[FCC_BOND_ORDER])  # in bond code order
+    G = np.empty((n, 3, 3))
+    count = np.empty(n, dtype=np.int64)
+    ok = np.empty(n, dtype=bool)
+    n_slabs = max(slab_count(structure, cutoff, chunk), min(workers, slab_count(structure, cutoff, 1)))
+    local = np.empty(n, dtype=np.intp) if n_slabs > 1 else None
+    times = {"neighbours": 0.0, "G": 0.0}
+
+    def solve(pairs: BondPairs) -> int:
+        t = time.perf_counter()
+        pairs.keep_nearest(MAX_NEIGHBOURS, n)
+        c = pairs.centres
+        if local is not None:
+            local[c] = np.arange(len(c))
+        matches = match_pairs(pairs, gidx, reference.rotations, cone_deg, local)
+        del pairs
+        at = c if local is not None else slice(None)
+        G[at], count[at], ok[at] = solve_matches(matches, ref_table, gidx[at], min_matches)
+        times["G"] += time.perf_counter() - t
+        return len(c)
+
+    frac = wrapped_fractional(structure)
+    show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
+    with tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show) as bar:
+        if workers > 1 and n_slabs > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                slabs = list(range(n_slabs))
+                for done in pool.map(lambda k: _solve_slab(structure, cutoff, n_slabs, k, frac, solve, times), slabs):
+                    bar.update(done)
+        else:
+            it = neighbour_pairs(structure, cutoff, n_slabs, frac=frac)
+            while True:
+                t = time.perf_counter()
+                pairs = next(it, None)
+                times["neighbours"] += time.perf_counter() - t
+                if pairs is None:
+                    break
+                bar.update(solve(pairs))
+                del pairs
+    if timings is not None:
+        for k, v in times.items():
+            timings[k] = timings.get(k, 0.0) + v
+    return AtomCorrespondence(G=G, n_matched=count, ok=ok)
+
+
+def _solve_slab(structure, cutoff, n_slabs, k, frac, solve, times) -> int:
+    """Pairs of slab ``k`` (of ``n_slabs``), solved by ``solve``; for worker threads."""
+    t = time.perf_counter()
+    pairs = slab_pairs(structure, cutoff, n_slabs, k, frac)
+    times["neighbours"] += time.perf_counter() - t
+    return solve(pairs)
+
+
+def _correspondence_from_tables(structure, nb, reference, bonds, gidx, cone_deg, min_matches, chunk):
+    """Per-atom G from per-atom neighbour tables (:class:`PeriodicNeighbours`), chunks of ``chunk`` atoms."""
     match_table = reference.matching_bonds(bonds)  # (g, 12, 3)
     ref_table = reference.reference_bonds(bonds)
-    gidx = reference.index_of(structure.grain)
     n = structure.n_atoms
     G = np.empty((n, 3, 3))
     count = np.empty(n, dtype=int)
     ok = np.empty(n, dtype=bool)
-    single = len(match_table) == 1 or bool(np.all(gidx == gidx[0]))
-    show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
-    bar = tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show)
     for start in range(0, n, chunk):
-        bar.update(min(chunk, n - start))
         sl = slice(start, min(start + chunk, n))
         p, valid = nb.query(sl)
-        if single:  # one grain: one shared bond table, no per-grain selection
-            g = int(gidx[0])
-            P, w = match_bonds(p, valid, match_table[g], cone_deg)
-            G[sl], count[sl], ok[sl] = solve_correspondence(P, ref_table[g], w, min_matches=min_matches)
-            continue
         g_chunk = gidx[sl]
-        for g in np.unique(g_chunk):  # a few grains: shared tables per grain
+        for g in np.unique(g_chunk):
             rows = np.flatnonzero(g_chunk == g)
             P, w = match_bonds(p[rows], valid[rows], match_table[g], cone_deg)
             at = rows + start
             G[at], count[at], ok[at] = solve_correspondence(P, ref_table[g], w, min_matches=min_matches)
-    bar.close()
     return AtomCorrespondence(G=G, n_matched=count, ok=ok)
