@@ -28,20 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from nyegan.lattice import fcc_nearest_neighbours
-from nyegan.nye.neighbours import (
-    BondPairs,
-    PeriodicNeighbours,
-    neighbour_pairs,
-    slab_count,
-    slab_pairs,
-    wrapped_fractional,
-)
+from nyegan.nye.neighbours import BondPairs, PeriodicNeighbours, slab_count, slab_pairs, wrapped_fractional
 from nyegan.nye.reference import GrainReference
 from nyegan.structure import Structure
 
 SHELL_CUTOFF_FACTOR = 0.5 * (1.0 / np.sqrt(2.0) + 1.0)  # midway between first (a0/√2) and second (a0) shells
 MAX_NEIGHBOURS = 16  # neighbours considered per atom (the nearest ones closer than the cutoff)
 MIN_EIG_RATIO = 0.05  # smallest / largest eigenvalue of the normal matrix below which an atom is flagged
+BLOCK = 1 << 15  # elementwise work on pairs and atoms in blocks of this many (temporaries stay in cache)
 
 
 def fcc_bond_code_order() -> np.ndarray:
@@ -229,20 +223,22 @@ def _grains_present(grain: np.ndarray, n_grains: int) -> np.ndarray:
 
 def _closest_bonds_in_grains(d: np.ndarray, grain: np.ndarray, rotations: np.ndarray, sign: float = 1.0):
     """Closest fcc bond and its cosine for vectors ``sign * d`` (3, M) (box frame) in the crystal frames of
-    ``rotations[grain]`` (crystal -> box, rows = crystal directions along box x, y, z)."""
+    ``rotations[grain]`` (crystal -> box, rows = crystal directions along box x, y, z), in cache-sized blocks."""
     present = _grains_present(grain, len(rotations))
-    if len(present) == 1:  # one grain: no row selection
-        R = sign * rotations[present[0]]
-        v = [R[0, c] * d[0] + R[1, c] * d[1] + R[2, c] * d[2] for c in range(3)]  # v_c = sum_k R[k, c] d_k
-        return closest_fcc_bond(*v)
     bond = np.empty(d.shape[1], dtype=np.uint8)
     cos = np.empty(d.shape[1])
     for g in present:
-        rows = np.flatnonzero(grain == g)
         R = sign * rotations[g]
-        dx, dy, dz = d[0, rows], d[1, rows], d[2, rows]
-        v = [R[0, c] * dx + R[1, c] * dy + R[2, c] * dz for c in range(3)]
-        bond[rows], cos[rows] = closest_fcc_bond(*v)
+        rows = np.flatnonzero(grain == g) if len(present) > 1 else None
+        dg = d if rows is None else d[:, rows]
+        bg = bond if rows is None else np.empty(len(rows), dtype=np.uint8)
+        cg = cos if rows is None else np.empty(len(rows))
+        for s in range(0, dg.shape[1], BLOCK):
+            dx, dy, dz = dg[0, s : s + BLOCK], dg[1, s : s + BLOCK], dg[2, s : s + BLOCK]
+            v = [R[0, c] * dx + R[1, c] * dy + R[2, c] * dz for c in range(3)]  # v_c = sum_k R[k, c] d_k
+            bg[s : s + BLOCK], cg[s : s + BLOCK] = closest_fcc_bond(*v)
+        if rows is not None:
+            bond[rows], cos[rows] = bg, cg
     return bond, cos
 
 
@@ -256,18 +252,19 @@ class BondMatches:
     count: np.ndarray
 
 
-def match_pairs(
-    pairs: BondPairs, grain: np.ndarray, rotations: np.ndarray, cone_deg: float, local: np.ndarray | None = None
-) -> BondMatches:
-    """Match the bonds of a chunk of neighbour pairs with the ideal fcc bonds of each centre atom's grain.
+def match_pairs(pairs: BondPairs, grain: np.ndarray, rotations: np.ndarray, cone_deg: float) -> BondMatches:
+    """Match the bonds of a region's neighbour pairs with the ideal fcc bonds of each centre atom's grain.
 
-    grain: (N,) row of each atom's grain in ``rotations`` (n_grains, 3, 3); local: (N,) index of each centre atom
-    within ``pairs.centres`` (None when the centres are all atoms in order). A view of a bond is accepted for
-    its closest ideal bond if closer than ``cone_deg``; per centre and ideal bond the best-aligned one is kept.
+    grain: (N,) row of each atom's grain in ``rotations`` (n_grains, 3, 3). A view of a bond is accepted for its
+    closest ideal bond if closer than ``cone_deg``; per centre and ideal bond the best-aligned one is kept.
     """
     cos_cone = np.cos(np.radians(cone_deg))
     a, b, d = pairs.a, pairs.b, pairs.d
-    ga, gb = grain[a], grain[b]
+    if len(rotations) > 1:
+        g_rows = grain[pairs.atoms]
+        ga, gb = g_rows[a], g_rows[b]
+    else:
+        ga = gb = np.zeros(len(a), dtype=np.intp)
     bond_a, cos_a = _closest_bonds_in_grains(d, ga, rotations)
     bond_b = bond_a ^ np.uint8(3)  # -d in the same crystal frame: the opposite bond, the same cosine
     cos_b = cos_a
@@ -277,13 +274,10 @@ def match_pairs(
         bond_b[other], cos_b[other] = _closest_bonds_in_grains(d[:, other], gb[other], rotations, sign=-1.0)
     ia = np.flatnonzero(pairs.a_side & (cos_a > cos_cone))
     ib = np.flatnonzero(pairs.b_side & (cos_b > cos_cone))
-    centre = np.concatenate([a[ia], b[ib]])
-    if local is not None:
-        centre = local[centre]
     n_bonds = N_FCC_BONDS
-    key = centre * n_bonds
+    key = np.concatenate([a[ia], b[ib]]) * n_bonds  # centres are the first rows of the region
     key += np.concatenate([bond_a[ia], bond_b[ib]])
-    n = len(pairs.centres)
+    n = pairs.n_centres
     winner = _best_per_key(key, np.concatenate([cos_a[ia], cos_b[ib]]), n * n_bonds)
     keys = np.flatnonzero(winner >= 0)
     entry = winner[keys]
@@ -315,27 +309,39 @@ def solve_matches(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least squares P G = Q per centre atom from its matched bonds, via the normal equations (P^T P) G = P^T Q.
 
-    reference_bonds: (n_grains, 12, 3) bonds of the median lattice (Å), in bond code order; centre_grain: (n,) grain row of each centre
-    atom. Returns G (n, 3, 3), number of matched bonds (n,) and the usable flag (n,) (enough matches and a normal
-    matrix with smallest / largest eigenvalue above ``min_eig_ratio``); flagged atoms get G = I.
+    reference_bonds: (n_grains, 12, 3) bonds of the median lattice (Å), in bond code order; centre_grain: (n,)
+    grain row of each centre atom. Returns G (n, 3, 3), number of matched bonds (n,) and the usable flag (n,)
+    (enough matches and a normal matrix with smallest / largest eigenvalue above ``min_eig_ratio``); flagged atoms
+    get G = I. Closed-form 3x3 algebra on one array per matrix entry, in cache-sized blocks of atoms.
     """
     P, count = matches.P, matches.count
     n = P.shape[1]
-    a00, a01, a02, a11, a12, a22 = (
-        np.einsum("nm,nm->n", P[i], P[j]) for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
-    )
+    G = np.empty((n, 3, 3))
+    ok = np.empty(n, dtype=bool)
     present = _grains_present(centre_grain, len(reference_bonds))
-    if len(present) == 1:
-        B = [P[i] @ reference_bonds[present[0]] for i in range(3)]  # B[i][:, j] = sum_m P_mi Q_mj
-    else:
-        B = [np.empty((n, 3)) for _ in range(3)]
-        for g in present:
-            rows = np.flatnonzero(centre_grain == g)
-            for i in range(3):
-                B[i][rows] = P[i, rows] @ reference_bonds[g]
+    for s in range(0, n, BLOCK):
+        e = min(s + BLOCK, n)
+        Pb = P[:, s:e]
+        A = [np.einsum("nm,nm->n", Pb[i], Pb[j]) for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]
+        if len(present) == 1:
+            B = [Pb[i] @ reference_bonds[present[0]] for i in range(3)]  # B[i][:, j] = sum_m P_mi Q_mj
+        else:
+            B = [np.empty((e - s, 3)) for _ in range(3)]
+            gb = centre_grain[s:e]
+            for g in present:
+                rows = np.flatnonzero(gb == g)
+                for i in range(3):
+                    B[i][rows] = Pb[i, rows] @ reference_bonds[g]
+        G[s:e], ok[s:e] = _solve_normal_equations(*A, B, count[s:e], min_matches, min_eig_ratio)
+    return G, count, ok
+
+
+def _solve_normal_equations(a00, a01, a02, a11, a12, a22, B, count, min_matches, min_eig_ratio):
+    """G = A^-1 B (n, 3, 3) for symmetric A given by its six entries (n,) and B[i][:, j] = B_ij, by the adjugate;
+    with the usable flag (enough matches, well-conditioned A). Flagged atoms get G = I."""
+    n = len(a00)
     low, high = eigen_extremes(a00, a11, a22, a01, a02, a12)
     ok = (count >= min_matches) & (low > min_eig_ratio * np.maximum(high, 1e-30))
-    # adjugate (symmetric) and determinant of A; G = adj(A) B / det(A)
     c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
     c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
     adj = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
@@ -347,7 +353,7 @@ def solve_matches(
             g = adj[i][0] * B[0][:, j] + adj[i][1] * B[1][:, j] + adj[i][2] * B[2][:, j]
             g *= inv_det
             G[:, i, j] = np.where(ok, g, float(i == j))
-    return G, count, ok
+    return G, ok
 
 
 def atom_correspondence(
@@ -390,52 +396,35 @@ def atom_correspondence(
     count = np.empty(n, dtype=np.int64)
     ok = np.empty(n, dtype=bool)
     n_slabs = max(slab_count(structure, cutoff, chunk), min(workers, slab_count(structure, cutoff, 1)))
-    local = np.empty(n, dtype=np.intp) if n_slabs > 1 else None
     times = {"neighbours": 0.0, "G": 0.0}
+    frac = wrapped_fractional(structure)
 
-    def solve(pairs: BondPairs) -> int:
+    def slab(k: int) -> int:  # pairs of slab k, matched and solved; returns its number of centre atoms
         t = time.perf_counter()
-        pairs.keep_nearest(MAX_NEIGHBOURS, n)
+        pairs = slab_pairs(structure, cutoff, n_slabs, k, frac)
+        times["neighbours"] += time.perf_counter() - t
+        t = time.perf_counter()
+        pairs.keep_nearest(MAX_NEIGHBOURS)
         c = pairs.centres
-        if local is not None:
-            local[c] = np.arange(len(c))
-        matches = match_pairs(pairs, gidx, reference.rotations, cone_deg, local)
+        matches = match_pairs(pairs, gidx, reference.rotations, cone_deg)
         del pairs
-        at = c if local is not None else slice(None)
-        G[at], count[at], ok[at] = solve_matches(matches, ref_table, gidx[at], min_matches)
+        G[c], count[c], ok[c] = solve_matches(matches, ref_table, gidx[c], min_matches)
         times["G"] += time.perf_counter() - t
         return len(c)
 
-    frac = wrapped_fractional(structure)
     show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
     with tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show) as bar:
         if workers > 1 and n_slabs > 1:
             with ThreadPoolExecutor(workers) as pool:
-                slabs = list(range(n_slabs))
-                for done in pool.map(lambda k: _solve_slab(structure, cutoff, n_slabs, k, frac, solve, times), slabs):
+                for done in pool.map(slab, range(n_slabs)):
                     bar.update(done)
         else:
-            it = neighbour_pairs(structure, cutoff, n_slabs, frac=frac)
-            while True:
-                t = time.perf_counter()
-                pairs = next(it, None)
-                times["neighbours"] += time.perf_counter() - t
-                if pairs is None:
-                    break
-                bar.update(solve(pairs))
-                del pairs
+            for k in range(n_slabs):
+                bar.update(slab(k))
     if timings is not None:
         for k, v in times.items():
             timings[k] = timings.get(k, 0.0) + v
     return AtomCorrespondence(G=G, n_matched=count, ok=ok)
-
-
-def _solve_slab(structure, cutoff, n_slabs, k, frac, solve, times) -> int:
-    """Pairs of slab ``k`` (of ``n_slabs``), solved by ``solve``; for worker threads."""
-    t = time.perf_counter()
-    pairs = slab_pairs(structure, cutoff, n_slabs, k, frac)
-    times["neighbours"] += time.perf_counter() - t
-    return solve(pairs)
 
 
 def _correspondence_from_tables(structure, nb, reference, bonds, gidx, cone_deg, min_matches, chunk):

@@ -2,10 +2,11 @@
 
 Two searches over the same definition (every other atom closer than ``cutoff``, through any periodic image):
 
-- :func:`neighbour_pairs`: each pair once, as planar vector arrays, in spatial chunks (slabs) of atoms. Orthogonal
-  cells whose periodic lengths exceed twice the cutoff use a periodic ``cKDTree`` (``boxsize``, no image copies);
-  other cells (triclinic, or thinner than twice the cutoff) search among explicit periodic images. A slab is
-  searched with a halo of images one cutoff deep on either side, so memory follows the chunk, not the cell.
+- :func:`neighbour_pairs`: each pair once, as planar vector arrays, in spatial chunks (slabs) of atoms, with one
+  ``cKDTree.query_pairs`` per chunk: a periodic tree (``boxsize``, no image copies) in thin orthogonal cells, a
+  plain tree over the atoms and their periodic images within the cutoff of the faces otherwise (triclinic,
+  thick, or thinner than twice the cutoff). A slab is searched with a halo one cutoff deep on either side, so
+  memory follows the chunk, not the cell.
 - :class:`PeriodicNeighbours`: fixed-size k-nearest queries per atom ((n, k, 3) vectors), for code that wants
   each atom's neighbours side by side.
 """
@@ -21,8 +22,8 @@ from scipy.spatial import cKDTree
 
 from nyegan.structure import Structure
 
-LEAF_SIZE = 32  # cKDTree leaf size: fastest pair search on fcc cells (measured 16..48)
 SLAB_MIN_CUTOFFS = 4.0  # a slab is at least this many cutoffs thick (its halo stays a small fraction)
+SPATIAL_ORDER_MIN_ATOMS = 200_000  # larger search regions are put in spatial order (cache-friendly)
 
 
 def face_spacings(cell: np.ndarray) -> np.ndarray:
@@ -78,31 +79,41 @@ def periodic_images(
 
 @dataclass
 class BondPairs:
-    """Pairs of atoms closer than the cutoff, each pair once, for one chunk of centre atoms.
+    """Pairs of atoms closer than the cutoff, each pair once, found in one search region (a chunk of centre atoms
+    and the halo around it).
 
-    a, b: (M,) atom indices (of the structure); d: (3, M) the vector x_b - x_a (Å) to the image of b within the
-    cutoff, one row per Cartesian component. The bond is seen from a as +d and from b as -d; ``a_side`` /
-    ``b_side`` (M,) say which of these views belong to the chunk's ``centres`` (ascending atom indices) and are
-    kept. (Near periodic faces of a triclinic or thin cell, a pair between an atom and another atom's image holds
-    only the first atom's view; the second atom's view is the pair with the first atom's opposite image.)
+    atoms: (R,) the structure index of each row of the region, the ``n_centres`` centre atoms first.
+    a, b: (M,) region rows; d: (3, M) the vector x_b - x_a (Å) to the image of b within the cutoff, one row per
+    Cartesian component. The bond is seen from a as +d and from b as -d; ``a_side`` / ``b_side`` (M,) say which
+    of these views belong to centre atoms and are kept. (Near periodic faces of a triclinic or thin cell, a pair
+    between an atom and another atom's image holds only the first atom's view; the second atom's view is the pair
+    with the first atom's opposite image.)
     """
 
+    atoms: np.ndarray
+    n_centres: int
     a: np.ndarray
     b: np.ndarray
     d: np.ndarray
     a_side: np.ndarray
     b_side: np.ndarray
-    centres: np.ndarray
 
-    def neighbour_counts(self, n_atoms: int) -> np.ndarray:
-        """Number of kept neighbours of every atom (N,) (zero outside the chunk)."""
-        return np.bincount(self.a[self.a_side], minlength=n_atoms) + np.bincount(self.b[self.b_side], minlength=n_atoms)
+    @property
+    def centres(self) -> np.ndarray:
+        """Structure indices of the centre atoms (rows 0 .. n_centres - 1 of the region)."""
+        return self.atoms[: self.n_centres]
 
-    def keep_nearest(self, k: int, n_atoms: int) -> None:
-        """Drop, for atoms with more than ``k`` neighbours, the views of all but the ``k`` nearest (in place)."""
-        over = self.neighbour_counts(n_atoms) > k
+    def neighbour_counts(self) -> np.ndarray:
+        """Number of kept neighbours of every centre row (n_centres,)."""
+        n = self.n_centres
+        return np.bincount(self.a[self.a_side], minlength=n) + np.bincount(self.b[self.b_side], minlength=n)
+
+    def keep_nearest(self, k: int) -> None:
+        """Drop, for centres with more than ``k`` neighbours, the views of all but the ``k`` nearest (in place)."""
+        over = self.neighbour_counts() > k
         if not over.any():
             return
+        over = np.concatenate([over, np.zeros(len(self.atoms) - self.n_centres, dtype=bool)])
         rows_a = np.flatnonzero(self.a_side & over[self.a])
         rows_b = np.flatnonzero(self.b_side & over[self.b])
         rows = np.concatenate([rows_a, rows_b])
@@ -117,16 +128,35 @@ class BondPairs:
         self.b_side[rows_b[drop[drop >= len(rows_a)] - len(rows_a)]] = False
 
 
+def image_factor(cell: np.ndarray, pbc, cutoff: float) -> float:
+    """Rows of a search among explicit periodic images per atom (the atoms and their images within ``cutoff``
+    of the faces of periodic cell vectors), estimated from the face spacings."""
+    margin = cutoff / face_spacings(cell)
+    return float(np.prod([1.0 + 2.0 * margin[m] if pbc[m] else 1.0 for m in range(3)]))
+
+
+def periodic_tree_cost(lengths: np.ndarray, pbc, cutoff: float) -> float:
+    """Cost per atom of a periodic-tree pair search relative to a plain tree's per row (measured on fcc cells of
+    4e3 to 3e5 atoms: about the same when a periodic length is below three cutoffs, 1.9 times otherwise)."""
+    thin = any(lengths[m] < 3.0 * cutoff for m in range(3) if pbc[m])
+    return 1.0 if thin else 1.9
+
+
 def _tree_pairs(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float):
     """Pairs closer than ``cutoff`` among atoms at fractional coordinates ``frac`` (wrapped along periodic vectors).
 
     Returns row indices (ra, rb), the vector x_b - x_a (3, M) and a flag (M,) telling whether rb is the atom
     itself (True) or one of its images (False; then only ra's view of the bond is in this pair).
+
+    A periodic ``cKDTree`` (no image copies) needs an orthogonal cell whose periodic lengths exceed twice the
+    cutoff; it is used when it is expected to beat a plain tree over the atoms and their images
+    (:func:`periodic_tree_cost` against :func:`image_factor`): in thin cells.
     """
     radius = np.nextafter(cutoff, 0.0)  # strictly closer than the cutoff
     lengths = np.diag(cell).copy()
     orthogonal = np.abs(cell - np.diag(lengths)).max() <= 1e-12 * np.abs(cell).max()
-    if orthogonal and all(lengths[m] > 2.0 * cutoff for m in range(3) if pbc[m]):
+    periodic_tree = orthogonal and all(lengths[m] > 2.0 * cutoff for m in range(3) if pbc[m])
+    if periodic_tree and periodic_tree_cost(lengths, pbc, cutoff) < image_factor(cell, pbc, cutoff):
         # one image of each atom within the cutoff at most: a periodic tree, no image copies
         x = [frac[:, m] * lengths[m] for m in range(3)]
         box = lengths.copy()
@@ -136,9 +166,10 @@ def _tree_pairs(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float):
             else:  # no wrap: a box longer than the extent of the atoms by more than the cutoff
                 x[m] -= x[m].min() if len(x[m]) else 0.0
                 box[m] = (x[m].max() if len(x[m]) else 0.0) + 2.0 * cutoff + 1.0
-        tree = cKDTree(np.column_stack(x), leafsize=LEAF_SIZE, boxsize=box)
+        tree = cKDTree(np.column_stack(x), leafsize=32, boxsize=box)
         pairs = tree.query_pairs(radius, output_type="ndarray")
         ra, rb = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+        del pairs, tree
         d = np.empty((3, len(ra)))
         for m in range(3):
             np.subtract(np.take(x[m], rb), np.take(x[m], ra), out=d[m])
@@ -146,15 +177,25 @@ def _tree_pairs(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float):
                 d[m] -= lengths[m] * np.rint(d[m] / lengths[m])
         return ra, rb, d, np.ones(len(ra), dtype=bool)
     positions, owner, _ = periodic_images(frac, cell, pbc, cutoff)
-    tree = cKDTree(positions, leafsize=LEAF_SIZE)
+    tree = cKDTree(positions, leafsize=16)
     pairs = tree.query_pairs(radius, output_type="ndarray")
+    del tree
     n = len(frac)
     pairs = pairs[pairs[:, 0] < n]  # ra < rb and the atoms come first: drop image-image pairs
     ra, rb = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+    del pairs
     d = np.empty((3, len(ra)))
     for m in range(3):
         np.subtract(np.take(positions[:, m], rb), np.take(positions[:, m], ra), out=d[m])
     return ra, owner[rb], d, rb < n
+
+
+def spatial_order(frac: np.ndarray, cell: np.ndarray, cutoff: float) -> np.ndarray:
+    """Permutation putting atoms in the order of cells about two cutoffs wide (so that atoms close in space are
+    close in memory: the pair search and the per-pair arrays then walk memory in order)."""
+    n_cells = np.maximum(1, np.floor(face_spacings(cell) / (2.0 * cutoff))).astype(np.int64)
+    c = np.clip(np.floor(frac * n_cells).astype(np.int64), 0, n_cells - 1)
+    return np.argsort((c[:, 0] * n_cells[1] + c[:, 1]) * n_cells[2] + c[:, 2], kind="stable")
 
 
 def slab_count(structure: Structure, cutoff: float, chunk: int) -> int:
@@ -178,38 +219,45 @@ def neighbour_pairs(
 
 def slab_pairs(structure: Structure, cutoff: float, n_slabs: int, k: int, frac: np.ndarray) -> BondPairs:
     """Pairs of slab ``k`` of ``n_slabs`` equal slabs across the thickest cell direction: its atoms are the centres,
-    searched together with a halo of atoms and periodic images one cutoff deep on either side."""
+    searched together with a halo of atoms and periodic images one cutoff deep on either side. Regions of more
+    than SPATIAL_ORDER_MIN_ATOMS atoms are searched in :func:`spatial_order`."""
     if cutoff <= 0:
         raise ValueError(f"cutoff must be positive, got {cutoff}")
     cell, pbc = structure.cell, structure.pbc
     if n_slabs <= 1:
-        ra, rb, d, b_real = _tree_pairs(frac, cell, pbc, cutoff)
-        return BondPairs(ra, rb, d, np.ones(len(ra), dtype=bool), b_real, np.arange(len(frac)))
+        n = len(frac)
+        atoms = spatial_order(frac, cell, cutoff) if n > SPATIAL_ORDER_MIN_ATOMS else np.arange(n)
+        f = frac[atoms] if n > SPATIAL_ORDER_MIN_ATOMS else frac
+        ra, rb, d, b_real = _tree_pairs(f, cell, pbc, cutoff)
+        return BondPairs(atoms, n, ra, rb, d, np.ones(len(ra), dtype=bool), b_real)
     m = int(np.argmax(face_spacings(cell)))
     s = frac[:, m]
     lo, hi = (0.0, 1.0) if pbc[m] else (float(s.min()), float(np.nextafter(s.max(), np.inf)))
     e0, e1 = lo + (hi - lo) * k / n_slabs, (hi if k == n_slabs - 1 else lo + (hi - lo) * (k + 1) / n_slabs)
     halo = cutoff / face_spacings(cell)[m]
-    centres = np.flatnonzero((s >= e0) & (s < e1))
-    rows, shifts = [centres], [np.zeros(len(centres))]
+    rows, shifts = [np.flatnonzero((s >= e0) & (s < e1))], [0.0]
     for t in (-1.0, 0.0, 1.0) if pbc[m] else (0.0,):
         st = s + t
         near = (st >= e0 - halo) & (st < e1 + halo)
         if t == 0.0:
             near &= (s < e0) | (s >= e1)
-        idx = np.flatnonzero(near)
-        rows.append(idx)
-        shifts.append(np.full(len(idx), t))
-    region = np.concatenate(rows)
-    f = frac[region]
-    f[:, m] += np.concatenate(shifts)
+        rows.append(np.flatnonzero(near))
+        shifts.append(t)
+    f = [frac[r] for r in rows]
+    for part, t in zip(f, shifts):
+        part[:, m] += t
+    if sum(len(r) for r in rows) > SPATIAL_ORDER_MIN_ATOMS:
+        order = [spatial_order(part, cell, cutoff) for part in f]
+        rows = [r[o] for r, o in zip(rows, order)]
+        f = [part[o] for part, o in zip(f, order)]
+    n_centres = len(rows[0])
     region_pbc = tuple(p and j != m for j, p in enumerate(pbc))
-    ra, rb, d, b_real = _tree_pairs(f, cell, region_pbc, cutoff)
-    n_core = len(centres)
-    a_side = ra < n_core
-    b_side = b_real & (rb < n_core)
+    ra, rb, d, b_real = _tree_pairs(np.concatenate(f), cell, region_pbc, cutoff)
+    del f
+    a_side = ra < n_centres
+    b_side = b_real & (rb < n_centres)
     keep = np.flatnonzero(a_side | b_side)
-    return BondPairs(region[ra[keep]], region[rb[keep]], d[:, keep], a_side[keep], b_side[keep], centres)
+    return BondPairs(np.concatenate(rows), n_centres, ra[keep], rb[keep], d[:, keep], a_side[keep], b_side[keep])
 
 
 class PeriodicNeighbours:
