@@ -21,14 +21,22 @@ loop over atoms.
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
 
 from nyegan.lattice import fcc_nearest_neighbours
-from nyegan.nye.neighbours import BondPairs, PeriodicNeighbours, slab_count, slab_pairs, wrapped_fractional
+from nyegan.nye.neighbours import (
+    BondPairs,
+    PeriodicNeighbours,
+    block_counts,
+    region_pairs,
+    search_regions,
+    wrapped_fractional,
+)
 from nyegan.nye.reference import GrainReference
 from nyegan.structure import Structure
 
@@ -363,7 +371,7 @@ def atom_correspondence(
     cone_deg: float = 27.0,
     cutoff: float | None = None,
     min_matches: int = 5,
-    chunk: int = 1_000_000,
+    chunk: int = 1 << 18,
     neighbours: PeriodicNeighbours | None = None,
     workers: int = 1,
     progress: bool | None = None,
@@ -371,7 +379,7 @@ def atom_correspondence(
 ) -> AtomCorrespondence:
     """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``.
 
-    Atoms are processed in spatial slabs of about ``chunk`` atoms (memory follows the chunk), on ``workers``
+    Atoms are processed in spatial blocks of about ``chunk`` atoms (memory follows the block), on ``workers``
     threads; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms).
     ``neighbours``: a ready :class:`PeriodicNeighbours` to match per-atom neighbour tables instead (the same
     result to round-off, slower). ``timings``: a dict to which the time (s) of the neighbour search
@@ -395,32 +403,42 @@ def atom_correspondence(
     G = np.empty((n, 3, 3))
     count = np.empty(n, dtype=np.int64)
     ok = np.empty(n, dtype=bool)
-    n_slabs = max(slab_count(structure, cutoff, chunk), min(workers, slab_count(structure, cutoff, 1)))
+    counts = block_counts(structure, cutoff, chunk)
+    if workers > 1 and np.prod(counts) < workers:  # at least one block per thread when the cell allows it
+        counts = block_counts(structure, cutoff, -(-n // workers))
     times = {"neighbours": 0.0, "G": 0.0}
-    frac = wrapped_fractional(structure)
+    lock = threading.Lock()
 
-    def slab(k: int) -> int:  # pairs of slab k, matched and solved; returns its number of centre atoms
-        t = time.perf_counter()
-        pairs = slab_pairs(structure, cutoff, n_slabs, k, frac)
-        times["neighbours"] += time.perf_counter() - t
-        t = time.perf_counter()
+    def solve(region) -> int:  # pairs of one block, matched and solved; returns its number of centre atoms
+        t0 = time.perf_counter()
+        pairs = region_pairs(region, structure.cell, cutoff)
+        t1 = time.perf_counter()
         pairs.keep_nearest(MAX_NEIGHBOURS)
         c = pairs.centres
         matches = match_pairs(pairs, gidx, reference.rotations, cone_deg)
         del pairs
         G[c], count[c], ok[c] = solve_matches(matches, ref_table, gidx[c], min_matches)
-        times["G"] += time.perf_counter() - t
+        with lock:
+            times["neighbours"] += t1 - t0
+            times["G"] += time.perf_counter() - t1
         return len(c)
 
+    regions = search_regions(structure, cutoff, counts, wrapped_fractional(structure))
     show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
     with tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show) as bar:
-        if workers > 1 and n_slabs > 1:
+        if workers > 1 and np.prod(counts) > 1:
             with ThreadPoolExecutor(workers) as pool:
-                for done in pool.map(slab, range(n_slabs)):
-                    bar.update(done)
+                pending = set()
+                for region in regions:  # at most two blocks per thread in flight (memory)
+                    pending.add(pool.submit(solve, region))
+                    if len(pending) >= 2 * workers:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        bar.update(sum(f.result() for f in done))
+                for f in pending:
+                    bar.update(f.result())
         else:
-            for k in range(n_slabs):
-                bar.update(slab(k))
+            for region in regions:
+                bar.update(solve(region))
     if timings is not None:
         for k, v in times.items():
             timings[k] = timings.get(k, 0.0) + v

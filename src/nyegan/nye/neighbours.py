@@ -2,11 +2,11 @@
 
 Two searches over the same definition (every other atom closer than ``cutoff``, through any periodic image):
 
-- :func:`neighbour_pairs`: each pair once, as planar vector arrays, in spatial chunks (slabs) of atoms, with one
-  ``cKDTree.query_pairs`` per chunk: a periodic tree (``boxsize``, no image copies) in thin orthogonal cells, a
+- :func:`neighbour_pairs`: each pair once, as planar vector arrays, in spatial blocks of atoms, with one
+  ``cKDTree.query_pairs`` per block: a periodic tree (``boxsize``, no image copies) in thin orthogonal cells, a
   plain tree over the atoms and their periodic images within the cutoff of the faces otherwise (triclinic,
-  thick, or thinner than twice the cutoff). A slab is searched with a halo one cutoff deep on either side, so
-  memory follows the chunk, not the cell.
+  thick, or thinner than twice the cutoff). A block is searched with a halo one cutoff deep around it, so
+  memory follows the block, not the cell, and the per-pair arrays of a block stay small enough for the cache.
 - :class:`PeriodicNeighbours`: fixed-size k-nearest queries per atom ((n, k, 3) vectors), for code that wants
   each atom's neighbours side by side.
 """
@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from nyegan.structure import Structure
 
-SLAB_MIN_CUTOFFS = 4.0  # a slab is at least this many cutoffs thick (its halo stays a small fraction)
+BLOCK_MIN_CUTOFFS = 4.0  # a block is at least this many cutoffs thick (its halo stays a small fraction)
 SPATIAL_ORDER_MIN_ATOMS = 200_000  # larger search regions are put in spatial order (cache-friendly)
 
 
@@ -198,66 +198,111 @@ def spatial_order(frac: np.ndarray, cell: np.ndarray, cutoff: float) -> np.ndarr
     return np.argsort((c[:, 0] * n_cells[1] + c[:, 1]) * n_cells[2] + c[:, 2], kind="stable")
 
 
-def slab_count(structure: Structure, cutoff: float, chunk: int) -> int:
-    """Number of slabs for chunks of about ``chunk`` atoms (each slab at least SLAB_MIN_CUTOFFS cutoffs thick)."""
-    wanted = int(np.ceil(structure.n_atoms / max(int(chunk), 1)))
-    thick = face_spacings(structure.cell).max()
-    return int(max(1, min(wanted, np.floor(thick / (SLAB_MIN_CUTOFFS * cutoff)))))
+@dataclass
+class Region:
+    """Atoms searched together: the structure index of each row (the ``n_centres`` centre atoms first), their
+    fractional coordinates (shifted by whole cells for periodic images in a halo) and the cell vectors along which
+    the region is still periodic."""
+
+    atoms: np.ndarray
+    frac: np.ndarray
+    n_centres: int
+    pbc: tuple[bool, bool, bool]
+
+
+def block_counts(structure: Structure, cutoff: float, chunk: int) -> tuple[int, int, int]:
+    """Blocks along each cell vector for about ``chunk`` atoms per block, blocks as near cubic as the cell allows
+    and each at least BLOCK_MIN_CUTOFFS cutoffs thick (a block's halo, one cutoff deep, stays a small part of it)."""
+    h = face_spacings(structure.cell)
+    wanted = structure.n_atoms / max(int(chunk), 1)
+    most = np.maximum(1, np.floor(h / (BLOCK_MIN_CUTOFFS * cutoff))).astype(int)
+    if wanted <= 1:
+        return (1, 1, 1)
+    counts = np.ones(3, dtype=int)
+    for _ in range(3):  # side of a cubic block; axes too thin for it keep one block, the others share the rest
+        free = counts < most
+        side = (np.prod(h[free]) / (wanted / np.prod(counts[~free]))) ** (1.0 / max(free.sum(), 1))
+        counts = np.clip(np.round(h / side).astype(int), 1, most)
+    return tuple(int(c) for c in counts)
+
+
+def search_regions(structure: Structure, cutoff: float, counts, frac: np.ndarray) -> Iterator[Region]:
+    """The blocks of ``counts`` (per cell vector) blocks, each with a halo of atoms and periodic images one cutoff
+    deep around it, split one cell vector after the other (each split scans only its parent's atoms)."""
+    n = len(frac)
+    root = Region(np.arange(n), frac, n, structure.pbc)
+    core = np.ones(n, dtype=bool)
+    h = face_spacings(structure.cell)
+    yield from _split(root, core, list(enumerate(counts)), h, cutoff)
+
+
+def _split(region: Region, core: np.ndarray, todo: list, h: np.ndarray, cutoff: float) -> Iterator[Region]:
+    """Regions of the blocks of ``region`` along the remaining (axis, count) pairs ``todo``; ``core``: rows of
+    the region that are centre candidates (atoms inside all blocks so far, not images)."""
+    if not todo:
+        if core.all():
+            yield Region(region.atoms, region.frac, len(core), region.pbc)
+        else:
+            order = np.argsort(~core, kind="stable")  # centres first
+            yield Region(region.atoms[order], region.frac[order], int(core.sum()), region.pbc)
+        return
+    (m, parts), rest = todo[0], todo[1:]
+    if parts <= 1:
+        yield from _split(region, core, rest, h, cutoff)
+        return
+    s = region.frac[:, m]
+    periodic = region.pbc[m]
+    lo, hi = (0.0, 1.0) if periodic else (float(s.min()), float(np.nextafter(s.max(), np.inf)))
+    halo = cutoff / h[m]
+    pbc = tuple(p and j != m for j, p in enumerate(region.pbc))
+    for k in range(parts):
+        e0 = lo + (hi - lo) * k / parts
+        e1 = hi if k == parts - 1 else lo + (hi - lo) * (k + 1) / parts
+        atoms, fracs, cores = [], [], []
+        for t in (-1.0, 0.0, 1.0) if periodic else (0.0,):
+            rows = np.flatnonzero((s + t >= e0 - halo) & (s + t < e1 + halo))
+            f = region.frac[rows]
+            if t:
+                f[:, m] += t
+                cores.append(np.zeros(len(rows), dtype=bool))
+            else:
+                cores.append(core[rows] & (s[rows] >= e0) & (s[rows] < e1))
+            atoms.append(region.atoms[rows])
+            fracs.append(f)
+        sub = Region(np.concatenate(atoms), np.concatenate(fracs), 0, pbc)
+        yield from _split(sub, np.concatenate(cores), rest, h, cutoff)
+
+
+def region_pairs(region: Region, cell: np.ndarray, cutoff: float) -> BondPairs:
+    """Pairs closer than ``cutoff`` among the atoms of ``region`` (periodic along ``region.pbc``), with the views
+    of the centre atoms kept. Regions of more than SPATIAL_ORDER_MIN_ATOMS rows are searched in
+    :func:`spatial_order` (centres and halo each)."""
+    atoms, frac, nc = region.atoms, region.frac, region.n_centres
+    if len(atoms) > SPATIAL_ORDER_MIN_ATOMS:
+        order = np.concatenate([spatial_order(frac[:nc], cell, cutoff), nc + spatial_order(frac[nc:], cell, cutoff)])
+        atoms, frac = atoms[order], frac[order]
+    ra, rb, d, b_real = _tree_pairs(frac, cell, region.pbc, cutoff)
+    del frac
+    if nc == len(atoms):
+        return BondPairs(atoms, nc, ra, rb, d, np.ones(len(ra), dtype=bool), b_real)
+    a_side = ra < nc
+    b_side = b_real & (rb < nc)
+    keep = np.flatnonzero(a_side | b_side)
+    return BondPairs(atoms, nc, ra[keep], rb[keep], d[:, keep], a_side[keep], b_side[keep])
 
 
 def neighbour_pairs(
-    structure: Structure, cutoff: float, n_slabs: int = 1, frac: np.ndarray | None = None
+    structure: Structure, cutoff: float, chunk: int = 1 << 62, frac: np.ndarray | None = None
 ) -> Iterator[BondPairs]:
-    """Pairs of atoms closer than ``cutoff`` (Å), in ``n_slabs`` slabs of centre atoms across the thickest cell
-    direction (:func:`slab_pairs`); every atom is a centre of exactly one slab, and each of its bonds is seen once
+    """Pairs of atoms closer than ``cutoff`` (Å), one :class:`BondPairs` per spatial block of about ``chunk``
+    atoms (:func:`block_counts`); every atom is a centre of exactly one block, and each of its bonds is seen once
     from it. ``frac``: wrapped fractional coordinates when already at hand (:func:`wrapped_fractional`).
     """
-    frac = wrapped_fractional(structure) if frac is None else frac
-    for k in range(max(int(n_slabs), 1)):
-        yield slab_pairs(structure, cutoff, n_slabs, k, frac)
-
-
-def slab_pairs(structure: Structure, cutoff: float, n_slabs: int, k: int, frac: np.ndarray) -> BondPairs:
-    """Pairs of slab ``k`` of ``n_slabs`` equal slabs across the thickest cell direction: its atoms are the centres,
-    searched together with a halo of atoms and periodic images one cutoff deep on either side. Regions of more
-    than SPATIAL_ORDER_MIN_ATOMS atoms are searched in :func:`spatial_order`."""
     if cutoff <= 0:
         raise ValueError(f"cutoff must be positive, got {cutoff}")
-    cell, pbc = structure.cell, structure.pbc
-    if n_slabs <= 1:
-        n = len(frac)
-        atoms = spatial_order(frac, cell, cutoff) if n > SPATIAL_ORDER_MIN_ATOMS else np.arange(n)
-        f = frac[atoms] if n > SPATIAL_ORDER_MIN_ATOMS else frac
-        ra, rb, d, b_real = _tree_pairs(f, cell, pbc, cutoff)
-        return BondPairs(atoms, n, ra, rb, d, np.ones(len(ra), dtype=bool), b_real)
-    m = int(np.argmax(face_spacings(cell)))
-    s = frac[:, m]
-    lo, hi = (0.0, 1.0) if pbc[m] else (float(s.min()), float(np.nextafter(s.max(), np.inf)))
-    e0, e1 = lo + (hi - lo) * k / n_slabs, (hi if k == n_slabs - 1 else lo + (hi - lo) * (k + 1) / n_slabs)
-    halo = cutoff / face_spacings(cell)[m]
-    rows, shifts = [np.flatnonzero((s >= e0) & (s < e1))], [0.0]
-    for t in (-1.0, 0.0, 1.0) if pbc[m] else (0.0,):
-        st = s + t
-        near = (st >= e0 - halo) & (st < e1 + halo)
-        if t == 0.0:
-            near &= (s < e0) | (s >= e1)
-        rows.append(np.flatnonzero(near))
-        shifts.append(t)
-    f = [frac[r] for r in rows]
-    for part, t in zip(f, shifts):
-        part[:, m] += t
-    if sum(len(r) for r in rows) > SPATIAL_ORDER_MIN_ATOMS:
-        order = [spatial_order(part, cell, cutoff) for part in f]
-        rows = [r[o] for r, o in zip(rows, order)]
-        f = [part[o] for part, o in zip(f, order)]
-    n_centres = len(rows[0])
-    region_pbc = tuple(p and j != m for j, p in enumerate(pbc))
-    ra, rb, d, b_real = _tree_pairs(np.concatenate(f), cell, region_pbc, cutoff)
-    del f
-    a_side = ra < n_centres
-    b_side = b_real & (rb < n_centres)
-    keep = np.flatnonzero(a_side | b_side)
-    return BondPairs(np.concatenate(rows), n_centres, ra[keep], rb[keep], d[:, keep], a_side[keep], b_side[keep])
+    frac = wrapped_fractional(structure) if frac is None else frac
+    for region in search_regions(structure, cutoff, block_counts(structure, cutoff, chunk), frac):
+        yield region_pairs(region, structure.cell, cutoff)
 
 
 class PeriodicNeighbours:
