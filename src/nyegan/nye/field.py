@@ -17,6 +17,7 @@ from nyegan.nye.reference import AXES, GrainReference, build_reference
 from nyegan.structure import Structure
 
 SMOOTH_BATCH_BYTES = 64 << 20  # grid fields smoothed together while their spectra fit in about this much memory
+DEPOSIT_CHUNK = 1 << 20  # atoms deposited on (or interpolated from) the grid at a time
 
 CONVENTION = (
     "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i = Burgers component, j = line direction; "
@@ -81,33 +82,33 @@ def _rotations_table(rotations: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grid_distortion(
-    structure: Structure,
-    corr: AtomCorrespondence,
-    grid: Grid,
-    smoothing: float,
-    mask_fraction: float = 0.5,
-    cic: tuple[np.ndarray, np.ndarray] | None = None,
+    structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float, mask_fraction: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed G on the grid as its mean (3, 3) plus a float32 deviation field (3, 3, *shape) (NaN where masked),
     the smoothed weight and the mask of usable nodes.
 
     Normalised convolution: G(node) = mean + smooth(sum w (G_atom - mean)) / smooth(sum w). Only the deviations
     go through the (float32) transforms: a uniform G stays exactly uniform, and the curl, which the constant
-    mean does not enter, is taken in float64. ``cic``: the atoms' cloud-in-cell nodes and weights on ``grid``
-    (:meth:`Grid.cic`) when already at hand.
+    mean does not enter, is taken in float64. Atoms are deposited in chunks (memory follows the chunk).
     """
-    idx, w = grid.cic(structure.fractional()) if cic is None else cic
-    w = w * corr.ok[:, None] if not corr.ok.all() else w
     dtype = np.float32
     kernel = grid.gaussian_kernel(smoothing, dtype=dtype) if smoothing > 0 else None
-    if corr.ok.all():
+    all_ok = bool(corr.ok.all())
+    if all_ok:
         mean = corr.G.mean(axis=0)
     else:
         mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
     # the weight and the nine deviations, deposited into one float32 buffer and smoothed in batches
-    fields = np.empty((10,) + grid.shape, dtype=dtype)
-    fields[0] = grid.deposit(idx, w)
-    fields[1:] = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9), dtype=dtype)
+    fields = np.zeros((10,) + grid.shape, dtype=dtype)
+    frac = structure.fractional()
+    for start in range(0, structure.n_atoms, DEPOSIT_CHUNK):
+        sl = slice(start, start + DEPOSIT_CHUNK)
+        idx, w = grid.cic(frac[sl])
+        if not all_ok:
+            w *= corr.ok[sl, None]
+        grid.deposit_into(fields[:1], idx, w)
+        grid.deposit_into(fields[1:], idx, w, (corr.G[sl] - mean).reshape(-1, 9))
+    del frac
     batch = max(1, SMOOTH_BATCH_BYTES // (8 * fields[0].size))
     for start in range(0, 10, batch):
         fields[start : start + batch] = grid.smooth(fields[start : start + batch], kernel, smoothing)
@@ -126,18 +127,18 @@ def grid_distortion(
     return mean, dev, density.copy(), mask
 
 
-def interpolate_to_atoms(
-    grid: Grid, field: np.ndarray, structure: Structure, cic: tuple[np.ndarray, np.ndarray] | None = None
-) -> np.ndarray:
-    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...); ``cic``: the atoms' nodes
-    and weights (:meth:`Grid.cic`) when already at hand."""
-    idx, w = grid.cic(structure.fractional()) if cic is None else cic
+def interpolate_to_atoms(grid: Grid, field: np.ndarray, structure: Structure) -> np.ndarray:
+    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...)."""
     lead = field.shape[: field.ndim - len(grid.shape)]
     flat = field.reshape((-1, int(np.prod(grid.shape))))
-    vals = np.empty((len(idx), flat.shape[0]))
-    for c, f in enumerate(flat):  # one component at a time: no (components, N, corners) temporary
-        vals[:, c] = np.einsum("nc,nc->n", np.take(f, idx), w)
-    return vals.reshape((len(idx),) + lead)
+    frac = structure.fractional()
+    vals = np.empty((structure.n_atoms, flat.shape[0]))
+    for start in range(0, structure.n_atoms, DEPOSIT_CHUNK):
+        sl = slice(start, start + DEPOSIT_CHUNK)
+        idx, w = grid.cic(frac[sl])
+        for c, f in enumerate(flat):  # one component at a time: no (components, N, corners) temporary
+            vals[sl, c] = np.einsum("nc,nc->n", np.take(f, idx), w)
+    return vals.reshape((structure.n_atoms,) + lead)
 
 
 def compute_nye(
@@ -227,9 +228,11 @@ def compute_nye(
     )
     clock.restart()
     grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
-    cic = grid.cic(structure.fractional())
-    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction, cic=cic)
+    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
     del density
+    n_unmatched = int((~corr.ok).sum())
+    if not return_atoms:
+        del corr
     clock.lap("grid")
     alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl
     del G_dev
@@ -237,7 +240,8 @@ def compute_nye(
     alpha[:, :, ~mask] = np.nan
     steps = grid.steps
     finite = mask.any()
-    scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if finite else 0.0
+    largest = max(float(np.nanmax(alpha)), -float(np.nanmin(alpha))) if finite else 0.0  # no |alpha| temporary
+    scale = largest / steps[list(grid.dims)].min() if finite else 0.0
     div_rel = float(divergence_max(grid, alpha) / scale) if scale > 0 else 0.0
     clock.lap("curl")
 
@@ -248,7 +252,7 @@ def compute_nye(
             "reference_method": ref.method,
             "correspondence_angle_deg": float(ref.correspondence_angle_deg),
             "n_atoms": int(structure.n_atoms),
-            "n_atoms_unmatched": int((~corr.ok).sum()),
+            "n_atoms_unmatched": n_unmatched,
             "div_alpha_relative_residual": div_rel,
         }
     )
@@ -284,7 +288,7 @@ def compute_nye(
         "G": corr.G,
         "ok": corr.ok,
         "n_matched": corr.n_matched,
-        "alpha": interpolate_to_atoms(grid, alpha, structure, cic=cic),
+        "alpha": interpolate_to_atoms(grid, alpha, structure),
         "grain": structure.grain,
     }
     clock.lap("output")

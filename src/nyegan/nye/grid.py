@@ -109,6 +109,18 @@ class Grid:
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
 
+    def deposit_into(self, out: np.ndarray, idx: np.ndarray, w: np.ndarray, values: np.ndarray | None = None) -> None:
+        """Add the CIC deposition of per-atom ``values`` (n_atoms, c) (or of the weights alone, c = 1) to ``out``
+        (c, *shape) in place. Only the range of flat node indices the atoms touch is binned, so a chunk of atoms
+        that are close in space costs in proportion to its size, not to the grid's."""
+        flat = idx.ravel()
+        lo, hi = int(flat.min()), int(flat.max()) + 1
+        local = flat - lo if lo else flat
+        target = out.reshape(len(out), -1)
+        for c in range(len(out)):
+            weights = w if values is None else w * values[:, c : c + 1]
+            target[c, lo:hi] += np.bincount(local, weights=weights.ravel(), minlength=hi - lo)
+
     def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray, dtype=np.float64) -> np.ndarray:
         """CIC deposition of several per-atom fields ``values`` (n_atoms, c): (c, *shape) in ``dtype``."""
         out = np.empty((values.shape[1],) + self.shape, dtype=dtype)
@@ -199,25 +211,26 @@ class Grid:
 def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
     """alpha_ij = eps_jkl d_k Ue_il with Ue = I - G^T, i.e. alpha_ij = -eps_jkl d_k G_li. G: (3, 3, *grid).
 
-    Each difference D_m G_l. (three components at once) is taken once and added to every alpha_.j it enters;
-    differences with no weight (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64.
+    Each difference D_m G_li is taken once and added to every alpha_ij it enters; differences with no weight
+    (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64, one grid-sized temporary.
     """
     inv = grid.inv_cell
     alpha = np.zeros(G.shape, dtype=np.float64)
-    D = np.empty((3,) + G.shape[2:], dtype=np.float64)
+    D = np.empty(G.shape[2:], dtype=np.float64)
     for l in range(3):
         for d, m in enumerate(grid.dims):
             terms = [(j, k) for j in range(3) for k in range(3) if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
             if not terms:
                 continue
-            grid.central_difference(G[l], 1 + d, out=D)
-            if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
-                j, k = terms[0]
-                D *= -EPS[j, k, l] * inv[k, m]
-                alpha[:, j] += D
-                continue
-            for j, k in terms:
-                alpha[:, j] -= (EPS[j, k, l] * inv[k, m]) * D
+            for i in range(3):
+                grid.central_difference(G[l, i], d, out=D)
+                if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
+                    j, k = terms[0]
+                    D *= -EPS[j, k, l] * inv[k, m]
+                    alpha[i, j] += D
+                    continue
+                for j, k in terms:
+                    alpha[i, j] -= (EPS[j, k, l] * inv[k, m]) * D
     return alpha
 
 
