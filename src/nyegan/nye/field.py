@@ -13,6 +13,7 @@ from nyegan.nye.burgers import unit_vector
 from nyegan.nye.geometry import Geometry, canonical_sign
 from nyegan.nye.grid import Grid, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
+from nyegan.nye.neighbours import wrapped_fractional
 from nyegan.nye.reference import AXES, GrainReference, build_reference
 from nyegan.structure import Structure
 
@@ -82,14 +83,20 @@ def _rotations_table(rotations: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grid_distortion(
-    structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float, mask_fraction: float = 0.5
+    structure: Structure,
+    corr: AtomCorrespondence,
+    grid: Grid,
+    smoothing: float,
+    mask_fraction: float = 0.5,
+    cic: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed G on the grid as its mean (3, 3) plus a float32 deviation field (3, 3, *shape) (NaN where masked),
     the smoothed weight and the mask of usable nodes.
 
     Normalised convolution: G(node) = mean + smooth(sum w (G_atom - mean)) / smooth(sum w). Only the deviations
     go through the (float32) transforms: a uniform G stays exactly uniform, and the curl, which the constant
-    mean does not enter, is taken in float64. Atoms are deposited in chunks (memory follows the chunk).
+    mean does not enter, is taken in float64. Atoms are deposited in chunks (memory follows the chunk), or at
+    once with their cloud-in-cell nodes and weights ``cic`` (:meth:`Grid.cic`) when these are given.
     """
     dtype = np.float32
     kernel = grid.gaussian_kernel(smoothing, dtype=dtype) if smoothing > 0 else None
@@ -100,12 +107,13 @@ def grid_distortion(
         mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
     # the weight and the nine deviations, deposited into one float32 buffer and smoothed in batches
     fields = np.zeros((10,) + grid.shape, dtype=dtype)
-    frac = structure.fractional()
-    for start in range(0, structure.n_atoms, DEPOSIT_CHUNK):
-        sl = slice(start, start + DEPOSIT_CHUNK)
-        idx, w = grid.cic(frac[sl])
+    frac = structure.fractional() if cic is None else None
+    chunk = DEPOSIT_CHUNK if cic is None else max(structure.n_atoms, 1)
+    for start in range(0, structure.n_atoms, chunk):
+        sl = slice(start, start + chunk)
+        idx, w = grid.cic(frac[sl]) if cic is None else cic
         if not all_ok:
-            w *= corr.ok[sl, None]
+            w = w * corr.ok[sl, None]
         grid.deposit_into(fields[:1], idx, w)
         grid.deposit_into(fields[1:], idx, w, (corr.G[sl] - mean).reshape(-1, 9))
     del frac
@@ -127,17 +135,20 @@ def grid_distortion(
     return mean, dev, density.copy(), mask
 
 
-def interpolate_to_atoms(grid: Grid, field: np.ndarray, structure: Structure) -> np.ndarray:
-    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...)."""
+def interpolate_to_atoms(
+    grid: Grid, field: np.ndarray, structure: Structure, cic: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...), in chunks of atoms or with
+    their nodes and weights ``cic`` (:meth:`Grid.cic`) when given."""
     lead = field.shape[: field.ndim - len(grid.shape)]
     flat = field.reshape((-1, int(np.prod(grid.shape))))
-    frac = structure.fractional()
+    frac = structure.fractional() if cic is None else None
+    chunk = DEPOSIT_CHUNK if cic is None else max(structure.n_atoms, 1)
     vals = np.empty((structure.n_atoms, flat.shape[0]))
-    for start in range(0, structure.n_atoms, DEPOSIT_CHUNK):
-        sl = slice(start, start + DEPOSIT_CHUNK)
-        idx, w = grid.cic(frac[sl])
-        for c, f in enumerate(flat):  # one component at a time: no (components, N, corners) temporary
-            vals[sl, c] = np.einsum("nc,nc->n", np.take(f, idx), w)
+    for start in range(0, structure.n_atoms, chunk):
+        sl = slice(start, start + chunk)
+        idx, w = grid.cic(frac[sl]) if cic is None else cic
+        vals[sl] = np.einsum("cnk,nk->nc", np.take(flat, idx, axis=1), w)
     return vals.reshape((structure.n_atoms,) + lead)
 
 
@@ -223,16 +234,20 @@ def compute_nye(
     geometry = Geometry(ids, rots, counts, pairs, correspondence_axis=axis, correspondence_axis_source=axis_source)
 
     clock.lap("geometry")
+    frac = wrapped_fractional(structure)
     corr = atom_correspondence(
-        structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress, timings=timings
+        structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress, timings=timings, frac=frac
     )
     clock.restart()
     grid = Grid.build(structure.cell, structure.origin, structure.pbc, spacing, m_avg, workers=workers, n=grid_n)
-    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
+    # the atoms' nodes and weights, computed once for deposition and interpolation when they fit in one chunk
+    cic = grid.cic(frac) if structure.n_atoms <= DEPOSIT_CHUNK else None
+    del frac
+    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction, cic=cic)
     del density
     n_unmatched = int((~corr.ok).sum())
-    if not return_atoms:
-        del corr
+    if not (return_atoms or (content and t_avg is None)):  # per-atom G not needed for atoms or line detection
+        corr = None
     clock.lap("grid")
     alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl
     del G_dev
@@ -288,7 +303,7 @@ def compute_nye(
         "G": corr.G,
         "ok": corr.ok,
         "n_matched": corr.n_matched,
-        "alpha": interpolate_to_atoms(grid, alpha, structure),
+        "alpha": interpolate_to_atoms(grid, alpha, structure, cic=cic),
         "grain": structure.grain,
     }
     clock.lap("output")

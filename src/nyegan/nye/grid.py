@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sfft
 
+CURL_BATCH_BYTES = 64 << 20  # differences of the three G_li taken together while they fit in this much memory
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0
 EPS[0, 2, 1] = EPS[2, 1, 0] = EPS[1, 0, 2] = -1.0
@@ -212,25 +213,28 @@ def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
     """alpha_ij = eps_jkl d_k Ue_il with Ue = I - G^T, i.e. alpha_ij = -eps_jkl d_k G_li. G: (3, 3, *grid).
 
     Each difference D_m G_li is taken once and added to every alpha_ij it enters; differences with no weight
-    (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64, one grid-sized temporary.
+    (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64; the differences of the three
+    G_li are taken together on small grids, one at a time on large ones (one grid-sized temporary).
     """
     inv = grid.inv_cell
     alpha = np.zeros(G.shape, dtype=np.float64)
-    D = np.empty(G.shape[2:], dtype=np.float64)
+    together = 3 * 8 * int(np.prod(G.shape[2:])) <= CURL_BATCH_BYTES
+    groups = [slice(0, 3)] if together else [slice(i, i + 1) for i in range(3)]
+    D = np.empty((3 if together else 1,) + G.shape[2:], dtype=np.float64)
     for l in range(3):
         for d, m in enumerate(grid.dims):
             terms = [(j, k) for j in range(3) for k in range(3) if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
             if not terms:
                 continue
-            for i in range(3):
-                grid.central_difference(G[l, i], d, out=D)
+            for rows in groups:
+                grid.central_difference(G[l, rows], 1 + d, out=D)
                 if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
                     j, k = terms[0]
                     D *= -EPS[j, k, l] * inv[k, m]
-                    alpha[i, j] += D
+                    alpha[rows, j] += D
                     continue
                 for j, k in terms:
-                    alpha[i, j] -= (EPS[j, k, l] * inv[k, m]) * D
+                    alpha[rows, j] -= (EPS[j, k, l] * inv[k, m]) * D
     return alpha
 
 

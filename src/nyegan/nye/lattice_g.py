@@ -231,8 +231,9 @@ def _grains_present(grain: np.ndarray, n_grains: int) -> np.ndarray:
 
 def _closest_bonds_in_grains(d: np.ndarray, grain: np.ndarray, rotations: np.ndarray, sign: float = 1.0):
     """Closest fcc bond and its cosine for vectors ``sign * d`` (3, M) (box frame) in the crystal frames of
-    ``rotations[grain]`` (crystal -> box, rows = crystal directions along box x, y, z), in cache-sized blocks."""
-    present = _grains_present(grain, len(rotations))
+    ``rotations[grain]`` (crystal -> box, rows = crystal directions along box x, y, z; ``grain`` None: all in the
+    first), in cache-sized blocks."""
+    present = _grains_present(grain, len(rotations)) if grain is not None else np.zeros(1, dtype=np.intp)
     bond = np.empty(d.shape[1], dtype=np.uint8)
     cos = np.empty(d.shape[1])
     for g in present:
@@ -242,9 +243,8 @@ def _closest_bonds_in_grains(d: np.ndarray, grain: np.ndarray, rotations: np.nda
         bg = bond if rows is None else np.empty(len(rows), dtype=np.uint8)
         cg = cos if rows is None else np.empty(len(rows))
         for s in range(0, dg.shape[1], BLOCK):
-            dx, dy, dz = dg[0, s : s + BLOCK], dg[1, s : s + BLOCK], dg[2, s : s + BLOCK]
-            v = [R[0, c] * dx + R[1, c] * dy + R[2, c] * dz for c in range(3)]  # v_c = sum_k R[k, c] d_k
-            bg[s : s + BLOCK], cg[s : s + BLOCK] = closest_fcc_bond(*v)
+            v = R.T @ dg[:, s : s + BLOCK]  # crystal components v_c = sum_k R[k, c] d_k
+            bg[s : s + BLOCK], cg[s : s + BLOCK] = closest_fcc_bond(v[0], v[1], v[2])
         if rows is not None:
             bond[rows], cos[rows] = bg, cg
     return bond, cos
@@ -271,41 +271,61 @@ def match_pairs(pairs: BondPairs, grain: np.ndarray, rotations: np.ndarray, cone
     if len(rotations) > 1:
         g_rows = grain[pairs.atoms]
         ga, gb = g_rows[a], g_rows[b]
+        other = np.flatnonzero(ga != gb)
     else:
-        ga = gb = np.zeros(len(a), dtype=np.intp)
+        ga = gb = None
+        other = ()
     bond_a, cos_a = _closest_bonds_in_grains(d, ga, rotations)
-    bond_b = bond_a ^ np.uint8(3)  # -d in the same crystal frame: the opposite bond, the same cosine
-    cos_b = cos_a
-    other = np.flatnonzero(ga != gb) if len(rotations) > 1 else []
-    if len(other):
-        cos_b = cos_a.copy()
-        bond_b[other], cos_b[other] = _closest_bonds_in_grains(d[:, other], gb[other], rotations, sign=-1.0)
-    ia = np.flatnonzero(pairs.a_side & (cos_a > cos_cone))
-    ib = np.flatnonzero(pairs.b_side & (cos_b > cos_cone))
+    accepted = cos_a > cos_cone
+    ia = np.flatnonzero(accepted if pairs.all_sides else pairs.a_side & accepted)
+    if len(other) == 0 and pairs.all_sides:  # -d in the same crystal frame: the opposite bond, the same cosine
+        ib, bond_b, cos_b = ia, bond_a, cos_a
+        code_b = np.take(bond_a, ib) ^ np.uint8(3)
+    else:
+        bond_b, cos_b = bond_a ^ np.uint8(3), cos_a
+        if len(other):
+            cos_b = cos_a.copy()
+            bond_b[other], cos_b[other] = _closest_bonds_in_grains(d[:, other], gb[other], rotations, sign=-1.0)
+        ib = np.flatnonzero(pairs.b_side & (cos_b > cos_cone))
+        code_b = np.take(bond_b, ib)
     n_bonds = N_FCC_BONDS
-    key = np.concatenate([a[ia], b[ib]]) * n_bonds  # centres are the first rows of the region
-    key += np.concatenate([bond_a[ia], bond_b[ib]])
     n = pairs.n_centres
-    winner = _best_per_key(key, np.concatenate([cos_a[ia], cos_b[ib]]), n * n_bonds)
-    keys = np.flatnonzero(winner >= 0)
-    entry = winner[keys]
-    row = np.concatenate([ia, ib])[entry]
-    sign = np.where(entry < len(ia), 1.0, -1.0)  # seen from b: -d
+    key = np.empty(len(ia) + len(ib), dtype=np.intp)  # centre * 12 + bond; centres are the first region rows
+    key_a, key_b = key[: len(ia)], key[len(ia) :]
+    np.multiply(np.take(a, ia), n_bonds, out=key_a)
+    key_a += np.take(bond_a, ia)
+    np.multiply(np.take(b, ib), n_bonds, out=key_b)
+    key_b += code_b
+    # each view written at its key, the view from b as -d; where several views share a key the last one written
+    # is replaced by the best-aligned one
     P = np.zeros((3, n * n_bonds))
     for k in range(3):
-        P[k][keys] = np.take(d[k], row) * sign
-    return BondMatches(P=P.reshape(3, n, n_bonds), count=np.bincount(keys // n_bonds, minlength=n))
+        P[k][key_a] = np.take(d[k], ia)
+        P[k][key_b] = -np.take(d[k], ib)
+    winner, changed = _best_per_key(key, np.concatenate([np.take(cos_a, ia), np.take(cos_b, ib)]), n * n_bonds)
+    if len(changed):
+        entry = winner[changed]
+        from_b = entry >= len(ia)
+        row = np.concatenate([ia, ib])[entry]
+        for k in range(3):
+            P[k][changed] = np.where(from_b, -1.0, 1.0) * np.take(d[k], row)
+    count = np.count_nonzero((winner >= 0).reshape(n, n_bonds), axis=1)
+    return BondMatches(P=P.reshape(3, n, n_bonds), count=count)
 
 
-def _best_per_key(key: np.ndarray, score: np.ndarray, n_keys: int) -> np.ndarray:
-    """For each key in [0, n_keys), the entry with the largest score (-1 where the key has none)."""
+def _best_per_key(key: np.ndarray, score: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each key in [0, n_keys), the entry with the largest score (-1 where the key has none); and the keys
+    whose best entry is not the last one listed for them."""
     winner = np.full(n_keys, -1, dtype=np.intp)
-    winner[key] = np.arange(len(key))
-    candidates = np.flatnonzero(winner[key] != np.arange(len(key)))  # entries that lost a key to a later one
+    entries = np.arange(len(key))
+    winner[key] = entries
+    candidates = np.flatnonzero(winner[key] != entries)  # entries that lost a key to a later one
+    changed = []
     while len(candidates):  # an entry better than the current winner of its key takes its place; few rounds
         candidates = candidates[score[candidates] > score[winner[key[candidates]]]]
         winner[key[candidates]] = candidates
-    return winner
+        changed.append(key[candidates])
+    return winner, np.unique(np.concatenate(changed)) if changed else np.empty(0, dtype=np.intp)
 
 
 def solve_matches(
@@ -376,6 +396,7 @@ def atom_correspondence(
     workers: int = 1,
     progress: bool | None = None,
     timings: dict | None = None,
+    frac: np.ndarray | None = None,
 ) -> AtomCorrespondence:
     """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``.
 
@@ -383,7 +404,9 @@ def atom_correspondence(
     threads; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms).
     ``neighbours``: a ready :class:`PeriodicNeighbours` to match per-atom neighbour tables instead (the same
     result to round-off, slower). ``timings``: a dict to which the time (s) of the neighbour search
-    ('neighbours') and of matching and solving ('G') are added (summed over threads).
+    ('neighbours') and of matching and solving ('G') are added (summed over threads). ``frac``: the atoms'
+    fractional coordinates wrapped along periodic cell vectors, when at hand
+    (:func:`~nyegan.nye.neighbours.wrapped_fractional`).
     """
     import sys
 
@@ -423,7 +446,8 @@ def atom_correspondence(
             times["G"] += time.perf_counter() - t1
         return len(c)
 
-    regions = search_regions(structure, cutoff, counts, wrapped_fractional(structure))
+    frac = wrapped_fractional(structure) if frac is None else frac
+    regions = search_regions(structure, cutoff, counts, frac)
     show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
     with tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show) as bar:
         if workers > 1 and np.prod(counts) > 1:

@@ -97,6 +97,7 @@ class BondPairs:
     d: np.ndarray
     a_side: np.ndarray
     b_side: np.ndarray
+    all_sides: bool = False  # every view is kept (a_side and b_side all true)
 
     @property
     def centres(self) -> np.ndarray:
@@ -113,6 +114,7 @@ class BondPairs:
         over = self.neighbour_counts() > k
         if not over.any():
             return
+        self.all_sides = False
         over = np.concatenate([over, np.zeros(len(self.atoms) - self.n_centres, dtype=bool)])
         rows_a = np.flatnonzero(self.a_side & over[self.a])
         rows_b = np.flatnonzero(self.b_side & over[self.b])
@@ -284,7 +286,7 @@ def region_pairs(region: Region, cell: np.ndarray, cutoff: float) -> BondPairs:
     ra, rb, d, b_real = _tree_pairs(frac, cell, region.pbc, cutoff)
     del frac
     if nc == len(atoms):
-        return BondPairs(atoms, nc, ra, rb, d, np.ones(len(ra), dtype=bool), b_real)
+        return BondPairs(atoms, nc, ra, rb, d, np.ones(len(ra), dtype=bool), b_real, all_sides=bool(b_real.all()))
     a_side = ra < nc
     b_side = b_real & (rb < nc)
     keep = np.flatnonzero(a_side | b_side)
