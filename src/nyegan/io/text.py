@@ -100,14 +100,15 @@ class LineReader:
     def read_lines(self, k: int) -> tuple[bytes, int]:
         """The next ``k`` lines as one bytes block (each ending in a newline) and the number of lines it holds:
         ``k``, or fewer at the end of the file. Advances ``lineno``."""
-        have = self._buf.count(b"\n", self._pos)
-        while have < k and not self._eof:
+        while True:
+            newlines = np.flatnonzero(np.frombuffer(self._buf, dtype=np.uint8, offset=self._pos) == 10)
+            have = len(newlines)
+            if have >= k or self._eof:
+                break
             per_line = (len(self._buf) - self._pos) / have if have else 64.0
             self._read_more((k - have) * per_line * 1.05 + 4096)
-            have = self._buf.count(b"\n", self._pos)
-        view = np.frombuffer(self._buf, dtype=np.uint8, offset=self._pos)
         if have >= k:
-            end = self._pos + int(np.flatnonzero(view == 10)[k - 1]) + 1
+            end = self._pos + int(newlines[k - 1]) + 1
             got = k
         else:  # the file ends: its last line may lack the newline
             end = len(self._buf)
@@ -135,10 +136,8 @@ class LineReader:
         Raises :class:`FileFormatError` with the line number on a short file, a wrong field count or a bad value.
         ``comment``: a character starting a trailing comment (LAMMPS data files: '#').
         """
-        import pandas as pd
-
         ncol = len(columns)
-        parts: list = []
+        parts: list[list[np.ndarray]] = []  # per block, one array per column
         done = 0
         while done < n_rows:
             k = min(BLOCK_LINES, n_rows - done)
@@ -150,20 +149,16 @@ class LineReader:
                     f"{self.path}: line {self.lineno + 1}: file ends after {done + got} of the {n_rows} {what} "
                     f"announced (truncated file?)"
                 )
-            frame = _parse_single_spaced(block, ncol, k) if comment is None else None
-            if frame is None:
-                frame = self._parse_whitespace(block, first, ncol, k, columns, what, comment)
-            parts.append(frame)
-            done += k
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        out = {}
-        for c, name in enumerate(columns):
-            col = frame[c]
-            if col.dtype.kind in "fiu":
-                out[name] = col.to_numpy(dtype=np.float64)
+            table = _parse_single_spaced(block, ncol, k) if comment is None else None
+            if table is not None:
+                parts.append([table[:, c] for c in range(ncol)])
             else:
-                out[name] = col.to_numpy().astype(str)
-        return out
+                frame = self._parse_whitespace(block, first, ncol, k, columns, what, comment)
+                parts.append([_column_array(frame[c]) for c in range(ncol)])
+            done += k
+        if not parts:
+            return {name: np.empty(0) for name in columns}
+        return {name: _concatenate([p[c] for p in parts]) for c, name in enumerate(columns)}
 
     def _parse_whitespace(self, block: bytes, first: int, ncol: int, k: int, columns, what: str, comment):
         """Parse ``k`` lines separated by any whitespace; errors name the line."""
@@ -202,9 +197,10 @@ class LineReader:
                 )
 
 
-def _parse_single_spaced(block: bytes, ncol: int, k: int):
-    """``k`` lines of ``ncol`` numbers separated by single spaces (as LAMMPS writes them), or None when the block
-    is laid out otherwise (several spaces, tabs, text, a missing field: the whitespace parser takes it then)."""
+def _parse_single_spaced(block: bytes, ncol: int, k: int) -> np.ndarray | None:
+    """``k`` lines of ``ncol`` numbers separated by single spaces (as LAMMPS writes them) as a float64 table
+    (k, ncol), or None when the block is laid out otherwise (several spaces, tabs, text, a missing field or NaN:
+    the whitespace parser takes it then)."""
     import pandas as pd
 
     try:
@@ -213,11 +209,26 @@ def _parse_single_spaced(block: bytes, ncol: int, k: int):
             frame = pd.read_csv(
                 io.BytesIO(block), sep=" ", header=None, names=range(ncol), index_col=False, engine="c", na_filter=False
             )
-    except Exception:
+        if len(frame) != k or frame.shape[1] != ncol:
+            return None
+        table = frame.to_numpy(dtype=np.float64)  # a text field (a missing one reads as '') raises here
+    except Exception:  # any trouble: the whitespace parser reads the block and names a bad line
         return None
-    if len(frame) != k or frame.shape[1] != ncol or any(d.kind not in "fiu" for d in frame.dtypes):
-        return None
-    return frame
+    return None if np.isnan(table).any() else table
+
+
+def _column_array(col) -> np.ndarray:
+    """A parsed column as float64 numbers, or as str when it holds text."""
+    return col.to_numpy(dtype=np.float64) if col.dtype.kind in "fiu" else col.to_numpy().astype(str)
+
+
+def _concatenate(blocks: list[np.ndarray]) -> np.ndarray:
+    """One column from its blocks (text wins: a numeric block joins a text column as str)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    if any(b.dtype.kind not in "fiu" for b in blocks):
+        return np.concatenate([b.astype(str) for b in blocks])
+    return np.concatenate(blocks)
 
 
 def numeric_column(table: dict, name: str, path, first_line: int, dtype=float) -> np.ndarray:
