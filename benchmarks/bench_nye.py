@@ -47,7 +47,8 @@ REFERENCE = ROOT / "benchmarks" / "reference" / "nye_screw_quadrupole.npz"
 FIELD = dict(average_along="z", spacing=1.0, smoothing=2.0, content=None)  # the parameters of the comparison
 STAGES = ("read", "neighbours", "G", "grid", "curl", "output")
 G_TOL = 1e-12  # max |G - G_ref| (G ~ 1)
-ALPHA_TOL = 1e-9  # max |alpha - alpha_ref| / max |alpha_ref| (deviations are smoothed in float32)
+ALPHA_TOL = 1e-6  # max |alpha - alpha_ref| / max |alpha_ref|: G's deviations are deposited and smoothed in
+# float32 (eps 6e-8), so a round-off change of G can move a float32 value by one unit
 
 
 class PeakRSS:

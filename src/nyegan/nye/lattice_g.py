@@ -351,8 +351,8 @@ def solve_matches(
         e = min(s + BLOCK, n)
         Pb = P[:, s:e]
         A = [np.einsum("nm,nm->n", Pb[i], Pb[j]) for i, j in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))]
-        if len(present) == 1:
-            B = [Pb[i] @ reference_bonds[present[0]] for i in range(3)]  # B[i][:, j] = sum_m P_mi Q_mj
+        if len(present) == 1:  # B[i][:, j] = sum_m P_mi Q_mj
+            B = list((Pb.reshape(-1, Pb.shape[2]) @ reference_bonds[present[0]]).reshape(3, e - s, 3))
         else:
             B = [np.empty((e - s, 3)) for _ in range(3)]
             gb = centre_grain[s:e]
@@ -368,20 +368,31 @@ def _solve_normal_equations(a00, a01, a02, a11, a12, a22, B, count, min_matches,
     """G = A^-1 B (n, 3, 3) for symmetric A given by its six entries (n,) and B[i][:, j] = B_ij, by the adjugate;
     with the usable flag (enough matches, well-conditioned A). Flagged atoms get G = I."""
     n = len(a00)
-    low, high = eigen_extremes(a00, a11, a22, a01, a02, a12)
-    ok = (count >= min_matches) & (low > min_eig_ratio * np.maximum(high, 1e-30))
+    ok = (count >= min_matches) & ~_certainly_ill_conditioned(a00, a11, a22, a01, a02, a12, min_eig_ratio)
     c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
     c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
-    adj = ((c00, c01, c02), (c01, c11, c12), (c02, c12, c22))
     inv_det = np.zeros(n)
     np.divide(1.0, a00 * c00 + a01 * c01 + a02 * c02, out=inv_det, where=ok)
-    G = np.empty((n, 3, 3))
-    for i in range(3):
-        for j in range(3):
-            g = adj[i][0] * B[0][:, j] + adj[i][1] * B[1][:, j] + adj[i][2] * B[2][:, j]
-            g *= inv_det
-            G[:, i, j] = np.where(ok, g, float(i == j))
+    adj = np.stack([c00, c01, c02, c01, c11, c12, c02, c12, c22]).reshape(3, 3, n)
+    adj *= inv_det
+    G = np.einsum("ikn,knj->nij", adj, np.stack(B))  # sum_k adj_ik B_kj / det
+    G[~ok] = np.eye(3)
     return G, ok
+
+
+def _certainly_ill_conditioned(a00, a11, a22, a01, a02, a12, min_eig_ratio) -> np.ndarray:
+    """Smallest / largest eigenvalue of the symmetric matrices not above ``min_eig_ratio``: decided by
+    Gershgorin's discs where they settle it (well-conditioned normal matrices of crystalline atoms), by the
+    closed-form eigenvalues for the others."""
+    r0, r1, r2 = np.abs(a01), np.abs(a02), np.abs(a12)
+    low = np.minimum(np.minimum(a00 - r0 - r1, a11 - r0 - r2), a22 - r1 - r2)
+    high = np.maximum(np.maximum(a00 + r0 + r1, a11 + r0 + r2), a22 + r1 + r2)
+    ill = ~(low > min_eig_ratio * np.maximum(high, 1e-30))
+    rows = np.flatnonzero(ill)
+    if len(rows):
+        lo, hi = eigen_extremes(a00[rows], a11[rows], a22[rows], a01[rows], a02[rows], a12[rows])
+        ill[rows] = ~(lo > min_eig_ratio * np.maximum(hi, 1e-30))
+    return ill
 
 
 def atom_correspondence(

@@ -107,6 +107,8 @@ class BondPairs:
     def neighbour_counts(self) -> np.ndarray:
         """Number of kept neighbours of every centre row (n_centres,)."""
         n = self.n_centres
+        if self.all_sides:
+            return np.bincount(self.a, minlength=n) + np.bincount(self.b, minlength=n)
         return np.bincount(self.a[self.a_side], minlength=n) + np.bincount(self.b[self.b_side], minlength=n)
 
     def keep_nearest(self, k: int) -> None:
