@@ -114,8 +114,10 @@ def grid_distortion(
         idx, w = grid.cic(frac[sl]) if cic is None else cic
         if not all_ok:
             w = w * corr.ok[sl, None]
-        grid.deposit_into(fields[:1], idx, w)
-        grid.deposit_into(fields[1:], idx, w, (corr.G[sl] - mean).reshape(-1, 9))
+        values = np.empty((len(idx), 10))  # the weight alone, then G - mean
+        values[:, 0] = 1.0
+        np.subtract(corr.G[sl].reshape(-1, 9), mean.reshape(9), out=values[:, 1:])
+        grid.deposit_into(fields, idx, w, values)
     del frac
     batch = max(1, SMOOTH_BATCH_BYTES // (8 * fields[0].size))
     for start in range(0, 10, batch):
@@ -148,7 +150,8 @@ def interpolate_to_atoms(
     for start in range(0, structure.n_atoms, chunk):
         sl = slice(start, start + chunk)
         idx, w = grid.cic(frac[sl]) if cic is None else cic
-        vals[sl] = np.einsum("cnk,nk->nc", np.take(flat, idx, axis=1), w)
+        W, lo = grid.cic_matrix(idx, w)
+        vals[sl] = W @ flat[:, lo : lo + W.shape[1]].T
     return vals.reshape((structure.n_atoms,) + lead)
 
 

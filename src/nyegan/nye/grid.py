@@ -110,17 +110,26 @@ class Grid:
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
 
+    @staticmethod
+    def cic_matrix(idx: np.ndarray, w: np.ndarray):
+        """The cloud-in-cell weights (:meth:`cic`) as a sparse matrix (n_atoms, nodes) over the range of flat node
+        indices the atoms touch, and the first node of that range: deposition is ``W.T @ values``, interpolation
+        ``W @ field[lo:lo + W.shape[1]]``, each one sparse product (summed in the order of the atoms)."""
+        from scipy.sparse import csr_array
+
+        n, corners = idx.shape
+        lo, hi = (int(idx.min()), int(idx.max()) + 1) if n else (0, 1)
+        local = (idx - lo if lo else idx).ravel()
+        return csr_array((w.ravel(), local, np.arange(0, n * corners + 1, corners)), shape=(n, hi - lo)), lo
+
     def deposit_into(self, out: np.ndarray, idx: np.ndarray, w: np.ndarray, values: np.ndarray | None = None) -> None:
         """Add the CIC deposition of per-atom ``values`` (n_atoms, c) (or of the weights alone, c = 1) to ``out``
-        (c, *shape) in place. Only the range of flat node indices the atoms touch is binned, so a chunk of atoms
+        (c, *shape) in place. Only the range of flat node indices the atoms touch is summed, so a chunk of atoms
         that are close in space costs in proportion to its size, not to the grid's."""
-        flat = idx.ravel()
-        lo, hi = int(flat.min()), int(flat.max()) + 1
-        local = flat - lo if lo else flat
+        W, lo = self.cic_matrix(idx, w)
+        values = np.ones((len(idx), 1)) if values is None else values
         target = out.reshape(len(out), -1)
-        for c in range(len(out)):
-            weights = w if values is None else w * values[:, c : c + 1]
-            target[c, lo:hi] += np.bincount(local, weights=weights.ravel(), minlength=hi - lo)
+        target[:, lo : lo + W.shape[1]] += (W.T @ values).T
 
     def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray, dtype=np.float64) -> np.ndarray:
         """CIC deposition of several per-atom fields ``values`` (n_atoms, c): (c, *shape) in ``dtype``."""
