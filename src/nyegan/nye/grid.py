@@ -16,12 +16,15 @@ the cell average of a curl is exactly zero.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import fft as sfft
 
 CURL_BATCH_BYTES = 64 << 20  # differences of the three G_li taken together while they fit in this much memory
+_KERNELS: OrderedDict = OrderedDict()  # recent Gaussian kernels (Grid.gaussian_kernel)
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0
 EPS[0, 2, 1] = EPS[2, 1, 0] = EPS[1, 0, 2] = -1.0
@@ -54,7 +57,7 @@ class Grid:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.n[m] if self.pbc[m] else self.n[m] + 1 for m in self.dims)
 
-    @property
+    @cached_property
     def inv_cell(self) -> np.ndarray:
         return np.linalg.inv(self.cell)
 
@@ -145,7 +148,20 @@ class Grid:
         return [0 if self.pbc[m] else int(np.ceil(4.0 * smoothing / self.steps[m])) + 2 for m in self.dims]
 
     def gaussian_kernel(self, smoothing: float, dtype=np.float64) -> np.ndarray:
-        """Fourier transform of an isotropic Gaussian of width ``smoothing`` Å on the (padded) grid (rfftn layout)."""
+        """Fourier transform of an isotropic Gaussian of width ``smoothing`` Å on the (padded) grid (rfftn layout);
+        the last few are kept (frames of a trajectory share one grid)."""
+        key = (self.cell.tobytes(), self.pbc, self.n, self.dims, float(smoothing), np.dtype(dtype).str)
+        if key in _KERNELS:
+            _KERNELS.move_to_end(key)
+            return _KERNELS[key]
+        kernel = self._gaussian_kernel(smoothing, dtype)
+        kernel.flags.writeable = False
+        _KERNELS[key] = kernel
+        while len(_KERNELS) > 2:
+            _KERNELS.popitem(last=False)
+        return kernel
+
+    def _gaussian_kernel(self, smoothing: float, dtype) -> np.ndarray:
         pads = self._pads(smoothing)
         full = [s + 2 * p for s, p in zip(self.shape, pads)]
         freqs = []

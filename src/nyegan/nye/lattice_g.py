@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -460,7 +461,8 @@ def atom_correspondence(
     frac = wrapped_fractional(structure) if frac is None else frac
     regions = search_regions(structure, cutoff, counts, frac)
     show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
-    with tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show) as bar:
+    bar_kw = dict(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True)
+    with tqdm(**bar_kw) if show else nullcontext(_NoBar()) as bar:
         if workers > 1 and np.prod(counts) > 1:
             with ThreadPoolExecutor(workers) as pool:
                 pending = set()
@@ -478,6 +480,11 @@ def atom_correspondence(
         for k, v in times.items():
             timings[k] = timings.get(k, 0.0) + v
     return AtomCorrespondence(G=G, n_matched=count, ok=ok)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
 
 
 def _correspondence_from_tables(structure, nb, reference, bonds, gidx, cone_deg, min_matches, chunk):

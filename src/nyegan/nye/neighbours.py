@@ -217,11 +217,11 @@ class Region:
 def block_counts(structure: Structure, cutoff: float, chunk: int) -> tuple[int, int, int]:
     """Blocks along each cell vector for about ``chunk`` atoms per block, blocks as near cubic as the cell allows
     and each at least BLOCK_MIN_CUTOFFS cutoffs thick (a block's halo, one cutoff deep, stays a small part of it)."""
-    h = face_spacings(structure.cell)
     wanted = structure.n_atoms / max(int(chunk), 1)
-    most = np.maximum(1, np.floor(h / (BLOCK_MIN_CUTOFFS * cutoff))).astype(int)
     if wanted <= 1:
         return (1, 1, 1)
+    h = face_spacings(structure.cell)
+    most = np.maximum(1, np.floor(h / (BLOCK_MIN_CUTOFFS * cutoff))).astype(int)
     counts = np.ones(3, dtype=int)
     for _ in range(3):  # side of a cubic block; axes too thin for it keep one block, the others share the rest
         free = counts < most
