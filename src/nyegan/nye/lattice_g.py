@@ -210,19 +210,26 @@ def closest_fcc_bond(v0: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> tuple[np
     two: cos = (|v_i| + |v_j|) / (sqrt(2) |v|). Returns bond codes (:func:`fcc_bond_code_order`; uint8, (n,))
     and cosines (n,) (NaN for a zero vector).
     """
+    lower_pos, mid_pos, upper_pos = v0 > 0, v1 > 0, v2 > 0
     a0, a1, a2 = np.abs(v0), np.abs(v1), np.abs(v2)
     k0 = (a0 <= a1) & (a0 <= a2)
-    k2 = ~k0 & (a2 < a1)
-    lower = np.where(k0, v1, v0) > 0  # sign of the lower of the two other axes
-    higher = np.where(k2, v1, v2) > 0  # and of the higher one
+    k2 = (a2 < a1) & ~k0
+    lower = np.where(k0, mid_pos, lower_pos)  # sign of the lower of the two other axes
+    higher = np.where(k2, mid_pos, upper_pos)  # and of the higher one
     code = (~(k0 | k2)).view(np.uint8) << 2  # zero component along axis 1
     code |= k2.view(np.uint8) << 3  # along axis 2
     code |= lower.view(np.uint8) << 1
     code |= higher.view(np.uint8)
-    largest_two = a0 + a1 + a2
-    largest_two -= np.minimum(np.minimum(a0, a1), a2)
+    largest_two = a0 + a1
+    largest_two += a2
+    smallest = np.minimum(a0, a1)
+    np.minimum(smallest, a2, out=smallest)
+    largest_two -= smallest
+    r2 = np.multiply(a0, a0, out=a0)  # |v|^2 from the magnitudes (a0, a1, a2 not needed any more)
+    r2 += np.multiply(a1, a1, out=a1)
+    r2 += np.multiply(a2, a2, out=a2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        largest_two /= np.sqrt(2.0) * np.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+        largest_two /= np.sqrt(r2, out=r2) * np.sqrt(2.0)
     return code, largest_two
 
 
