@@ -262,8 +262,12 @@ def regression(a0_bench: float | None = None) -> bool:
 def scaling(a0: float, sizes, workers: list[int], spacing: float) -> None:
     print(f"\nscaling: perturbed fcc crystal, end to end in memory (neighbours, G, grid at {spacing} A, curl)")
     print(
-        f"  {'atoms':>10} {'workers':>7} {'grid':>16} {'time_s':>8} {'atoms/s':>10} {'peak_RSS_GB':>11}"
-        f"  {'neighbours':>10} {'G':>6} {'grid':>6} {'curl':>6} {'output':>6}  (s)"
+        "  atoms/s on wall and CPU time (CPU: summed over threads); RSS: resident memory before the call (the atoms)"
+        " and its peak during it"
+    )
+    print(
+        f"  {'atoms':>10} {'workers':>7} {'grid':>12} {'wall_s':>7} {'atoms/s':>9} {'cpu_s':>7} {'atoms/s':>9}"
+        f" {'RSS_GB':>7} {'peak':>6}  {'neighbours':>10} {'G':>6} {'grid':>6} {'curl':>6} {'output':>6}  (wall s)"
     )
     rng = np.random.default_rng(0)
     for n_target in sizes:
@@ -273,17 +277,19 @@ def scaling(a0: float, sizes, workers: list[int], spacing: float) -> None:
         for w in workers:
             timings = {}
             with PeakRSS() as mem:
-                t = time.perf_counter()
+                start = mem.peak
+                t, c = time.perf_counter(), time.process_time()
                 ds = compute_nye(
                     s, a0, reference="grains", rotations={1: rot}, spacing=spacing, content=None, workers=w,
                     timings=timings,
                 )  # fmt: skip
-                dt = time.perf_counter() - t
+                dt, dc = time.perf_counter() - t, time.process_time() - c
             grid = "x".join(str(v) for v in ds["alpha"].shape[2:])
             del ds
             stage = "".join(f" {timings.get(k, 0.0):>6.1f}" for k in ("G", "grid", "curl", "output"))
             print(
-                f"  {s.n_atoms:>10d} {w:>7d} {grid:>16} {dt:>8.2f} {s.n_atoms / dt:>10.0f} {mem.peak / 1e9:>11.2f}"
+                f"  {s.n_atoms:>10d} {w:>7d} {grid:>12} {dt:>7.1f} {s.n_atoms / dt:>9.0f} {dc:>7.1f}"
+                f" {s.n_atoms / dc:>9.0f} {start / 1e9:>7.2f} {mem.peak / 1e9:>6.2f}"
                 f"  {timings.get('neighbours', 0.0):>10.1f}{stage}"
             )
         del s

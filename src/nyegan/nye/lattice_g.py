@@ -304,36 +304,35 @@ def match_pairs(pairs: BondPairs, grain: np.ndarray, rotations: np.ndarray, cone
     key_a += np.take(bond_a, ia)
     np.multiply(np.take(b, ib), n_bonds, out=key_b)
     key_b += code_b
-    # each view written at its key, the view from b as -d; where several views share a key the last one written
-    # is replaced by the best-aligned one
+    # each view written at its key, the view from b as -d; keys several views share are then rewritten with the
+    # best-aligned one
     P = np.zeros((3, n * n_bonds))
     for k in range(3):
         P[k][key_a] = np.take(d[k], ia)
         P[k][key_b] = -np.take(d[k], ib)
-    winner, changed = _best_per_key(key, np.concatenate([np.take(cos_a, ia), np.take(cos_b, ib)]), n * n_bonds)
-    if len(changed):
-        entry = winner[changed]
+    winner, contested = _best_per_key(key, np.concatenate([np.take(cos_a, ia), np.take(cos_b, ib)]), n * n_bonds)
+    if len(contested):
+        entry = winner[contested]
         from_b = entry >= len(ia)
         row = np.concatenate([ia, ib])[entry]
         for k in range(3):
-            P[k][changed] = np.where(from_b, -1.0, 1.0) * np.take(d[k], row)
+            P[k][contested] = np.where(from_b, -1.0, 1.0) * np.take(d[k], row)
     count = np.count_nonzero((winner >= 0).reshape(n, n_bonds), axis=1)
     return BondMatches(P=P.reshape(3, n, n_bonds), count=count)
 
 
 def _best_per_key(key: np.ndarray, score: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     """For each key in [0, n_keys), the entry with the largest score (-1 where the key has none); and the keys
-    whose best entry is not the last one listed for them."""
+    listed more than once (whatever order a scatter with repeated indices writes them in)."""
     winner = np.full(n_keys, -1, dtype=np.intp)
     entries = np.arange(len(key))
     winner[key] = entries
-    candidates = np.flatnonzero(winner[key] != entries)  # entries that lost a key to a later one
-    changed = []
+    candidates = np.flatnonzero(winner[key] != entries)  # entries that lost a key to another one
+    contested = np.unique(key[candidates])
     while len(candidates):  # an entry better than the current winner of its key takes its place; few rounds
         candidates = candidates[score[candidates] > score[winner[key[candidates]]]]
         winner[key[candidates]] = candidates
-        changed.append(key[candidates])
-    return winner, np.unique(np.concatenate(changed)) if changed else np.empty(0, dtype=np.intp)
+    return winner, contested
 
 
 def solve_matches(

@@ -43,14 +43,12 @@ def wrapped_fractional(structure: Structure) -> np.ndarray:
     return frac
 
 
-def periodic_images(
-    frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def periodic_images(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the atoms (``frac`` wrapped along periodic vectors) followed by their periodic images within
     ``cutoff`` of the box faces (several layers when the box is thinner than the cutoff).
 
-    Returns Cartesian positions relative to the origin (M, 3) (the N atoms first), the atom each row is an image
-    of (M,), and the number of cells each row is shifted by along each cell vector (M, 3).
+    Returns Cartesian positions relative to the origin (M, 3) (the N atoms first) and the atom each row is an
+    image of (M,).
     """
     positions = frac @ cell
     margin = cutoff / face_spacings(cell)
@@ -66,15 +64,14 @@ def periodic_images(
         else {0: np.ones(len(frac), dtype=bool)}
         for m in range(3)
     ]
-    parts, owners, shifts = [positions], [np.arange(len(frac))], [np.zeros((len(frac), 3), dtype=np.int64)]
+    parts, owners = [positions], [np.arange(len(frac))]
     for shift in itertools.product(*[range(-n, n + 1) for n in layers]):
         if not any(shift):
             continue
         keep = np.flatnonzero(near[0][shift[0]] & near[1][shift[1]] & near[2][shift[2]])
         parts.append(positions[keep] + np.asarray(shift, dtype=float) @ cell)
         owners.append(keep)
-        shifts.append(np.broadcast_to(np.asarray(shift, dtype=np.int64), (len(keep), 3)))
-    return np.concatenate(parts), np.concatenate(owners), np.concatenate(shifts)
+    return np.concatenate(parts), np.concatenate(owners)
 
 
 @dataclass
@@ -180,7 +177,7 @@ def _tree_pairs(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float):
             if pbc[m]:
                 d[m] -= lengths[m] * np.rint(d[m] / lengths[m])
         return ra, rb, d, np.ones(len(ra), dtype=bool)
-    positions, owner, _ = periodic_images(frac, cell, pbc, cutoff)
+    positions, owner = periodic_images(frac, cell, pbc, cutoff)
     tree = cKDTree(positions, leafsize=16)
     pairs = tree.query_pairs(radius, output_type="ndarray")
     del tree
@@ -326,7 +323,7 @@ class PeriodicNeighbours:
         for m in range(3):
             if structure.pbc[m]:
                 frac[:, m] -= np.floor(frac[:, m])
-        self.all_positions, self.owner, _ = periodic_images(frac, structure.cell, structure.pbc, self.cutoff)
+        self.all_positions, self.owner = periodic_images(frac, structure.cell, structure.pbc, self.cutoff)
         self.positions = self.all_positions[: len(frac)]  # wrapped, relative to the origin
         self.tree = cKDTree(self.all_positions)
         self._padded = np.concatenate([self.all_positions, np.zeros((1, 3))])  # row for 'no neighbour'
