@@ -182,7 +182,8 @@ def _tree_pairs(frac: np.ndarray, cell: np.ndarray, pbc, cutoff: float):
     pairs = tree.query_pairs(radius, output_type="ndarray")
     del tree
     n = len(frac)
-    pairs = pairs[pairs[:, 0] < n]  # ra < rb and the atoms come first: drop image-image pairs
+    if len(positions) > n:
+        pairs = pairs[pairs[:, 0] < n]  # ra < rb and the atoms come first: drop image-image pairs
     ra, rb = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
     del pairs
     d = np.empty((3, len(ra)))
