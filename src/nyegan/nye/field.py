@@ -6,7 +6,9 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from nyegan.defects.frank_bilby import frank_bilby_content
 from nyegan.nye.burgers import unit_vector
@@ -333,11 +335,16 @@ class Stopwatch:
 def field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fraction, cone_deg, average_along):
     """The Nye-field Dataset (variables alpha and mask, coordinates, the grid and convention attrs)."""
     names = [("x", "y", "z")[m] for m in grid.dims]
-    coords = {
+    values = {
         name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])
         for name, m in zip(names, grid.dims)
     }
-    coords.update(i=["x", "y", "z"], j=["x", "y", "z"])
+    values.update(i=np.array(["x", "y", "z"]), j=np.array(["x", "y", "z"]))
+    # dimension coordinates with their indexes made here (what xarray would build from plain arrays, faster)
+    coords = xr.Coordinates(
+        {name: xr.Variable(name, v, {"units": "angstrom"} if name in names else None) for name, v in values.items()},
+        indexes={name: PandasIndex(pd.Index(v), name) for name, v in values.items()},
+    )
     orthogonal = structure.is_orthogonal
     attrs = {
         "units": "1/angstrom",
@@ -380,8 +387,6 @@ def field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fra
         coords=coords,
         attrs=attrs,
     )
-    for name in names:
-        ds[name].attrs["units"] = "angstrom"
     return ds
 
 
