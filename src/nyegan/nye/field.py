@@ -97,8 +97,9 @@ def grid_distortion(
 
     Normalised convolution: G(node) = mean + smooth(sum w (G_atom - mean)) / smooth(sum w). Only the deviations
     go through the (float32) transforms: a uniform G stays exactly uniform, and the curl, which the constant
-    mean does not enter, is taken in float64. Atoms are deposited in chunks (memory follows the chunk), or at
-    once with their cloud-in-cell nodes and weights ``cic`` (:meth:`Grid.cic`) when these are given.
+    mean does not enter, is taken in float64. Atoms are deposited in chunks of DEPOSIT_CHUNK (memory follows the
+    chunk; each chunk's float64 sums are added to the float32 fields, the precision of the smoothing), or at once
+    with their cloud-in-cell nodes and weights ``cic`` (:meth:`Grid.cic`) when these are given.
     """
     dtype = np.float32
     kernel = grid.gaussian_kernel(smoothing, dtype=dtype) if smoothing > 0 else None
