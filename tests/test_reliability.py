@@ -239,8 +239,10 @@ def test_truncated_and_corrupted_netcdf(gan, tmp_path, capsys):
 def xr_alpha_first_values(path):
     import xarray as xr
 
-    with xr.open_dataset(path) as x:
-        return x["alpha"].values.ravel()[:8].copy()
+    with xr.open_dataset(path) as x:  # 8 consecutive values of the stored array, none of them zero
+        flat = x["alpha"].values.ravel()
+        start = int(np.flatnonzero(flat != 0)[0])
+        return flat[start : start + 8].copy()
 
 
 def test_missing_empty_truncated_and_foreign_checkpoints(gan, tmp_path, capsys):
@@ -255,7 +257,7 @@ def test_missing_empty_truncated_and_foreign_checkpoints(gan, tmp_path, capsys):
     cases = {
         "nothere.ckpt": "checkpoint {p} not found: train first",
         "empty.ckpt": "checkpoint {p}: empty file; retrain with `nyegan train",
-        "cut.ckpt": "checkpoint {p}: not a readable PyTorch checkpoint (OSError:",
+        "cut.ckpt": "checkpoint {p}: not a readable PyTorch checkpoint (",
         "text.ckpt": "checkpoint {p}: not a readable PyTorch checkpoint",
         "other.ckpt": "checkpoint {p}: no model weights ('state_dict'): not a training checkpoint",
     }

@@ -55,7 +55,7 @@ class Structure:
 
     @property
     def is_orthogonal(self) -> bool:
-        return bool(np.allclose(self.cell - np.diag(np.diag(self.cell)), 0.0, atol=1e-10))
+        return bool(np.all(np.abs(self.cell - np.diag(np.diag(self.cell))) <= 1e-10))  # = allclose(.., 0, atol=1e-10)
 
     def fractional(self) -> np.ndarray:
         """Fractional coordinates of the atoms with respect to the box (not wrapped)."""

@@ -141,8 +141,7 @@ def read_data(path: str | os.PathLike, atom_style: str | None = None) -> Structu
         elif n_fields != len(columns):
             raise reader.error(f"atom style {style!r} has {len(columns)} columns (+3 image flags), found {n_fields}")
         first = reader.lineno
-        reader.fh = _Prepend(line.encode() + b"\n", reader.fh)
-        reader.lineno -= 1
+        reader.unread_line()
         table = reader.read_table(n_atoms, columns, "atoms", comment="#")
     ids = numeric_column(table, "id", path, first, int)
     if table["type"].dtype.kind == "f":
@@ -154,19 +153,6 @@ def read_data(path: str | os.PathLike, atom_style: str | None = None) -> Structu
         pos = pos + np.column_stack([numeric_column(table, c, path, first) for c in ("ix", "iy", "iz")]) @ cell
     order = np.argsort(ids, kind="stable")
     return Structure(positions=pos[order], cell=cell, grain=grain[order], origin=lo, ids=ids[order])
-
-
-class _Prepend:
-    """A binary line source that first returns ``head`` and then reads ``fh``."""
-
-    def __init__(self, head: bytes, fh):
-        self.head, self.fh = head, fh
-
-    def readline(self) -> bytes:
-        if self.head is not None:
-            head, self.head = self.head, None
-            return head
-        return self.fh.readline()
 
 
 def _is_number(word: str) -> bool:

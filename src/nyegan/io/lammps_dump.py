@@ -142,18 +142,15 @@ def _read_frame(reader: LineReader, index: int) -> Frame | None:
     extra = {
         c: numeric_column(table, c, reader.path, first) for c in columns if c not in used and table[c].dtype.kind == "f"
     }
-    order = np.argsort(ids, kind="stable")
-    if len(ids) > 1 and np.any(np.diff(ids[order]) == 0):
+    step = np.diff(ids)
+    if not np.all(step > 0):  # not in increasing id order yet (LAMMPS writes 'dump_modify sort id' dumps so)
+        order = np.argsort(ids, kind="stable")
+        pos, grain, ids = pos[order], grain[order], ids[order]
+        extra = {k: v[order] for k, v in extra.items()}
+        step = np.diff(ids)
+    if np.any(step == 0):
         raise reader.error(f"atom ids repeat in the snapshot at timestep {timestep}", header_line)
-    s = Structure(
-        positions=pos[order],
-        cell=cell,
-        grain=grain[order],
-        origin=origin,
-        pbc=pbc,
-        ids=ids[order],
-        extra={k: v[order] for k, v in extra.items()},
-    )
+    s = Structure(positions=pos, cell=cell, grain=grain, origin=origin, pbc=pbc, ids=ids, extra=extra)
     return Frame(index, int(timestep) if timestep is not None else index, s)
 
 

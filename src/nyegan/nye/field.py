@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from nyegan.defects.frank_bilby import frank_bilby_content
 from nyegan.nye.burgers import unit_vector
 from nyegan.nye.geometry import Geometry, canonical_sign
 from nyegan.nye.grid import Grid, check_grid_memory, curl_of_distortion, divergence_max
 from nyegan.nye.lattice_g import AtomCorrespondence, atom_correspondence
+from nyegan.nye.neighbours import wrapped_fractional
 from nyegan.nye.reference import AXES, GrainReference, build_reference
 from nyegan.structure import Structure
+
+SMOOTH_BATCH_BYTES = 64 << 20  # grid fields smoothed together while their spectra fit in about this much memory
+DEPOSIT_CHUNK = 1 << 20  # atoms deposited on (or interpolated from) the grid at a time
 
 CONVENTION = (
     "alpha = curl Ue, (curl A)_ij = eps_jkl d_k A_il; i = Burgers component, j = line direction; "
@@ -78,46 +85,77 @@ def _rotations_table(rotations: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grid_distortion(
-    structure: Structure, corr: AtomCorrespondence, grid: Grid, smoothing: float, mask_fraction: float = 0.5
+    structure: Structure,
+    corr: AtomCorrespondence,
+    grid: Grid,
+    smoothing: float,
+    mask_fraction: float = 0.5,
+    cic: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed G on the grid as its mean (3, 3) plus a float32 deviation field (3, 3, *shape) (NaN where masked),
     the smoothed weight and the mask of usable nodes.
 
     Normalised convolution: G(node) = mean + smooth(sum w (G_atom - mean)) / smooth(sum w). Only the deviations
     go through the (float32) transforms: a uniform G stays exactly uniform, and the curl, which the constant
-    mean does not enter, is taken in float64.
+    mean does not enter, is taken in float64. Atoms are deposited in chunks of DEPOSIT_CHUNK (memory follows the
+    chunk; each chunk's float64 sums are added to the float32 fields, the precision of the smoothing), or at once
+    with their cloud-in-cell nodes and weights ``cic`` (:meth:`Grid.cic`) when these are given.
     """
-    frac = structure.fractional()
-    idx, w = grid.cic(frac)
-    w = w * corr.ok[:, None]
     dtype = np.float32
     kernel = grid.gaussian_kernel(smoothing, dtype=dtype) if smoothing > 0 else None
-    density = grid.smooth(grid.deposit(idx, w).astype(dtype), kernel, smoothing)
+    all_ok = bool(corr.ok.all())
+    if all_ok:
+        mean = corr.G.mean(axis=0)
+    else:
+        mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
+    # the weight and the nine deviations, deposited into one float32 buffer and smoothed in batches
+    fields = np.zeros((10,) + grid.shape, dtype=dtype)
+    frac = structure.fractional() if cic is None else None
+    chunk = DEPOSIT_CHUNK if cic is None else max(structure.n_atoms, 1)
+    for start in range(0, structure.n_atoms, chunk):
+        sl = slice(start, start + chunk)
+        idx, w = grid.cic(frac[sl]) if cic is None else cic
+        if not all_ok:
+            w = w * corr.ok[sl, None]
+        values = np.empty((len(idx), 10))  # the weight alone, then G - mean
+        values[:, 0] = 1.0
+        np.subtract(corr.G[sl].reshape(-1, 9), mean.reshape(9), out=values[:, 1:])
+        grid.deposit_into(fields, idx, w, values)
+    del frac
+    batch = max(1, SMOOTH_BATCH_BYTES // (8 * fields[0].size))
+    for start in range(0, 10, batch):
+        fields[start : start + batch] = grid.smooth(fields[start : start + batch], kernel, smoothing)
+    density = fields[0]
     positive = density[density > 1e-12]
     bulk = float(np.median(positive)) if positive.size else 0.0
     mask = density > mask_fraction * bulk
     if not mask.any():
         raise ValueError("no grid node holds enough atoms: use a larger spacing or smoothing")
-    mean = corr.G[corr.ok].mean(axis=0) if corr.ok.any() else np.eye(3)
-    deposited = grid.deposit_many(idx, w, (corr.G - mean).reshape(-1, 9), dtype=dtype)
     inv_density = np.zeros(grid.shape, dtype=dtype)
     np.divide(1.0, density, out=inv_density, where=mask)
-    for c in range(9):  # smoothed in place: one float32 (9, *shape) buffer
-        g = grid.smooth(deposited[c], kernel, smoothing)
-        g *= inv_density
-        deposited[c] = g
-    dev = deposited.reshape((3, 3) + grid.shape)
+    dev = fields[1:]
+    dev *= inv_density
+    dev = dev.reshape((3, 3) + grid.shape)
     dev[:, :, ~mask] = np.nan
-    return mean, dev, density, mask
+    return mean, dev, density.copy(), mask
 
 
-def interpolate_to_atoms(grid: Grid, field: np.ndarray, structure: Structure) -> np.ndarray:
-    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...)."""
-    idx, w = grid.cic(structure.fractional())
+def interpolate_to_atoms(
+    grid: Grid, field: np.ndarray, structure: Structure, cic: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Cloud-in-cell interpolation of a grid field (..., *shape) to the atoms, (N, ...), in chunks of atoms or with
+    their nodes and weights ``cic`` (:meth:`Grid.cic`) when given."""
     lead = field.shape[: field.ndim - len(grid.shape)]
-    flat = field.reshape(lead + (-1,))
-    vals = np.einsum("...nc,nc->n...", flat[..., idx], w)
-    return vals
+    flat = field.reshape((-1, int(np.prod(grid.shape))))
+    frac = structure.fractional() if cic is None else None
+    chunk = DEPOSIT_CHUNK if cic is None else max(structure.n_atoms, 1)
+    vals = np.empty((structure.n_atoms, flat.shape[0]))
+    for start in range(0, structure.n_atoms, chunk):
+        sl = slice(start, start + chunk)
+        idx, w = grid.cic(frac[sl]) if cic is None else cic
+        W, lo = grid.cic_matrix(idx, w)
+        vals[sl] = W @ flat[:, lo : lo + W.shape[1]].T
+    return vals.reshape((structure.n_atoms,) + lead)
 
 
 def compute_nye(
@@ -137,6 +175,7 @@ def compute_nye(
     workers: int = 1,
     grid_n: tuple[int, int, int] | None = None,
     progress: bool | None = None,
+    timings: dict | None = None,
     max_memory_gb: float | None = None,
 ):
     """Nye tensor field of an fcc structure as an ``xarray.Dataset`` (variable ``alpha``, 1/Å), in any frame.
@@ -155,10 +194,15 @@ def compute_nye(
     grid_n: node counts per cell vector (default from ``spacing``), e.g. to keep one grid along a trajectory.
     progress: a progress bar over atoms (default: on a terminal, for more than 10^6 atoms).
     return_atoms: also return per-atom results (G, ok flag, alpha interpolated to atoms).
+    timings: a dict to which the wall time (s) of each stage is added: 'geometry' (grains, boundaries, reference),
+      'neighbours', 'G', 'grid' (deposition and smoothing), 'curl' (curl, mask, div check), 'output' (dataset,
+      content, per-atom values).
     max_memory_gb: refuse (ValueError, before any allocation) a grid whose estimated memory exceeds this (GB);
       None: the schema default ``nye.max_memory_gb``.
     """
     from nyegan.nye.geometry import correspondence_axis, detect_boundaries
+
+    clock = Stopwatch(timings)
 
     if not isinstance(structure, Structure):
         raise TypeError("structure must be a nyegan.structure.Structure (read one with nyegan.io.read_atoms)")
@@ -205,17 +249,31 @@ def compute_nye(
         ref = build_reference(ids, rots, axis=axis, method=reference)
     geometry = Geometry(ids, rots, counts, pairs, correspondence_axis=axis, correspondence_axis_source=axis_source)
 
-    corr = atom_correspondence(structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress)
-    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction)
+    clock.lap("geometry")
+    frac = wrapped_fractional(structure)
+    corr = atom_correspondence(
+        structure, a0, ref, cone_deg=cone_deg, workers=workers, progress=progress, timings=timings, frac=frac
+    )
+    clock.restart()
+    # the atoms' nodes and weights, computed once for deposition and interpolation when they fit in one chunk
+    cic = grid.cic(frac) if structure.n_atoms <= DEPOSIT_CHUNK else None
+    del frac
+    _, G_dev, density, mask = grid_distortion(structure, corr, grid, smoothing, mask_fraction, cic=cic)
     del density
+    n_unmatched = int((~corr.ok).sum())
+    if not (return_atoms or (content and t_avg is None)):  # per-atom G not needed for atoms or line detection
+        corr = None
+    clock.lap("grid")
     alpha = curl_of_distortion(grid, G_dev)  # the uniform mean of G has no curl
     del G_dev
     mask = np.isfinite(alpha).all(axis=(0, 1))  # supported by atoms and a full difference stencil
     alpha[:, :, ~mask] = np.nan
     steps = grid.steps
     finite = mask.any()
-    scale = np.nanmax(np.abs(alpha)) / steps[list(grid.dims)].min() if finite else 0.0
+    largest = max(float(np.nanmax(alpha)), -float(np.nanmin(alpha))) if finite else 0.0  # no |alpha| temporary
+    scale = largest / steps[list(grid.dims)].min() if finite else 0.0
     div_rel = float(divergence_max(grid, alpha) / scale) if scale > 0 else 0.0
+    clock.lap("curl")
 
     ds = field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fraction, cone_deg, average_along)
     ds.attrs.update(
@@ -224,7 +282,7 @@ def compute_nye(
             "reference_method": ref.method,
             "correspondence_angle_deg": float(ref.correspondence_angle_deg),
             "n_atoms": int(structure.n_atoms),
-            "n_atoms_unmatched": int((~corr.ok).sum()),
+            "n_atoms_unmatched": n_unmatched,
             "div_alpha_relative_residual": div_rel,
         }
     )
@@ -254,25 +312,49 @@ def compute_nye(
         ds.attrs["burgers_content"] = json.dumps(entries)
     _geometry_attrs(ds, geometry)
     if not return_atoms:
+        clock.lap("output")
         return ds
     atoms = {
         "G": corr.G,
         "ok": corr.ok,
         "n_matched": corr.n_matched,
-        "alpha": interpolate_to_atoms(grid, alpha, structure),
+        "alpha": interpolate_to_atoms(grid, alpha, structure, cic=cic),
         "grain": structure.grain,
     }
+    clock.lap("output")
     return ds, atoms
+
+
+class Stopwatch:
+    """Adds the wall time (s) since the last lap to ``timings[key]`` at each :meth:`lap` (nothing when None)."""
+
+    def __init__(self, timings: dict | None):
+        self.timings = timings
+        self.restart()
+
+    def restart(self) -> None:
+        self.t = time.perf_counter()
+
+    def lap(self, key: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[key] = self.timings.get(key, 0.0) + now - self.t
+        self.t = now
 
 
 def field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fraction, cone_deg, average_along):
     """The Nye-field Dataset (variables alpha and mask, coordinates, the grid and convention attrs)."""
     names = [("x", "y", "z")[m] for m in grid.dims]
-    coords = {
+    values = {
         name: structure.origin[m] + grid.fractions(m) * np.linalg.norm(structure.cell[m])
         for name, m in zip(names, grid.dims)
     }
-    coords.update(i=["x", "y", "z"], j=["x", "y", "z"])
+    values.update(i=np.array(["x", "y", "z"]), j=np.array(["x", "y", "z"]))
+    # dimension coordinates with their indexes made here (what xarray would build from plain arrays, faster)
+    coords = xr.Coordinates(
+        {name: xr.Variable(name, v, {"units": "angstrom"} if name in names else None) for name, v in values.items()},
+        indexes={name: PandasIndex(pd.Index(v), name) for name, v in values.items()},
+    )
     orthogonal = structure.is_orthogonal
     attrs = {
         "units": "1/angstrom",
@@ -315,8 +397,6 @@ def field_dataset(structure, grid, alpha, mask, a0, spacing, smoothing, mask_fra
         coords=coords,
         attrs=attrs,
     )
-    for name in names:
-        ds[name].attrs["units"] = "angstrom"
     return ds
 
 

@@ -16,10 +16,15 @@ the cell average of a curl is exactly zero.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import fft as sfft
+
+CURL_BATCH_BYTES = 64 << 20  # differences of the three G_li taken together while they fit in this much memory
+_KERNELS: OrderedDict = OrderedDict()  # recent Gaussian kernels (Grid.gaussian_kernel)
 
 # Peak memory of the Nye stage per grid node (bytes): deposited G (9 components), its FFT, the smoothed weight,
 # the curl and the output. Measured with tracemalloc for 2D and 3D grids of 2e3 to 6e5 nodes: 171-235 B/node.
@@ -78,7 +83,7 @@ class Grid:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.n[m] if self.pbc[m] else self.n[m] + 1 for m in self.dims)
 
-    @property
+    @cached_property
     def inv_cell(self) -> np.ndarray:
         return np.linalg.inv(self.cell)
 
@@ -134,6 +139,27 @@ class Grid:
         size = int(np.prod(self.shape))
         return np.bincount(idx.ravel(), weights=weights.ravel(), minlength=size).reshape(self.shape)
 
+    @staticmethod
+    def cic_matrix(idx: np.ndarray, w: np.ndarray):
+        """The cloud-in-cell weights (:meth:`cic`) as a sparse matrix (n_atoms, nodes) over the range of flat node
+        indices the atoms touch, and the first node of that range: deposition is ``W.T @ values``, interpolation
+        ``W @ field[lo:lo + W.shape[1]]``, each one sparse product (summed in the order of the atoms)."""
+        from scipy.sparse import csr_array
+
+        n, corners = idx.shape
+        lo, hi = (int(idx.min()), int(idx.max()) + 1) if n else (0, 1)
+        local = (idx - lo if lo else idx).ravel()
+        return csr_array((w.ravel(), local, np.arange(0, n * corners + 1, corners)), shape=(n, hi - lo)), lo
+
+    def deposit_into(self, out: np.ndarray, idx: np.ndarray, w: np.ndarray, values: np.ndarray | None = None) -> None:
+        """Add the CIC deposition of per-atom ``values`` (n_atoms, c) (or of the weights alone, c = 1) to ``out``
+        (c, *shape) in place. Only the range of flat node indices the atoms touch is summed, so a chunk of atoms
+        that are close in space costs in proportion to its size, not to the grid's."""
+        W, lo = self.cic_matrix(idx, w)
+        values = np.ones((len(idx), 1)) if values is None else values
+        target = out.reshape(len(out), -1)
+        target[:, lo : lo + W.shape[1]] += (W.T @ values).T
+
     def deposit_many(self, idx: np.ndarray, w: np.ndarray, values: np.ndarray, dtype=np.float64) -> np.ndarray:
         """CIC deposition of several per-atom fields ``values`` (n_atoms, c): (c, *shape) in ``dtype``."""
         out = np.empty((values.shape[1],) + self.shape, dtype=dtype)
@@ -148,7 +174,20 @@ class Grid:
         return [0 if self.pbc[m] else int(np.ceil(4.0 * smoothing / self.steps[m])) + 2 for m in self.dims]
 
     def gaussian_kernel(self, smoothing: float, dtype=np.float64) -> np.ndarray:
-        """Fourier transform of an isotropic Gaussian of width ``smoothing`` Å on the (padded) grid (rfftn layout)."""
+        """Fourier transform of an isotropic Gaussian of width ``smoothing`` Å on the (padded) grid (rfftn layout);
+        the last few are kept (frames of a trajectory share one grid)."""
+        key = (self.cell.tobytes(), self.pbc, self.n, self.dims, float(smoothing), np.dtype(dtype).str)
+        if key in _KERNELS:
+            _KERNELS.move_to_end(key)
+            return _KERNELS[key]
+        kernel = self._gaussian_kernel(smoothing, dtype)
+        kernel.flags.writeable = False
+        _KERNELS[key] = kernel
+        while len(_KERNELS) > 2:
+            _KERNELS.popitem(last=False)
+        return kernel
+
+    def _gaussian_kernel(self, smoothing: float, dtype) -> np.ndarray:
         pads = self._pads(smoothing)
         full = [s + 2 * p for s, p in zip(self.shape, pads)]
         freqs = []
@@ -170,16 +209,19 @@ class Grid:
     def smooth(self, field: np.ndarray, kernel: np.ndarray | None, smoothing: float) -> np.ndarray:
         """Periodic (zero-padded along non-periodic axes) convolution with the Gaussian ``kernel``.
 
-        Computed in the precision of ``field`` (float32 halves time and memory of the transforms).
+        ``field``: (..., *shape); leading axes are a batch of fields, transformed together. Computed in the
+        precision of ``field`` (float32 halves time and memory of the transforms).
         """
         if kernel is None or smoothing <= 0:
             return field
+        nd = len(self.dims)
+        axes = tuple(range(field.ndim - nd, field.ndim))
         pads = self._pads(smoothing)
-        padded = np.pad(field, [(p, p) for p in pads]) if any(pads) else field
-        spec = sfft.rfftn(padded, workers=self.workers)
+        padded = np.pad(field, [(0, 0)] * (field.ndim - nd) + [(p, p) for p in pads]) if any(pads) else field
+        spec = sfft.rfftn(padded, axes=axes, workers=self.workers)
         spec *= kernel
-        out = sfft.irfftn(spec, s=padded.shape, workers=self.workers, overwrite_x=True)
-        crop = tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
+        out = sfft.irfftn(spec, s=padded.shape[-nd:], axes=axes, workers=self.workers, overwrite_x=True)
+        crop = (Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(pads, self.shape))
         return out[crop] if any(pads) else out
 
     # --- derivatives ------------------------------------------------------------------------------------------
@@ -221,39 +263,46 @@ class Grid:
 def curl_of_distortion(grid: Grid, G: np.ndarray) -> np.ndarray:
     """alpha_ij = eps_jkl d_k Ue_il with Ue = I - G^T, i.e. alpha_ij = -eps_jkl d_k G_li. G: (3, 3, *grid).
 
-    Each difference D_m G_l. (three components at once) is taken once and added to every alpha_.j it enters;
-    differences with no weight (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64.
+    Each difference D_m G_li is taken once and added to every alpha_ij it enters; differences with no weight
+    (d_k along l, or inv(cell)[k, m] = 0 in orthogonal cells) are skipped. float64; the differences of the three
+    G_li are taken together on small grids, one at a time on large ones (one grid-sized temporary).
     """
     inv = grid.inv_cell
     alpha = np.zeros(G.shape, dtype=np.float64)
-    D = np.empty((3,) + G.shape[2:], dtype=np.float64)
+    together = 3 * 8 * int(np.prod(G.shape[2:])) <= CURL_BATCH_BYTES
+    groups = [slice(0, 3)] if together else [slice(i, i + 1) for i in range(3)]
+    D = np.empty((3 if together else 1,) + G.shape[2:], dtype=np.float64)
     for l in range(3):
         for d, m in enumerate(grid.dims):
             terms = [(j, k) for j in range(3) for k in range(3) if EPS[j, k, l] != 0 and abs(inv[k, m]) > 1e-14]
             if not terms:
                 continue
-            grid.central_difference(G[l], 1 + d, out=D)
-            if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
-                j, k = terms[0]
-                D *= -EPS[j, k, l] * inv[k, m]
-                alpha[:, j] += D
-                continue
-            for j, k in terms:
-                alpha[:, j] -= (EPS[j, k, l] * inv[k, m]) * D
+            for rows in groups:
+                grid.central_difference(G[l, rows], 1 + d, out=D)
+                if len(terms) == 1:  # orthogonal cells: scale in place, no temporary
+                    j, k = terms[0]
+                    D *= -EPS[j, k, l] * inv[k, m]
+                    alpha[rows, j] += D
+                    continue
+                for j, k in terms:
+                    alpha[rows, j] -= (EPS[j, k, l] * inv[k, m]) * D
     return alpha
 
 
 def divergence_max(grid: Grid, alpha: np.ndarray) -> float:
-    """max |(div alpha)_i| = max |d_j alpha_ij| over the grid nodes where it is defined (NaN-aware), 1/Å²."""
+    """max |(div alpha)_i| = max |d_j alpha_ij| over the grid nodes where it is defined (NaN-aware), 1/Å². The
+    three rows i are differenced together on small grids, one at a time on large ones."""
     inv = grid.inv_cell
     worst = 0.0
-    D = np.empty(alpha.shape[2:], dtype=np.float64)
-    for i in range(3):
-        div = np.zeros(alpha.shape[2:], dtype=np.float64)
+    together = 3 * 8 * int(np.prod(alpha.shape[2:])) <= CURL_BATCH_BYTES
+    groups = [slice(0, 3)] if together else [slice(i, i + 1) for i in range(3)]
+    D = np.empty((3 if together else 1,) + alpha.shape[2:], dtype=np.float64)
+    for rows in groups:
+        div = np.zeros(D.shape, dtype=np.float64)
         for j in range(3):
             for d, m in enumerate(grid.dims):
                 if abs(inv[j, m]) > 1e-14:
-                    grid.central_difference(alpha[i, j], d, out=D)
+                    grid.central_difference(alpha[rows, j], 1 + d, out=D)
                     D *= inv[j, m]
                     div += D
         if np.isfinite(div).any():

@@ -80,13 +80,18 @@ class GrainReference:
     def index_of(self, grain: np.ndarray) -> np.ndarray:
         """Row in this reference for each atom's grain id; raises if a grain has no rotation."""
         lookup = {int(g): i for i, g in enumerate(self.grain_ids)}
-        missing = sorted(set(np.unique(grain).tolist()) - set(lookup))
+        grain = np.asarray(grain)
+        if grain.size and grain.min() >= 0 and grain.max() < 1 << 20:  # ids present, without sorting the atoms
+            present = np.flatnonzero(np.bincount(grain.ravel()))
+        else:
+            present = np.unique(grain)
+        missing = sorted(set(present.tolist()) - set(lookup))
         if missing:
             raise ValueError(
                 f"no reference rotation for grain id(s) {missing}; give one per LAMMPS atom type "
                 f"(metadata 'rotations') or use reference='auto'"
             )
-        table = np.full(int(max(lookup)) + 1, -1)
+        table = np.full(max(int(max(lookup)), int(present.max()) if len(present) else 0) + 1, -1)
         for g, i in lookup.items():
             table[g] = i
         return table[grain]
