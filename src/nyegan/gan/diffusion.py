@@ -27,6 +27,8 @@ from nyegan.gan.inputs import N_CHANNELS
 from nyegan.gan.models import UNet
 from nyegan.gan.module import DataSpec, GeometryMaps
 
+X0_CLIP = 20.0  # bound of the denoised estimate, in units of each component's dataset rms
+
 
 def cosine_alpha_bar(t: torch.Tensor) -> torch.Tensor:
     """ᾱ(t) for t in [0, 1] (cosine schedule, s = 0.008), clipped away from 0 and 1."""
@@ -144,7 +146,11 @@ class NyeDiffusion(pl.LightningModule):
             t, t_next = ts[k], ts[k + 1]
             ab, ab_next = cosine_alpha_bar(t), cosine_alpha_bar(t_next) if t_next > 0 else torch.tensor(1.0, device=dev)
             eps = self.denoiser(x, maps, c, t.expand(B))
-            x0 = (x - (1 - ab).sqrt() * eps) / ab.sqrt()
+            # at the noisiest levels x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) amplifies the noise estimate's error by
+            # up to 1/sqrt(ab) ~ 300: keep the estimate within the data's range (fields over their rms), then
+            # re-derive the noise consistent with it (standard x0 clipping)
+            x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-X0_CLIP, X0_CLIP)
+            eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
 
