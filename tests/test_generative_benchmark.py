@@ -96,5 +96,12 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     for v in saved["cases"].values():
         assert set(v["methods"]) >= {"wgan", "diffusion", "regressor", "wall", "frank_bilby", "nearest"}
         assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
-    assert "| all (n=4) | wgan |" in summary_table(res)
+    table = summary_table(res)
+    assert "| all (n=4) | wgan |" in table and "vs regressor" in table
+    # medians over cases (robust to boundaries with nearly no detail) and head-to-head win rates
+    cases = saved["cases"].values()
+    w = [c["methods"]["wgan"]["detail_yz"] for c in cases]
+    r = [c["methods"]["regressor"]["detail_yz"] for c in cases]
+    assert saved["summary"]["all"]["wgan"]["detail_yz"] == pytest.approx(np.median(w))
+    assert saved["summary"]["all"]["wins"]["wgan"]["regressor"] == pytest.approx(np.mean(np.less(w, r)))
     assert (tmp_path / "out" / "benchmark_fields.png").stat().st_size > 0
