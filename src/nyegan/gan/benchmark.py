@@ -10,8 +10,9 @@ training boundaries. Every method is then scored on every held-out case by ``nye
 (per component, each normalised by its own atomistic norm) and by the FDM stress error
 (``nyegan.stress.solve``).
 
-Output (``benchmark.json``): per case, method and metric; means per method over interpolation, extrapolation
-and boundary + dislocation cases; the settings; timings. :func:`plot_heldout` draws generated vs atomistic
+Output (``benchmark.json``): per case, method and metric; medians per method over interpolation, extrapolation
+and boundary + dislocation cases and each generator's head-to-head win rates (:func:`summarise`); the settings;
+timings. :func:`plot_heldout` draws generated vs atomistic
 fields of held-out cases, every non-zero component on one colour scale per component.
 """
 
