@@ -98,6 +98,7 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
         assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
     table = summary_table(res)
     assert "| all (n=4) | wgan |" in table and "vs regressor" in table
+    assert (tmp_path / "out" / "benchmark.md").read_text().strip() == table
     # medians over cases (robust to boundaries with nearly no detail) and head-to-head win rates
     cases = saved["cases"].values()
     w = [c["methods"]["wgan"]["detail_yz"] for c in cases]

@@ -81,6 +81,7 @@ rule gan_benchmark:
         "results/dataset.nc",
     output:
         json="results/gan/benchmark.json",
+        table="results/gan/benchmark.md",
         png=report("results/gan/benchmark_fields.png", category="GAN", caption="../report/gan_benchmark.rst"),
     params:
         gan=config["gan"],

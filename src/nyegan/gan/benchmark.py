@@ -10,7 +10,7 @@ training boundaries. Every method is then scored on every held-out case by ``nye
 (per component, each normalised by its own atomistic norm) and by the FDM stress error
 (``nyegan.stress.solve``).
 
-Output (``benchmark.json``): per case, method and metric; medians per method over interpolation, extrapolation
+Output (``benchmark.json``; ``benchmark.md`` is :func:`summary_table`): per case, method and metric; medians per method over interpolation, extrapolation
 and boundary + dislocation cases and each generator's head-to-head win rates (:func:`summarise`); the settings;
 timings. :func:`plot_heldout` draws generated vs atomistic
 fields of held-out cases, every non-zero component on one colour scale per component.
@@ -34,6 +34,7 @@ from nyegan.gan import baselines
 from nyegan.gan.config import GanSettings
 from nyegan.gan.fieldmetrics import as_2d, compare
 from nyegan.io import write_json
+from nyegan.io.atomic import atomic_path
 
 GENERATORS = ("wgan", "diffusion")
 METHODS = (*GENERATORS, "regressor", "wall", "frank_bilby", "nearest")
@@ -284,6 +285,8 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "energy_distance 0 = same distribution; memorisation < 1 = closer to training than to the truth",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
+    with atomic_path(out_dir / "benchmark.md") as tmp_md:
+        Path(tmp_md).write_text(summary_table(result) + "\n")
     plot_heldout(per_case, examples, out_dir / "benchmark_fields.png")
     return result
 
