@@ -42,9 +42,12 @@ def run_train(args) -> None:
         for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size")
         if getattr(args, key, None) is not None
     }
-    if overrides:
-        settings = replace(settings, trainer=replace(settings.trainer, **overrides))
-    last = train(args.dataset, args.output, settings)
+    from nyegan.progress import lightning_progress_bar
+
+    bar = lightning_progress_bar(settings.trainer.progress_bar)  # on a terminal only
+    overrides["progress_bar"] = bar is not None
+    settings = replace(settings, trainer=replace(settings.trainer, **overrides))
+    last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
     print(f"checkpoint: {last}")
 
 

@@ -1,4 +1,5 @@
 # Validation and helpers shared by all rule files.
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,6 +11,14 @@ from snakemake.utils import validate
 from nyegan.config import ConfigError, check_config, validate_schema
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+# Progress bars (nyegan.progress) go to the terminal Snakemake runs in, never into log files. The MPI ranks of a
+# relax job see pipes, not that terminal, so jobs run here inherit what Snakemake itself sees; a job step on a
+# cluster node writes to files: no bars. A value the user set wins.
+if workflow.remote_exec:
+    os.environ["NYEGAN_PROGRESS"] = "0"
+else:
+    os.environ.setdefault("NYEGAN_PROGRESS", "1" if sys.stderr.isatty() else "0")
 
 try:
     validate_schema(config)  # clear message naming the key; then snakemake's own validation fills defaults

@@ -171,10 +171,9 @@ def atom_correspondence(
     progress: bool | None = None,
 ) -> AtomCorrespondence:
     """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``, in chunks of
-    ``chunk`` atoms; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms)."""
-    import sys
-
-    from tqdm import tqdm
+    ``chunk`` atoms; ``progress``: a bar over atoms (default: on a terminal with more than 10^6 atoms,
+    ``nyegan.progress``)."""
+    from nyegan.progress import progress_bar, progress_enabled
 
     if not a0 > 0:
         raise ValueError(f"a0 must be a positive lattice parameter in Å, got {a0}")
@@ -191,8 +190,8 @@ def atom_correspondence(
     count = np.empty(n, dtype=int)
     ok = np.empty(n, dtype=bool)
     single = len(match_table) == 1 or bool(np.all(gidx == gidx[0]))
-    show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
-    bar = tqdm(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, disable=not show)
+    show = (progress_enabled() and n > 1_000_000) if progress is None else progress
+    bar = progress_bar(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, show=show)
     for start in range(0, n, chunk):
         bar.update(min(chunk, n - start))
         sl = slice(start, min(start + chunk, n))
