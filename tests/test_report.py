@@ -151,3 +151,15 @@ def test_report_check_tables_agree_with_theory(reduced_run):
     assert np.allclose(b["character_angle_deg"], 90.0, atol=1.0)  # edge: b ⊥ line
     metrics = pd.read_csv(work / "results/gan/logs/version_0/metrics.csv")
     assert {"train/loss_d", "train/wasserstein", "physics/div_rel"} <= set(metrics.columns)
+
+
+@pytest.mark.slow
+def test_readme_snippet_reads_a_field_of_the_run(reduced_run, monkeypatch, capsys):
+    """The README's xarray snippet runs as printed on a field the workflow wrote."""
+    work, _ = reduced_run
+    snippets = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert snippets
+    monkeypatch.chdir(work)
+    exec(compile(snippets[0], "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "Burgers component" in printed and "0.632" in printed  # convention, then 2 sin(18.43°) per boundary

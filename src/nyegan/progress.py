@@ -5,8 +5,9 @@ A bar is shown when the process's own standard error (``sys.__stderr__``, file d
 is written there, not to ``sys.stderr``: the workflow scripts send ``sys.stderr`` to the rule's log file
 (``nyegan.scripting.log_to``) while descriptor 2 stays the terminal Snakemake runs in. MPI launchers (``mpiexec``,
 ``srun``) connect their ranks' standard error to pipes, so the launching shell says what it saw in the environment
-variable ``NYEGAN_PROGRESS`` (``1`` show, ``0`` hide; the relax rule and ``nyegan relax --np`` set it); a value set
-by the user wins over the detection either way. On SLURM, job output goes to files: no bars.
+variable ``NYEGAN_PROGRESS`` (``1`` show, ``0`` hide; the workflow sets it for its jobs, :func:`pass_on_to_jobs`,
+and ``nyegan relax --np`` for its ranks); a value set by the user wins over the detection either way. On SLURM, job
+output goes to files: no bars.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def progress_enabled() -> bool:
 def progress_env() -> dict[str, str]:
     """``{NYEGAN_PROGRESS: "1" | "0"}`` for a child launched under MPI: what this process sees, passed on."""
     return {ENV: "1" if progress_enabled() else "0"}
+
+
+def pass_on_to_jobs(remote: bool = False) -> None:
+    """In a workflow process: set ``NYEGAN_PROGRESS`` for the jobs it starts (inherited through their shells and
+    ``mpiexec``) to what this process sees, unless the user set it; ``remote`` (a job step on a cluster node, whose
+    output goes to files): 0."""
+    if remote:
+        os.environ[ENV] = "0"
+    else:
+        os.environ.setdefault(ENV, "1" if progress_enabled() else "0")
 
 
 def progress_bar(iterable=None, *, show: bool | None = None, **kwargs):

@@ -1,5 +1,4 @@
 # Validation and helpers shared by all rule files.
-import os
 import re
 import sys
 from pathlib import Path
@@ -9,16 +8,13 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package, also whe
 from snakemake.utils import validate
 
 from nyegan.config import ConfigError, check_config, validate_schema
+from nyegan.progress import pass_on_to_jobs
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
-# Progress bars (nyegan.progress) go to the terminal Snakemake runs in, never into log files. The MPI ranks of a
-# relax job see pipes, not that terminal, so jobs run here inherit what Snakemake itself sees; a job step on a
-# cluster node writes to files: no bars. A value the user set wins.
-if workflow.remote_exec:
-    os.environ["NYEGAN_PROGRESS"] = "0"
-else:
-    os.environ.setdefault("NYEGAN_PROGRESS", "1" if sys.stderr.isatty() else "0")
+# Progress bars go to the terminal Snakemake runs in, never into log files; MPI ranks see pipes, so jobs learn
+# whether there is one from the environment (nyegan.progress). A job step on a cluster node shows none.
+pass_on_to_jobs(remote=workflow.remote_exec)
 
 try:
     validate_schema(config)  # clear message naming the key; then snakemake's own validation fills defaults
