@@ -1,9 +1,13 @@
 # nyegan workflow: structures -> LAMMPS relaxation -> Nye fields -> dataset -> GAN -> generate + evaluate; stresses.
 # Run: snakemake --cores all              (laptop, default config/config.yaml)
+#      snakemake --report report.html     (afterwards: every figure in one self-contained HTML file)
 #      snakemake --profile profiles/slurm (SLURM clusters)
 # One case:  snakemake --cores 2 results/nye/gb-001-S5-310.nc
 
 configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"  # snakemake --report report.html: every figure, captioned and categorised
 
 
 include: "workflow/rules/common.smk"
@@ -12,6 +16,7 @@ include: "workflow/rules/relax.smk"
 include: "workflow/rules/nye.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/stress.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -27,3 +32,5 @@ rule all:
         stress=expand("results/stress/{case}.nc", case=CASES),
         stress_check="results/stress/atomistic_comparison.csv",
         stress_generated="results/stress/generated_metrics.json",
+        checks=["results/nye/frank_bilby.png", "results/nye/burgers.png"],
+        training=["results/gan/training_curves.png", "results/gan/physics_residuals.png"],

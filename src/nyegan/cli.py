@@ -54,8 +54,11 @@ def _run_docs(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nyegan",
-        description="Atomistic defects -> LAMMPS relaxation -> Nye fields -> generative model. "
+        description="Atomistic defects -> LAMMPS relaxation -> Nye fields -> stresses, dataset -> generative model: "
+        "each stage of the workflow as one command, calling the same library function as its Snakemake rule. "
         "Units: Å, eV, GPa, mJ/m²; angles in degrees.",
+        epilog="Help of a command: nyegan COMMAND --help (nyegan build gb --help). The whole pipeline: "
+        "snakemake --cores all (README.md).",
     )
     parser.add_argument("--version", action="version", version=f"nyegan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,7 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
         stage.add_parser(sub)
     _add_check_config(sub)
     _add_generated_docs(sub)
+    _describe(sub)
     return parser
+
+
+def _describe(subparsers) -> None:
+    """Each command's one-line help is also the description its own --help starts with (nested commands too)."""
+    for choice in subparsers._choices_actions:
+        p = subparsers.choices[choice.dest]
+        if not p.description:
+            p.description = choice.help
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _describe(action)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

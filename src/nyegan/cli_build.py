@@ -32,7 +32,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=section_defaults("structures")["min_size"],
         help="minimum box lengths in Å (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=top_level_default("seed"), help="recorded seed (default: %(default)s)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=top_level_default("seed"),
+        help="seed recorded in the metadata (default: %(default)s)",
+    )
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT.data", help="LAMMPS data file to write; metadata goes to OUT.json"
     )
@@ -42,7 +47,7 @@ def add_parser(subparsers) -> None:
     build = subparsers.add_parser("build", help="build a bicrystal or dislocation cell (LAMMPS data + JSON)")
     kinds = build.add_subparsers(dest="kind", required=True, metavar="{gb,dislocation,gb-dislocation}")
 
-    gb = kinds.add_parser("gb", help="symmetric tilt grain boundaries (two per periodic cell)")
+    gb = kinds.add_parser("gb", help="symmetric tilt or twist grain boundaries (two per periodic cell)")
     gb.add_argument("--axis", nargs=3, type=int, required=True, metavar=("U", "V", "W"), help="tilt axis [uvw]")
     which = gb.add_mutually_exclusive_group(required=True)
     which.add_argument("--plane", nargs=3, type=int, metavar=("H", "K", "L"), help="boundary plane of grain A")
@@ -63,14 +68,22 @@ def add_parser(subparsers) -> None:
         "--sigma-max",
         type=int,
         default=_gb_item_default("sigma_max"),
+        metavar="N",
         help="largest Σ for --misorientation (default: %(default)s)",
     )
-    gb.add_argument("--overlap-cutoff", type=float, default=None, help="delete one atom of pairs closer (Å)")
+    gb.add_argument(
+        "--overlap-cutoff", type=float, default=None, metavar="Å", help="delete one atom of pairs closer than this (Å)"
+    )
     _common(gb)
     gb.set_defaults(func=run_gb)
 
     disl = kinds.add_parser("dislocation", help="straight dislocations in a periodic cell (net Burgers zero)")
-    disl.add_argument("--character", choices=["edge", "screw", "mixed"], required=True)
+    disl.add_argument(
+        "--character",
+        choices=["edge", "screw", "mixed"],
+        required=True,
+        help="angle between b = a0/2[1-10] and the line in the (111) glide plane: 90°, 0° or 60°",
+    )
     disl.add_argument("--line", nargs=3, type=int, metavar=("U", "V", "W"), help="line direction (crystal)")
     disl.add_argument(
         "--arrangement",
@@ -82,11 +95,25 @@ def add_parser(subparsers) -> None:
     disl.set_defaults(func=run_dislocation)
 
     combo = kinds.add_parser("gb-dislocation", help="dislocations at a distance from the boundaries of a bicrystal")
-    combo.add_argument("--axis", nargs=3, type=int, required=True, metavar=("U", "V", "W"))
-    combo.add_argument("--plane", nargs=3, type=int, required=True, metavar=("H", "K", "L"))
-    combo.add_argument("--character", choices=["edge", "screw", "mixed"], required=True)
-    combo.add_argument("--distance", type=float, required=True, help="core-to-boundary distance (Å)")
-    combo.add_argument("--arrangement", choices=["quadrupole", "dipole"], default="quadrupole")
+    combo.add_argument(
+        "--axis", nargs=3, type=int, required=True, metavar=("U", "V", "W"), help="tilt axis [uvw] of the boundaries"
+    )
+    combo.add_argument(
+        "--plane", nargs=3, type=int, required=True, metavar=("H", "K", "L"), help="boundary plane of grain A"
+    )
+    combo.add_argument(
+        "--character",
+        choices=["edge", "screw", "mixed"],
+        required=True,
+        help="dislocations in grain A with their line along the tilt axis",
+    )
+    combo.add_argument("--distance", type=float, required=True, metavar="Å", help="core-to-boundary distance (Å)")
+    combo.add_argument(
+        "--arrangement",
+        choices=["quadrupole", "dipole"],
+        default="quadrupole",
+        help="dislocations per cell, net Burgers vector zero (default: %(default)s)",
+    )
     _common(combo)
     combo.set_defaults(func=run_gb_dislocation)
 

@@ -42,9 +42,12 @@ def run_train(args) -> None:
         for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size")
         if getattr(args, key, None) is not None
     }
-    if overrides:
-        settings = replace(settings, trainer=replace(settings.trainer, **overrides))
-    last = train(args.dataset, args.output, settings)
+    from nyegan.progress import lightning_progress_bar
+
+    bar = lightning_progress_bar(settings.trainer.progress_bar)  # on a terminal only
+    overrides["progress_bar"] = bar is not None
+    settings = replace(settings, trainer=replace(settings.trainer, **overrides))
+    last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
     print(f"checkpoint: {last}")
 
 
@@ -127,22 +130,28 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train (or resume) the conditional GAN")
     p.add_argument("dataset", help="dataset netCDF")
     p.add_argument("-o", "--output", required=True, help="output folder (checkpoints/, logs/)")
-    p.add_argument("--config", help="YAML/JSON with a 'gan' section")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--devices", type=int)
-    p.add_argument("--num-nodes", dest="num_nodes", type=int)
-    p.add_argument("--accelerator")
-    p.add_argument("--strategy")
-    p.add_argument("--precision")
+    p.add_argument("--config", help="YAML/JSON with a 'gan' section (options below override it)")
+    p.add_argument("--steps", type=int, help="training steps (critic updates); a rerun resumes and trains up to this")
+    p.add_argument("--batch-size", dest="batch_size", type=int, help="samples per batch and device")
+    p.add_argument("--devices", type=int, help="devices (GPUs, or CPU processes) per node; > 1 runs DDP")
+    p.add_argument("--num-nodes", dest="num_nodes", type=int, help="nodes (SLURM: one task per device)")
+    p.add_argument("--accelerator", help="auto, cpu, gpu or cuda")
+    p.add_argument("--strategy", help="Lightning strategy: auto, ddp, ...")
+    p.add_argument("--precision", help="auto (bf16-mixed on GPUs that support it), 32-true, bf16-mixed, ...")
     p.set_defaults(func=run_train)
 
     p = subparsers.add_parser("generate", help="generate fields for dataset or requested conditions")
-    p.add_argument("checkpoint")
-    p.add_argument("dataset")
+    p.add_argument("checkpoint", help="trained model (OUT/checkpoints/last.ckpt of nyegan train)")
+    p.add_argument("dataset", help="dataset netCDF the model was trained on")
     p.add_argument("-o", "--output", required=True, help="generated netCDF to write")
     p.add_argument("--config", help="YAML/JSON with a 'gan' section")
-    p.add_argument("-n", "--n-per-condition", dest="n_per_condition", type=int)
+    p.add_argument(
+        "-n",
+        "--n-per-condition",
+        dest="n_per_condition",
+        type=int,
+        help="fields per condition (default: the config's gan.n_per_condition)",
+    )
     p.add_argument("--splits", nargs="+", help="dataset splits whose conditions are used (default heldout validation)")
     p.add_argument("--requests", help="JSON list of condition dicts (structures-JSON keys + cell_lengths)")
     p.add_argument(
@@ -156,7 +165,7 @@ def add_parser(subparsers) -> None:
         "benchmark", help="hold out whole boundaries fold by fold: generator vs baselines, per component"
     )
     p.add_argument("dataset", help="dataset netCDF (2D)")
-    p.add_argument("-o", "--output", required=True, help="folder for benchmark.json and benchmark_fields.png")
+    p.add_argument("-o", "--output", required=True, help="folder for benchmark.json, benchmark.md and benchmark_fields.png")
     p.add_argument("--config", help="YAML/JSON with 'gan' and 'benchmark' sections")
     p.add_argument("--folds", type=int, help="groups of tilt boundaries held out in turn")
     p.add_argument("--max-folds", dest="max_folds", type=int, help="run only the first N folds")
@@ -175,8 +184,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_benchmark)
 
     p = subparsers.add_parser("evaluate", help="compare generated with held-out atomistic fields")
-    p.add_argument("generated")
-    p.add_argument("dataset")
+    p.add_argument("generated", help="generated netCDF (nyegan generate)")
+    p.add_argument("dataset", help="dataset netCDF holding the atomistic fields of the same conditions")
     p.add_argument("-o", "--output", required=True, help="folder for metrics.json and plots")
     p.set_defaults(func=run_evaluate)
 

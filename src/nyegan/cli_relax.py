@@ -71,6 +71,8 @@ def mpiexec_command(n: int, argv: list[str]) -> list[str]:
 
 
 def _relaunch(args) -> None:
+    from nyegan.progress import progress_env
+
     argv = ["relax", args.data, "-o", args.output, "--np", "1"]
     for flag, value in (
         ("--metadata", args.metadata),
@@ -87,6 +89,7 @@ def _relaunch(args) -> None:
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("OMP_NUM_THREADS", "1")
+    env.update(progress_env())  # the ranks' stderr is a pipe: pass on whether this process shows progress
     proc = subprocess.run(mpiexec_command(args.np, argv), env=env)
     if proc.returncode != 0:
         raise SystemExit(proc.returncode)

@@ -8,8 +8,13 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package, also whe
 from snakemake.utils import validate
 
 from nyegan.config import ConfigError, check_config, validate_schema
+from nyegan.progress import pass_on_to_jobs
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+# Progress bars go to the terminal Snakemake runs in, never into log files; MPI ranks see pipes, so jobs learn
+# whether there is one from the environment (nyegan.progress). A job step on a cluster node shows none.
+pass_on_to_jobs(remote=workflow.remote_exec)
 
 try:
     validate_schema(config)  # clear message naming the key; then snakemake's own validation fills defaults

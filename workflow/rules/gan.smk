@@ -64,8 +64,18 @@ rule gan_evaluate:
         dataset="results/dataset.nc",
     output:
         metrics="results/gan/metrics.json",
-        profiles=report("results/gan/mean_profiles.png", category="GAN", caption="../report/gan_profiles.rst"),
-        spectra=report("results/gan/power_spectra.png", category="GAN", caption="../report/gan_spectra.rst"),
+        profiles=report(
+            "results/gan/mean_profiles.png",
+            category="GAN",
+            subcategory="Generated vs atomistic",
+            caption="../report/gan_profiles.rst",
+        ),
+        spectra=report(
+            "results/gan/power_spectra.png",
+            category="GAN",
+            subcategory="Generated vs atomistic",
+            caption="../report/gan_spectra.rst",
+        ),
     params:
         outdir=lambda wc, output: str(Path(output.metrics).parent),
     log:

@@ -10,7 +10,12 @@ rule stress_field:
         field="results/nye/{case}.nc",
     output:
         field="results/stress/{case}.nc",
-        png=report("results/stress/{case}.png", category="Stresses", caption="../report/stress_field.rst"),
+        png=report(
+            "results/stress/{case}.png",
+            category="Stresses",
+            subcategory="FDM stress per case",
+            caption="../report/stress_field.rst",
+        ),
     params:
         stress=config["stress"],
         potential=config["potential"],
@@ -33,7 +38,12 @@ rule stress_atomistic:
         stress="results/stress/{case}.nc",
     output:
         json="results/stress/{case}.atomistic.json",
-        png="results/stress/{case}.atomistic.png",
+        png=report(
+            "results/stress/{case}.atomistic.png",
+            category="Stresses",
+            subcategory="FDM vs LAMMPS virial",
+            caption="../report/stress_atomistic.rst",
+        ),
     params:
         stress=config["stress"],
         potential=config["potential"],
@@ -68,7 +78,12 @@ rule stress_generated:
         references=expand("results/nye/{case}.nc", case=NYE_CASES),
     output:
         field="results/stress/generated.nc",
-        png=report("results/stress/generated.png", category="Stresses", caption="../report/stress_generated.rst"),
+        png=report(
+            "results/stress/generated.png",
+            category="Stresses",
+            subcategory="Generated fields",
+            caption="../report/stress_generated.rst",
+        ),
     params:
         stress=config["stress"],
         potential=config["potential"],
@@ -117,6 +132,7 @@ rule stress_generated_metrics:
         png=report(
             "results/stress/generated_vs_atomistic.png",
             category="Stresses",
+            subcategory="Generated fields",
             caption="../report/stress_generated_metrics.rst",
         ),
     log:

@@ -154,21 +154,17 @@ def nye_trajectory(
     """One Nye field per frame of ``path`` into one netCDF with a ``time`` dim (atomic write), streamed frame by
     frame; the grid (node counts) of the first frame is kept for all. ``vti``: also one ``.vti`` per frame
     (``STEM_t<timestep>.vti``) and a ParaView collection ``STEM.pvd``. Returns the number of frames."""
-    import sys
-
-    from tqdm import tqdm
-
     from nyegan.contracts import STRUCTURE
     from nyegan.io import atomic_path, iter_frames
     from nyegan.nye import compute_nye
     from nyegan.nye.output import FieldSeriesWriter
     from nyegan.nye.vtk import write_pvd, write_vti
+    from nyegan.progress import progress_bar
 
     path = Path(path)
     meta = STRUCTURE.read(metadata) if metadata else {}
     a0 = _lattice_parameter(meta, a0, potential)
     kw = _case_options(meta, reference, average_along)
-    show = sys.stderr.isatty() if progress is None else progress
     entries = []
     grid_n = None
     settings = dict(spacing=spacing, smoothing=smoothing, reference=reference, average_along=average_along, a0=a0,
@@ -177,7 +173,7 @@ def nye_trajectory(
     with atomic_path(output) as tmp:
         writer = FieldSeriesWriter(tmp, frame_dim=frame_dim, labels=label_meta)
         try:
-            for fr in tqdm(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", disable=not show):
+            for fr in progress_bar(iter_frames(path, fmt), desc=f"nye {path.name}", unit="frame", show=progress):
                 s = fr.structure
                 check_grain_ids(s, meta, reference, path)
                 if grid_n is None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -419,16 +418,15 @@ def atom_correspondence(
     """Per-atom G for an fcc structure with lattice parameter ``a0`` (Å) against ``reference``.
 
     Atoms are processed in spatial blocks of about ``chunk`` atoms (memory follows the block), on ``workers``
-    threads; ``progress``: a tqdm bar over atoms (default: on a terminal with more than 10^6 atoms).
+    threads; ``progress``: a bar over atoms (default: on a terminal with more than 10^6 atoms,
+    ``nyegan.progress``).
     ``neighbours``: a ready :class:`PeriodicNeighbours` to match per-atom neighbour tables instead (the same
     result to round-off, slower). ``timings``: a dict to which the time (s) of the neighbour search
     ('neighbours') and of matching and solving ('G') are added (summed over threads). ``frac``: the atoms'
     fractional coordinates wrapped along periodic cell vectors, when at hand
     (:func:`~nyegan.nye.neighbours.wrapped_fractional`).
     """
-    import sys
-
-    from tqdm import tqdm
+    from nyegan.progress import progress_bar, progress_enabled
 
     if not a0 > 0:
         raise ValueError(f"a0 must be a positive lattice parameter in Å, got {a0}")
@@ -466,9 +464,8 @@ def atom_correspondence(
 
     frac = wrapped_fractional(structure) if frac is None else frac
     regions = search_regions(structure, cutoff, counts, frac)
-    show = (sys.stderr.isatty() and n > 1_000_000) if progress is None else progress
-    bar_kw = dict(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True)
-    with tqdm(**bar_kw) if show else nullcontext(_NoBar()) as bar:
+    show = (progress_enabled() and n > 1_000_000) if progress is None else progress
+    with progress_bar(total=n, desc="lattice correspondence G", unit="atom", unit_scale=True, show=show) as bar:
         if workers > 1 and np.prod(counts) > 1:
             with ThreadPoolExecutor(workers) as pool:
                 pending = set()
@@ -486,11 +483,6 @@ def atom_correspondence(
         for k, v in times.items():
             timings[k] = timings.get(k, 0.0) + v
     return AtomCorrespondence(G=G, n_matched=count, ok=ok)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
 
 
 def _correspondence_from_tables(structure, nb, reference, bonds, gidx, cone_deg, min_matches, chunk):

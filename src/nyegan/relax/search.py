@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from nyegan.potentials import CubicProperties, Potential
+from nyegan.progress import progress_bar
 from nyegan.relax.energy import gb_energy_mj_m2
 from nyegan.relax.engine import LammpsRelaxer, MinimizeResult
 from nyegan.relax.parallel import is_root, my_share, split_partitions
@@ -148,7 +148,7 @@ class _Search:
         mine = []
         share = my_share(len(states), self.color, self.n_part)
         desc = f"{self.case}: screening round {round_}"
-        for i in tqdm(share, desc=desc, unit="state", disable=None if is_root(self.comm) else True):
+        for i in progress_bar(share, desc=desc, unit="state", show=None if is_root(self.comm) else False):
             st = states[i]
             s, n_deleted = apply_state(self.base, st, self.d_nn)
             self.relaxer.load(s)
