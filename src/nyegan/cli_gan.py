@@ -165,7 +165,9 @@ def add_parser(subparsers) -> None:
         "benchmark", help="hold out whole boundaries fold by fold: generator vs baselines, per component"
     )
     p.add_argument("dataset", help="dataset netCDF (2D)")
-    p.add_argument("-o", "--output", required=True, help="folder for benchmark.json, benchmark.md and benchmark_fields.png")
+    p.add_argument(
+        "-o", "--output", required=True, help="folder for benchmark.json, benchmark.md and benchmark_fields.png"
+    )
     p.add_argument("--config", help="YAML/JSON with 'gan' and 'benchmark' sections")
     p.add_argument("--folds", type=int, help="groups of tilt boundaries held out in turn")
     p.add_argument("--max-folds", dest="max_folds", type=int, help="run only the first N folds")
