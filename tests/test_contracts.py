@@ -115,3 +115,25 @@ def test_atomistic_nye_field_records_its_difference_scheme(tmp_path):
     d = build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
     assert d.attrs["source_schemes"] == "spectral" and "unknown" not in d.attrs["source_schemes"]
     assert isinstance(xr.open_dataset(tmp_path / "d.nc").attrs["nyegan_format_version"], np.integer | int)
+
+
+def test_checked_read_leaves_a_users_open_file_usable(tmp_path):
+    """A checked read of a file the user holds open, then a fresh open: must not crash (pydata/xarray#8289).
+    In a subprocess, since the failure is a segmentation fault."""
+    import subprocess
+    import sys
+
+    nye, _ = write_tiny_cases(tmp_path, thetas=(10.0,), seeds=1)
+    code = (
+        "import sys, xarray as xr\n"
+        "from nyegan.contracts import NYE_FIELD\n"
+        "f = sys.argv[1]\n"
+        "held = xr.open_dataset(f)\n"
+        "checked = NYE_FIELD.open(f)\n"
+        "again = xr.open_dataset(f)\n"
+        "assert float(abs(held['alpha'] - again['alpha']).max()) == 0.0\n"
+        "assert checked.encoding['source'] == f\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(nye[0])], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]

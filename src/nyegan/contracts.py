@@ -370,7 +370,7 @@ class NetcdfContract:
         if path.stat().st_size == 0:
             raise ContractError(f"{path} ({self.name} file): empty; rewrite it with {self.rewrite}")
         try:
-            ds = xr.open_dataset(path, engine="netcdf4")
+            ds = _open_in_memory(path) if load else xr.open_dataset(path, engine="netcdf4")
         except Exception as exc:  # netCDF4/HDF5 raise OSError, ValueError or RuntimeError on damaged files
             raise ContractError(f"{path} ({self.name} file): not a readable netCDF file ({type(exc).__name__}: "
                                 f"{exc}); it is damaged or truncated: rewrite it with {self.rewrite}") from None  # fmt: skip
@@ -389,6 +389,21 @@ class NetcdfContract:
         except BaseException:
             ds.close()
             raise
+
+
+def _open_in_memory(path: Path):
+    """The file read from its bytes (HDF5's in-memory driver), not through a second handle on the file.
+
+    Closing a second netCDF4 handle of a file that holds string variables while another handle of it is open
+    (a user's ``xr.open_dataset`` of the same file) leaves HDF5 in a state where the next open crashes the
+    interpreter (pydata/xarray#8289); a checked read that never opens the file itself cannot do that."""
+    import netCDF4
+    import xarray as xr
+
+    nc = netCDF4.Dataset(str(path), mode="r", memory=path.read_bytes())
+    ds = xr.open_dataset(xr.backends.NetCDF4DataStore(nc))
+    ds.encoding["source"] = str(path)
+    return ds
 
 
 def checksum_encoding(ds, encoding: dict | None = None) -> dict:
