@@ -121,8 +121,8 @@ for k, angle in enumerate((16.26, 22.62, 28.07, 43.60, 53.13)):
         nye_files.append(nc)
         meta_files.append(js)
 dataset = build_dataset(nye_files, meta_files, out / "dataset.nc", grid=(16, 32), heldout_misorientations=[36.87])
-gan = {"steps": args.steps, "batch_size": 8, "steps_per_epoch": 10, "nz": 8, "width_g": 8, "width_d": 8, "n_up": 2,
-       "n_down": 2, "embed": 8, "accelerator": "cpu", "images": False, "progress_bar": False}  # fmt: skip
+gan = {"steps": args.steps, "batch_size": 8, "steps_per_epoch": 10, "nz": 8, "width_g": 8, "width_d": 8,
+       "depth": 1, "embed": 8, "accelerator": "cpu", "images": False, "progress_bar": False}  # fmt: skip
 checkpoint = train(out / "dataset.nc", out / "gan", gan)
 generated = generate(checkpoint, out / "dataset.nc", out / "generated.nc", n_per_condition=4, splits=("heldout",))
 a = generated["alpha"].sel(i="y", j="z").values  # (sample, x, y), 1/Å, on the dataset grid

@@ -165,3 +165,14 @@ def test_readme_snippet_reads_a_field_of_the_run(reduced_run, monkeypatch, capsy
     exec(compile(snippets[0], "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "Burgers component" in printed and "0.632" in printed  # convention, then 2 sin(18.43°) per boundary
+
+
+def test_residual_figure_draws_a_residual_that_is_exactly_zero(tmp_path):
+    """A residual the construction zeroes (e.g. div α of a curl) is all 0: the figure is written, linear axis."""
+    import pandas as pd
+
+    from nyegan.report.training import plot_physics_residuals
+
+    df = pd.DataFrame({"step": [0, 1, 2], "physics/div": [0.0, 0.0, 0.0], "physics/mean": [1e-3, 2e-4, 0.0]})
+    plot_physics_residuals(df, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000

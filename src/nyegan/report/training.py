@@ -122,16 +122,21 @@ def plot_physics_residuals(df: pd.DataFrame, path) -> None:
     nrow = -(-n // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.8 * ncol, 3.2 * nrow), squeeze=False)
     for ax, name in zip(axes.ravel(), names):
+        positive = False  # a log axis needs at least one value > 0 (a residual the construction zeroes has none)
         for prefix, style, colour in zip(RESIDUAL_PREFIXES, (".-", "s--"), ("C0", "C1")):
             col = prefix + name
             if col not in df.columns:
                 continue
             x, y = _series(df, col, step)
             y = np.abs(y)
+            positive |= bool(np.any(np.isfinite(y) & (y > 0)))
             ax.plot(x, np.where(y > 0, y, np.nan), style, color=colour, ms=3, lw=1, label=prefix.rstrip("/"))
-        if np.isfinite(ax.get_ylim()).all() and ax.lines:
+        if positive:
             ax.set_yscale("log")
-        ax.set_title(name, fontsize=10)
+        elif ax.lines:
+            ax.set_title(f"{name} (exactly 0)", fontsize=10)
+        if not ax.get_title():
+            ax.set_title(name, fontsize=10)
         ax.set_xlabel("training step")
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(names) :]:
