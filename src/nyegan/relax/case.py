@@ -192,7 +192,26 @@ def relax_case(
         "build": meta,
         "nyegan_version": nyegan.__version__,
     }
+    record.update(core_size_convergence(meta, settings))
     return [m for _, m in members], record
+
+
+def core_size_convergence(meta: dict, settings: RelaxSettings) -> dict:
+    """For dislocation cells: whether the relaxed cores are size-converged (``size_converged``, the builder's
+    verdict on the cell size, and for screw cores also the jitter that lets them dissociate) and why not
+    (``size_note``); {} for other cells."""
+    from nyegan.structures.dislocation import CONVERGED_SCREW_JITTER
+
+    if "size_converged" not in meta:
+        return {}
+    ok, notes = bool(meta["size_converged"]), [meta["note"]] if meta.get("note") else []
+    if meta.get("character") == "screw" and settings.jitter <= 0:
+        ok = False
+        notes.append(
+            f"relax.jitter = 0: the symmetric Volterra screw core can stay compact (a saddle); the size-converged "
+            f"screw cell was measured with relax.jitter = {CONVERGED_SCREW_JITTER} Å"
+        )
+    return {"size_converged": ok, **({"size_note": "; ".join(notes)} if notes else {})}
 
 
 def json_path_for(dump_path) -> Path:
