@@ -6,8 +6,8 @@ rule build_structure:
         data="results/structures/{case}.data",
         meta="results/structures/{case}.json",
     params:
-        kind=lambda wc: CASE_SPECS[wc.case].kind,
-        spec=lambda wc: CASE_SPECS[wc.case].params,
+        kind=lambda wc: case_spec(wc).kind,
+        spec=lambda wc: case_spec(wc).params,
         potential=config["potential"],
         element=config["element"],
         min_size=config["structures"]["min_size"],

@@ -67,7 +67,7 @@ def gb_energy_rows(json_paths) -> list[dict]:
                 "axis": _label(build.get("axis")),
                 "plane": _label(build.get("plane"), "()"),
                 "sigma": build.get("sigma"),
-                "misorientation_deg": build.get("misorientation_deg"),
+                "misorientation_deg": _round(build.get("misorientation_deg"), 4),
                 "energy_mJ_m2": _round(rec["gb_energy_mJ_m2"]),
                 "n_kept_states": len(kept),
                 "kept_energy_min_mJ_m2": _round(min(kept)) if kept else None,
@@ -147,8 +147,8 @@ def plot_gb_energies(rows: list[dict], png_path: str | os.PathLike) -> None:
         else:
             _draw_series(ax, pts, title, label_all)
             axis = title.split(" tilt")[0]
-            if axis in AXIS_RANGE:
-                ax.set_xlim(0.0, AXIS_RANGE[axis])
+            if axis in AXIS_RANGE:  # a margin for the labels of boundaries at the end of the range
+                ax.set_xlim(0.0, 1.06 * AXIS_RANGE[axis])
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("misorientation (°)")
         ax.grid(alpha=0.3)
