@@ -17,3 +17,5 @@ with log_to(snakemake.log[0]) as log:
     )
     write_structure(structure, meta, snakemake.output.data)
     log.info("%s: %d atoms", meta["case"], structure.n_atoms)
+    if meta.get("size_converged") is False:
+        log.warning("%s: %s", meta["case"], meta["note"])
