@@ -6,8 +6,8 @@ from nyegan.structures.cases import build_case, write_structure
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
     structure, meta = build_case(
-        p.kind,
-        dict(p.spec),
+        p.case["kind"],
+        dict(p.case["params"]),
         potential=p.potential,
         element=p.element,
         min_size=p.min_size,
