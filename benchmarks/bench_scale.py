@@ -106,7 +106,7 @@ _ASSEMBLE_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from nyegan.dataset.assemble import build_dataset
-args = json.loads(sys.argv[1])
+args = json.loads(Path(sys.argv[1]).read_text())
 t0 = time.perf_counter()
 build_dataset(args["fields"], args["metas"], args["out"], grid=args["grid"], heldout_misorientations=[])
 wall = time.perf_counter() - t0
@@ -129,9 +129,11 @@ def bench_assemble(n_samples: int, grid: tuple[int, int], workdir: Path | None) 
         t_write = time.perf_counter() - t0
         one_field = Path(fields[0]).stat().st_size
         out = tmp / "dataset.nc"
-        args = json.dumps({"fields": fields, "metas": metas, "out": str(out), "grid": list(grid)})
+        args = tmp / "args.json"
+        args.write_text(json.dumps({"fields": fields, "metas": metas, "out": str(out), "grid": list(grid)}))
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        proc = subprocess.run([sys.executable, "-c", _ASSEMBLE_CHILD, args], capture_output=True, text=True, env=env)
+        cmd = [sys.executable, "-c", _ASSEMBLE_CHILD, str(args)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"assembly failed:\n{proc.stderr[-3000:]}")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
