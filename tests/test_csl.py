@@ -1,16 +1,20 @@
 """Σ and tilt angles of symmetric tilt boundaries against CSL theory and tabulated values."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from nyegan.csl import (
     enumerate_tilt_boundaries,
+    mirror_rotation_fractions,
     nearest_tilt_boundary,
     sigma_of_plane,
+    sigma_of_rotation,
     tilt_boundary,
     twofold_reference,
 )
-from nyegan.lattice import cubic_point_group
+from nyegan.lattice import cubic_point_group, reduce_indices
 
 
 def tilt_angles_about_axis(axis, plane):
@@ -55,6 +59,14 @@ def test_sigma_is_odd_part_of_index_norm(h, k, l):
     while n2 % 2 == 0:
         n2 //= 2
     assert sigma_of_plane((h, k, l)) == n2
+
+
+def test_sigma_of_plane_equals_the_coincidence_of_the_exact_mirror_rotation():
+    # the closed form (odd part of h²+k²+l²) against Σ read off the exact rational rotation 2 n nᵀ/|n|² − I
+    for v in itertools.product(range(-6, 7), repeat=3):
+        if any(v):
+            n = reduce_indices(np.array(v))
+            assert sigma_of_plane(v) == sigma_of_rotation(mirror_rotation_fractions(n)), v
 
 
 @pytest.mark.parametrize("axis", [(0, 0, 1), (1, 1, 0), (1, 1, 1), (1, 1, 2)])

@@ -162,16 +162,20 @@ def test_sigma5_310_matches_published_value_for_mishin_cu():
 def test_table_and_plot(al, tmp_path):
     s, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=al.a0, min_size=(10, 40, 0))
     data = _write_case(tmp_path, s, meta)
-    rec = run_relax_files(
-        data,
-        tmp_path / "relaxed" / "a.dump",
-        settings=RelaxSettings.from_config({"gb_search": {"translations": [1, 1]}}),
-    )
+    settings = {"gb_search": {"translations": [2, 1]}, "ensemble": {"states": 2, "max_delta": 500.0}}
+    rec = run_relax_files(data, tmp_path / "relaxed" / "a.dump", settings=RelaxSettings.from_config(settings))
     rows = write_gb_table([tmp_path / "relaxed" / "a.json"], tmp_path / "gb.csv", tmp_path / "gb.png")
-    assert rows[0]["energy_mJ_m2"] == pytest.approx(rec["gb_energy_mJ_m2"], abs=1e-3)
+    (row,) = rows
+    assert row["energy_mJ_m2"] == pytest.approx(rec["gb_energy_mJ_m2"], abs=1e-3)
+    # the spread of the kept states: the ground state is the lowest, the other lies above it
+    assert row["n_kept_states"] == 2 and row["n_md_snapshots"] == 0
+    assert row["kept_energy_min_mJ_m2"] == row["energy_mJ_m2"] < row["kept_energy_max_mJ_m2"]
+    assert row["kept_energy_max_mJ_m2"] == pytest.approx(max(e["gb_energy_mJ_m2"] for e in rec["ensemble"]), abs=1e-3)
+    assert (row["boundary_type"], row["axis"], row["plane"], row["sigma"]) == ("tilt", "[0 0 1]", "(3 1 0)", 5)
     header = (tmp_path / "gb.csv").read_text().splitlines()[0]
     assert header == (
-        "case,axis,plane,sigma,misorientation_deg,energy_mJ_m2,n_atoms,translation_x,translation_z,deletion_cutoff"
+        "case,boundary_type,axis,plane,sigma,misorientation_deg,energy_mJ_m2,n_kept_states,kept_energy_min_mJ_m2,"
+        "kept_energy_max_mJ_m2,n_md_snapshots,n_atoms,translation_x,translation_z,deletion_cutoff"
     )
     assert (tmp_path / "gb.png").read_bytes()[:4] == b"\x89PNG"
 

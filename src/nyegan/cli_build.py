@@ -131,6 +131,8 @@ def _build_and_write(args, kind: str, params: dict) -> None:
     json_path = write_structure(structure, meta, args.output)
     extra = f" Σ{meta['sigma']} {meta['misorientation_deg']:.2f}°" if "sigma" in meta else ""
     print(f"{meta['case']}:{extra} {structure.n_atoms} atoms -> {args.output}, {json_path}")
+    if meta.get("size_converged") is False:
+        print(f"{meta['case']}: {meta['note']}")
 
 
 def run_gb(args) -> None:

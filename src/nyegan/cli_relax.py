@@ -123,6 +123,8 @@ def run(args) -> None:
     if record is not None:
         gamma = record.get("gb_energy_mJ_m2")
         extra = f", γ = {gamma:.1f} mJ/m²" if gamma is not None else ""
+        if record.get("resumed"):
+            extra += f" ({record['resumed']['note']})"
         print(
             f"{record['case']}: {record['n_atoms']} atoms, E = {record['energy_eV']:.4f} eV{extra}, "
             f"{record['n_states']} state(s) in {record['wall_time_s']:.1f} s -> {args.output}"

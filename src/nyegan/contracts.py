@@ -181,6 +181,11 @@ STRUCTURE = JsonContract(
                 "description": "cores: position [x, y] (Å) and sign (±1 times burgers_box)",
             },
             "distance_to_gb": {"type": "number", "minimum": 0, "description": "core-to-boundary distance (Å)"},
+            "size_converged": {
+                "type": "boolean",
+                "description": "dislocation cells: the cell reaches the size-converged cell of its character "
+                "(nyegan.structures.dislocation.CONVERGED_MIN_SIZE); `note` says why not",
+            },
             "provenance": PROVENANCE_SCHEMA,
         },
         "allOf": [
@@ -256,6 +261,20 @@ RELAXED = JsonContract(
             "states": {"type": "array", "items": {"type": "object", "required": ["gb_energy_mJ_m2"]}},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "build": {"type": "object", "required": ["case", "kind"]},
+            "size_converged": {
+                "type": "boolean",
+                "description": "dislocation cells: cores size-converged (cell size, and jitter for screw cores); "
+                "`size_note` says why not",
+            },
+            "cg_runs": {
+                "type": "object",
+                "description": "GB search: CG runs of this run by kind (screen, full, final, anneal, replay = "
+                "structures rebuilt after a resume)",
+            },
+            "resumed": {
+                "type": ["object", "null"],
+                "description": "GB search: what was taken over from the checkpoint OUT.search.jsonl of a killed run",
+            },
             "provenance": PROVENANCE_SCHEMA,
         },
         "allOf": [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -54,13 +55,21 @@ def mirror_rotation_fractions(plane) -> np.ndarray:
 
 
 def sigma_of_plane(plane) -> int:
-    """Σ of the symmetric tilt boundary on plane (hkl): odd part of h²+k²+l² (from the exact rotation matrix)."""
-    return sigma_of_rotation(mirror_rotation_fractions(reduce_indices(plane)))
+    """Σ of the symmetric tilt boundary on plane (hkl), reduced: the odd part of h²+k²+l², which is the odd part of
+    the common denominator of the exact mirror rotation 2 n nᵀ/|n|² − I (:func:`mirror_rotation_fractions`; equal
+    for every plane with indices up to 9, tests/test_csl.py)."""
+    n = reduce_indices(plane)
+    return odd_part(int(n @ n))
 
 
 def twofold_reference(axis) -> np.ndarray:
     """Shortest 2-fold axis (<100>, then <110>) perpendicular to the tilt axis; ValueError if none exists."""
-    axis = as_int_vector(axis, "axis")
+    return _twofold_reference(tuple(int(v) for v in as_int_vector(axis, "axis"))).copy()
+
+
+@lru_cache(maxsize=256)
+def _twofold_reference(axis: tuple[int, int, int]) -> np.ndarray:
+    axis = np.array(axis)
     candidates = [np.array(v) for v in itertools.product((-1, 0, 1), repeat=3) if sum(map(abs, v)) in (1, 2)]
     candidates.sort(key=lambda v: (int(np.sum(np.abs(v))), [-c for c in v]))
     for v in candidates:
@@ -72,11 +81,18 @@ def twofold_reference(axis) -> np.ndarray:
     )
 
 
-def _axis_preserving_ops(axis) -> np.ndarray:
+@lru_cache(maxsize=256)
+def _axis_preserving_ops_cached(axis: tuple[int, int, int]) -> np.ndarray:
     ops = cubic_point_group()
     t = np.asarray(axis, dtype=float)
-    keep = [op for op in ops if np.allclose(op @ t, t) or np.allclose(op @ t, -t)]
-    return np.array(keep)
+    image = ops @ t  # (48, 3)
+    keep = np.isclose(image, t).all(axis=1) | np.isclose(image, -t).all(axis=1)
+    return ops[keep]
+
+
+def _axis_preserving_ops(axis) -> np.ndarray:
+    """The cubic point-group operations mapping ``axis`` onto ±itself (cached per axis)."""
+    return _axis_preserving_ops_cached(tuple(int(v) for v in as_int_vector(axis, "axis")))
 
 
 def tilt_angle_deg(axis, plane) -> float:
@@ -84,12 +100,9 @@ def tilt_angle_deg(axis, plane) -> float:
     axis = as_int_vector(axis, "axis")
     plane = as_int_vector(plane, "plane")
     r = twofold_reference(axis).astype(float)
-    best = 180.0
-    for op in _axis_preserving_ops(axis):
-        n = op @ plane
-        c = abs(n @ r) / (np.linalg.norm(n) * np.linalg.norm(r))
-        best = min(best, 2.0 * float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))))
-    return best
+    n = _axis_preserving_ops(axis) @ plane  # every symmetry-equivalent description of the plane
+    c = np.abs(n @ r) / (np.linalg.norm(n, axis=1) * np.linalg.norm(r))
+    return min(180.0, float(2.0 * np.degrees(np.arccos(np.clip(c, -1.0, 1.0))).min()))
 
 
 def equivalent_planes_containing(axis, plane) -> list[list[int]]:
@@ -148,9 +161,15 @@ class TiltBoundary:
 
 
 def tilt_boundary(axis, plane) -> TiltBoundary:
-    """Validate and describe the STGB about ``axis`` on ``plane``."""
+    """Validate and describe the STGB about ``axis`` on ``plane`` (cached: a sweep asks for the same ones often)."""
     axis = reduce_indices(as_int_vector(axis, "axis"))
     plane = reduce_indices(as_int_vector(plane, "plane"))
+    return _tilt_boundary(tuple(int(v) for v in axis), tuple(int(v) for v in plane))
+
+
+@lru_cache(maxsize=4096)
+def _tilt_boundary(axis: tuple[int, int, int], plane: tuple[int, int, int]) -> TiltBoundary:
+    axis, plane = np.array(axis), np.array(plane)
     check_plane_contains_axis(axis, plane)
     return TiltBoundary(
         tuple(int(v) for v in axis), tuple(int(v) for v in plane), sigma_of_plane(plane), tilt_angle_deg(axis, plane)
@@ -159,8 +178,15 @@ def tilt_boundary(axis, plane) -> TiltBoundary:
 
 def enumerate_tilt_boundaries(axis, sigma_max: int, max_index: int = 12) -> list[TiltBoundary]:
     """All distinct STGBs about ``axis`` with Σ ≤ sigma_max (planes up to ``max_index`` combinations of the
-    perpendicular lattice basis), sorted by tilt angle; symmetric duplicates of the same angle keep the lowest Σ."""
+    perpendicular lattice basis), sorted by tilt angle; symmetric duplicates of the same angle keep the lowest Σ.
+    Cached per (axis, sigma_max, max_index): a sweep asks for the same lists many times."""
     axis = reduce_indices(as_int_vector(axis, "axis"))
+    return list(_enumerate_tilt_boundaries(tuple(int(v) for v in axis), int(sigma_max), int(max_index)))
+
+
+@lru_cache(maxsize=64)
+def _enumerate_tilt_boundaries(axis: tuple[int, int, int], sigma_max: int, max_index: int) -> tuple[TiltBoundary, ...]:
+    axis = np.array(axis)
     twofold_reference(axis)
     u1, u2 = perpendicular_lattice_basis(axis)
     seen: dict[float, TiltBoundary] = {}
@@ -181,7 +207,7 @@ def enumerate_tilt_boundaries(axis, sigma_max: int, max_index: int = 12) -> list
             [-c for c in current.plane],
         ):
             seen[key] = b
-    return sorted(seen.values(), key=lambda b: b.angle_deg)
+    return tuple(sorted(seen.values(), key=lambda b: b.angle_deg))
 
 
 def nearest_tilt_boundary(axis, misorientation_deg: float, sigma_max: int) -> tuple[TiltBoundary, float]:

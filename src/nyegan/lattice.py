@@ -16,6 +16,10 @@ import numpy as np
 
 def as_int_vector(values, name: str = "indices") -> np.ndarray:
     """Integer 3-vector from user input; raises ValueError naming ``name`` if not three integers, or zero."""
+    if isinstance(values, np.ndarray) and values.shape == (3,) and values.dtype.kind in "iu":
+        if not values.any():  # fast path: already integer (called for every plane of a sweep)
+            raise ValueError(f"{name} must not be [0 0 0]")
+        return values.astype(int)
     arr = np.asarray(values, dtype=float).reshape(-1)
     if arr.size != 3 or not np.all(np.isfinite(arr)) or np.any(np.abs(arr - np.round(arr)) > 1e-9):
         raise ValueError(f"{name} must be three integers (Miller indices), got {list(values)}")

@@ -6,8 +6,7 @@ rule build_structure:
         data="results/structures/{case}.data",
         meta="results/structures/{case}.json",
     params:
-        kind=lambda wc: CASE_SPECS[wc.case].kind,
-        spec=lambda wc: CASE_SPECS[wc.case].params,
+        case=lambda wc: {"kind": case_spec(wc).kind, "params": case_spec(wc).params},  # one callable per job
         potential=config["potential"],
         element=config["element"],
         min_size=config["structures"]["min_size"],

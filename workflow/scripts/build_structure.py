@@ -6,8 +6,8 @@ from nyegan.structures.cases import build_case, write_structure
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
     structure, meta = build_case(
-        p.kind,
-        dict(p.spec),
+        p.case["kind"],
+        dict(p.case["params"]),
         potential=p.potential,
         element=p.element,
         min_size=p.min_size,
@@ -17,3 +17,5 @@ with log_to(snakemake.log[0]) as log:
     )
     write_structure(structure, meta, snakemake.output.data)
     log.info("%s: %d atoms", meta["case"], structure.n_atoms)
+    if meta.get("size_converged") is False:
+        log.warning("%s: %s", meta["case"], meta["note"])

@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from nyegan import content as content_mod
 from nyegan import fieldops
@@ -38,6 +37,7 @@ from nyegan.contracts import DATASET, NYE_FIELD, STRUCTURE
 from nyegan.dataset.conditions import FEATURES, condition_vector, periods_along_x
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
+from nyegan.progress import progress_bar
 from nyegan.provenance import as_attr, provenance
 
 LABELS = ["x", "y", "z"]
@@ -270,8 +270,7 @@ def build_dataset(
     per_sample: dict[str, list] = {key: [] for key in ("case", "k")}
     samples, recs = [], []
     row = 0
-    for k, case in tqdm(list(zip(keep, names)), desc="dataset", unit="case",
-                        disable=None if progress is None else not progress):  # fmt: skip
+    for k, case in progress_bar(list(zip(keep, names)), desc="dataset", unit="case", show=progress):
         rec = _prepare_case(nye_paths[k], meta_paths[k], grid, dim, scheme, project, align_x)
         for smp in rec["samples"]:
             alpha[row] = smp.pop("alpha")

@@ -27,6 +27,7 @@ from nyegan.io.atomic import _to_jsonable
 from nyegan.io.lammps_dump import write_dump_frames
 from nyegan.potentials import Potential, cubic_properties, resolve_potential
 from nyegan.provenance import provenance
+from nyegan.relax.checkpoint import checkpoint_path_for
 from nyegan.relax.energy import excess_energy, gb_energy_mj_m2
 from nyegan.relax.ensemble import md_snapshots
 from nyegan.relax.errors import RelaxError
@@ -82,12 +83,14 @@ def relax_case(
     comm=None,
     log_file=None,
     element: str | None = None,
+    checkpoint=None,
 ) -> tuple[list[Structure] | None, dict | None]:
     """Relax ``s`` described by ``meta`` (builder metadata). GB cells (meta["kind"] == "gb") get the translation
     / deletion search unless ``gb_search`` is False; other cells a plain CG (box relaxation per settings). With
     ``relax.ensemble`` the kept metastable states and MD snapshots follow the ground state.
-    ``potential``: a Potential or a name/path resolved for ``element``. Collective over ``comm``; returns (the
-    frames: relaxed Structures with extra["pe"], ground state first; record) on rank 0, (None, None) else."""
+    ``potential``: a Potential or a name/path resolved for ``element``. ``checkpoint``: path where the GB search
+    appends its finished states, and resumes from (``nyegan.relax.checkpoint``). Collective over ``comm``; returns
+    (the frames: relaxed Structures with extra["pe"], ground state first; record) on rank 0, (None, None) else."""
     t0 = time.perf_counter()
     case = str(meta.get("case", "structure"))
     got = None
@@ -119,7 +122,9 @@ def relax_case(
     area = float(s.cell[0, 0] * s.cell[2, 2])
     minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
     if do_search:
-        members, rec = search_gb(s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case)
+        members, rec = search_gb(
+            s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case, checkpoint=checkpoint
+        )
     else:
         disl = meta.get("dislocations")
         out, res, anneal = relax_single(
@@ -187,7 +192,26 @@ def relax_case(
         "build": meta,
         "nyegan_version": nyegan.__version__,
     }
+    record.update(core_size_convergence(meta, settings))
     return [m for _, m in members], record
+
+
+def core_size_convergence(meta: dict, settings: RelaxSettings) -> dict:
+    """For dislocation cells: whether the relaxed cores are size-converged (``size_converged``, the builder's
+    verdict on the cell size, and for screw cores also the jitter that lets them dissociate) and why not
+    (``size_note``); {} for other cells."""
+    from nyegan.structures.dislocation import CONVERGED_SCREW_JITTER
+
+    if "size_converged" not in meta:
+        return {}
+    ok, notes = bool(meta["size_converged"]), [meta["note"]] if meta.get("note") else []
+    if meta.get("character") == "screw" and settings.jitter <= 0:
+        ok = False
+        notes.append(
+            f"relax.jitter = 0: the symmetric Volterra screw core can stay compact (a saddle); the size-converged "
+            f"screw cell was measured with relax.jitter = {CONVERGED_SCREW_JITTER} Å"
+        )
+    return {"size_converged": ok, **({"size_note": "; ".join(notes)} if notes else {})}
 
 
 def json_path_for(dump_path) -> Path:
@@ -225,7 +249,9 @@ def run_relax_files(
 ):
     """File-level entry (CLI, workflow): read IN.data (+ IN.json), relax, write OUT.dump + OUT.json on rank 0.
 
-    Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept."""
+    Stale outputs are removed first, so a failed run leaves none behind; the LAMMPS log is kept. A GB search
+    appends its finished states to OUT.search.jsonl as it goes: a rerun after a kill resumes from it, and it is
+    removed once the outputs are written."""
     settings = settings or RelaxSettings.defaults()
     data_path = Path(data_path)
     metadata_path = Path(metadata_path) if metadata_path else data_path.with_suffix(".json")
@@ -256,8 +282,17 @@ def run_relax_files(
         raise payload
     s, meta = payload
     potential = potential or meta.get("potential") or top_level_default("potential")
+    checkpoint = checkpoint_path_for(out_dump)
     out, record = relax_case(
-        s, meta, potential, settings, gb_search=gb_search, comm=comm, log_file=log_file, element=element
+        s,
+        meta,
+        potential,
+        settings,
+        gb_search=gb_search,
+        comm=comm,
+        log_file=log_file,
+        element=element,
+        checkpoint=checkpoint,
     )
     if is_root(comm):
         meta_in = metadata_path if metadata_path.exists() else None
@@ -265,4 +300,5 @@ def run_relax_files(
         section = {**asdict(settings), "potential": str(potential), "element": element, "gb_search_override": gb_search}
         record["provenance"] = provenance("relax", section, inputs=[data_path, meta_in, record["potential"]["path"]])
         write_outputs(out, record, out_dump, json_path)
+        checkpoint.unlink(missing_ok=True)  # the case is finished: nothing left to resume
     return record

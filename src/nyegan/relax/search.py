@@ -21,10 +21,17 @@ States are compared by γ = (E + N·E_coh)/(2A), not by E, since deletion change
 (``nyegan.relax.parallel``) that evaluate states concurrently; a state is fully relaxed by the partition that
 screened it, continuing from its screened structure. Every state's record (stage, round, translation, cutoff,
 atoms deleted, γ, iterations) is kept in the output.
+
+**Checkpoint and resume** (``nyegan.relax.checkpoint``). With a checkpoint path, finished screened, fully relaxed
+and annealed records are appended to it as they finish; a rerun of the same search loads them and skips those
+states. The rounds then replay in the same order, deciding the same way, and new work starts where the killed run
+stopped. A structure needed again (a resumed state chosen for full or final relaxation, or for the anneal) is
+rebuilt from its state key by replaying its CG runs, which are deterministic on the same MPI layout.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +40,7 @@ import numpy as np
 
 from nyegan.potentials import CubicProperties, Potential
 from nyegan.progress import progress_bar
+from nyegan.relax.checkpoint import SearchCheckpoint, search_identity
 from nyegan.relax.energy import gb_energy_mj_m2
 from nyegan.relax.engine import LammpsRelaxer, MinimizeResult
 from nyegan.relax.parallel import is_root, my_share, split_partitions
@@ -51,6 +59,7 @@ from nyegan.structure import Structure
 N_FINGERPRINT = 64  # quantiles of the sorted per-atom energies compared for de-duplication
 SAME_GAMMA_MJ_M2 = 0.05
 SAME_PE_EV = 1e-3
+SYNC_STATES = 4  # states each partition screens between two exchanges of records (and checkpoint writes)
 
 
 def partition_log(log_file, color: int):
@@ -112,12 +121,15 @@ class _Search:
     comm: object
     log_file: object
     case: str
+    checkpoint_path: object = None
     d_nn: float = 0.0
     area: float = 0.0
     screened: dict = field(default_factory=dict)  # state key -> record (all ranks)
     full: dict = field(default_factory=dict)  # state key -> record (all ranks)
-    structures: dict = field(default_factory=dict)  # state key -> Structure (owner partition only)
+    structures: dict = field(default_factory=dict)  # state key -> Structure (ranks of the owner partition)
     order: list = field(default_factory=list)  # state keys in the order they were screened
+    runs: dict = field(default_factory=lambda: dict.fromkeys(("screen", "full", "final", "anneal", "replay"), 0))
+    resumed: dict = field(default_factory=dict)  # what came from a checkpoint (world rank 0 reports it)
 
     def __post_init__(self):
         self.d_nn = self.props.a0 / np.sqrt(2.0)
@@ -125,13 +137,95 @@ class _Search:
         self.sub, self.color, self.n_part = split_partitions(self.comm, self.settings.ranks_per_state)
         self.relaxer = LammpsRelaxer(self.potential, n_types=2, comm=self.sub,
                                      log_file=partition_log(self.log_file, self.color), case=self.case)  # fmt: skip
+        self.checkpoint = None
 
-    # -- collective steps -----------------------------------------------------------------------------------
+    # -- records and the checkpoint -------------------------------------------------------------------------
     def _gather(self, records: list[dict]) -> list[dict]:
         if self.comm is None:
             return records
         return [r for part in self.comm.allgather(records) for r in part]
 
+    def _finished(self, event: str, records: list[dict]) -> None:
+        """Store records gathered from every partition (all ranks) and append them to the checkpoint (rank 0)."""
+        for rec in records:
+            key = tuple(rec["key"])
+            if event in ("screen", "anneal") and key not in self.screened:
+                self.order.append(key)
+            if event == "screen":
+                self.screened[key] = rec
+            else:
+                self.full[key] = rec
+                self.screened.setdefault(key, {**rec, "stage": "anneal"})
+        if self.checkpoint is not None:
+            self.checkpoint.append(event, records)
+
+    def resume(self) -> None:
+        """Open the checkpoint (world rank 0) and take over the records a killed run of this search left in it.
+        A resumed state is owned by partition (its screening index mod the partitions): it holds no structure
+        until one is needed (:meth:`_structure`)."""
+        if self.checkpoint_path is None:
+            return
+        loaded = None
+        if is_root(self.comm):
+            ident = search_identity(self.base, self.settings, self.potential.sha256())
+            self.checkpoint = SearchCheckpoint(self.checkpoint_path, ident)
+            records, note = self.checkpoint.load()
+            self.checkpoint.open()
+            loaded = (records, note)
+        if self.comm is not None:
+            loaded = self.comm.bcast(loaded, root=0)
+        records, note = loaded
+        owner = {}
+        for rec in records["screen"]:
+            owner.setdefault(tuple(rec["key"]), len(owner) % self.n_part)
+        for event in ("screen", "full", "anneal"):
+            recs = [{**r, "partition": owner.get(tuple(r["key"][:3]), 0)} for r in records[event]]
+            checkpoint, self.checkpoint = self.checkpoint, None  # already in the file
+            self._finished(event, recs)
+            self.checkpoint = checkpoint
+        if note:  # a checkpoint was there: resumed, or ignored as another search's
+            self.resumed = {"path": str(self.checkpoint_path), "note": note,
+                            **{f"n_{e}": len(records[e]) for e in ("screen", "full", "anneal")}}  # fmt: skip
+
+    # -- structures of finished states ----------------------------------------------------------------------
+    def _keep(self, key: tuple) -> Structure:
+        s = self.relaxer.structure()  # collective over the partition: every rank keeps it (LAMMPS loads from all)
+        self.structures[key] = s
+        return s
+
+    def _structure(self, key: tuple) -> Structure:
+        """The latest structure of a finished state (owner partition): the stored one, or for a state resumed from
+        a checkpoint, rebuilt by replaying its CG runs (screening, then full when it was fully relaxed; an
+        annealed state from its parent, with the same seeded anneal)."""
+        if key in self.structures:
+            return self.structures[key]
+        if key[-1] == "anneal":
+            self.relaxer.load(self._structure(key[:-1]))
+            self.relaxer.anneal(self.settings.anneal)
+            self.relaxer.minimize(search_minimize_settings(self.settings))
+        else:
+            rec = self.screened[key]  # the exact translation (the key is rounded)
+            s, _ = apply_state(self.base, TrialState(rec["tx"], rec["tz"], rec["cutoff_nn"]), self.d_nn)
+            self.relaxer.load(s)
+            self.relaxer.minimize(screen_minimize_settings(self.settings))
+            if key in self.full:
+                self.relaxer.load(self.relaxer.structure())
+                self.relaxer.minimize(search_minimize_settings(self.settings))
+        self._count("replay")
+        return self._keep(key)
+
+    def _count(self, kind: str) -> None:
+        if is_root(self.sub):
+            self.runs[kind] += 1
+
+    def run_counts(self) -> dict:
+        """CG runs of this process by kind, summed over partitions (collective)."""
+        if self.comm is None:
+            return dict(self.runs)
+        parts = self.comm.allgather(self.runs)
+        return {k: sum(p[k] for p in parts) for k in self.runs}
+
+    # -- collective steps -----------------------------------------------------------------------------------
     def _gamma(self, res: MinimizeResult) -> float:
         return gb_energy_mj_m2(res.energy, res.n_atoms, self.props.ecoh, self.area)
 
@@ -141,49 +235,54 @@ class _Search:
                 "stop_criterion": res.stop_criterion}  # fmt: skip
 
     def screen(self, states: list[TrialState], round_: int) -> None:
-        """Cheap CG of every new state; records on every rank, structures kept by the screening partition."""
-        states = [st for st in states if st.key not in self.screened]
-        states = list({st.key: st for st in states}.values())
+        """Cheap CG of every new state; records on every rank, structures kept by the screening partition.
+        Partitions exchange their records every ``SYNC_STATES`` states (every state when serial), and rank 0
+        appends them to the checkpoint."""
+        states = list({st.key: st for st in states if st.key not in self.screened}.values())
         minimize = screen_minimize_settings(self.settings)
-        mine = []
         share = my_share(len(states), self.color, self.n_part)
+        per_sync = 1 if self.n_part == 1 else SYNC_STATES
+        n_sync = math.ceil(math.ceil(len(states) / self.n_part) / per_sync)  # the same on every rank
         desc = f"{self.case}: screening round {round_}"
-        for i in progress_bar(share, desc=desc, unit="state", show=None if is_root(self.comm) else False):
-            st = states[i]
-            s, n_deleted = apply_state(self.base, st, self.d_nn)
-            self.relaxer.load(s)
-            res = self.relaxer.minimize(minimize)
-            if is_root(self.sub):
-                self.structures[st.key] = self.relaxer.structure()
-            mine.append({**st.to_dict(), "key": list(st.key), "n_deleted": n_deleted, "stage": "screen",
-                         "round": round_, "partition": self.color, **self._result(res)})  # fmt: skip
-        for rec in self._gather(mine):
-            key = tuple(rec["key"])
-            self.screened[key] = rec
-            self.order.append(key)
+        with progress_bar(total=len(share), desc=desc, unit="state", show=None if is_root(self.comm) else False) as bar:
+            for k in range(n_sync):
+                mine = []
+                for i in share[k * per_sync : (k + 1) * per_sync]:
+                    st = states[i]
+                    s, n_deleted = apply_state(self.base, st, self.d_nn)
+                    self.relaxer.load(s)
+                    res = self.relaxer.minimize(minimize)
+                    self._count("screen")
+                    self._keep(st.key)
+                    if is_root(self.sub):
+                        mine.append({**st.to_dict(), "key": list(st.key), "n_deleted": n_deleted, "stage": "screen",
+                                     "round": round_, "partition": self.color, **self._result(res)})  # fmt: skip
+                    bar.update()
+                self._finished("screen", self._gather(mine))
 
     def relax_full(self, keys: list[tuple], minimize: MinimizeSettings, stage: str, round_: int) -> list[dict]:
         """Continue the screened states ``keys`` to a full minimisation (owner partitions); returns their new
-        records (all ranks) and stores them in ``self.full`` (``stage`` "full") or returns them only."""
-        mine = []
-        for key in keys:
-            owner = self.screened[key]["partition"]
-            if owner != self.color:
-                continue
-            self.relaxer.load(self.structures[key])
-            res = self.relaxer.minimize(minimize)
-            out = self.relaxer.structure() if is_root(self.sub) else None
-            rec = {**self.screened[key], "stage": stage, "round": round_, **self._result(res)}
-            if stage == "final":
-                rec["convergence"] = {k: v for k, v in res.to_dict().items() if k != "box_lengths"}
-            if out is not None:
-                self.structures[key] = out
-                rec["fingerprint"] = fingerprint(out).tolist()
-            mine.append(rec)
-        records = self._gather([r for r in mine if "fingerprint" in r])
-        if stage == "full":
-            for rec in records:
-                self.full[tuple(rec["key"])] = rec
+        records (all ranks) and stores them in ``self.full`` (``stage`` "full") or returns them only. Each
+        partition relaxes one of its states per step; records are exchanged (and checkpointed) after each step."""
+        owned = [[k for k in keys if self.screened[k]["partition"] == c] for c in range(self.n_part)]
+        records = []
+        for step in range(max(map(len, owned), default=0)):  # the same number of steps on every rank
+            mine = []
+            for key in owned[self.color][step : step + 1]:
+                self.relaxer.load(self._structure(key))
+                res = self.relaxer.minimize(minimize)
+                self._count(stage)
+                out = self._keep(key)
+                if is_root(self.sub):
+                    rec = {**self.screened[key], "stage": stage, "round": round_, **self._result(res),
+                           "fingerprint": fingerprint(out).tolist()}  # fmt: skip
+                    if stage == "final":
+                        rec["convergence"] = {k: v for k, v in res.to_dict().items() if k != "box_lengths"}
+                    mine.append(rec)
+            got = self._gather(mine)
+            if stage == "full":
+                self._finished("full", got)
+            records += got
         return records
 
     def anneal(self, keys: list[tuple], round_: int) -> list[dict]:
@@ -192,21 +291,20 @@ class _Search:
         for key in keys:
             if self.screened[key]["partition"] != self.color:
                 continue
-            self.relaxer.load(self.structures[key])
+            akey = (*key, "anneal")
+            if akey in self.full:  # resumed from a checkpoint
+                continue
+            self.relaxer.load(self._structure(key))
             self.relaxer.anneal(self.settings.anneal)
             res = self.relaxer.minimize(search_minimize_settings(self.settings))
+            self._count("anneal")
+            out = self._keep(akey)
             if is_root(self.sub):
-                out = self.relaxer.structure()
-                akey = (*key, "anneal")
-                self.structures[akey] = out
-                rec = {**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
-                       "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
-                       "fingerprint": fingerprint(out).tolist()}  # fmt: skip
-                mine.append(rec)
+                mine.append({**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
+                             "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
+                             "fingerprint": fingerprint(out).tolist()})  # fmt: skip
         records = self._gather(mine)
-        for rec in records:
-            self.full[tuple(rec["key"])] = rec
-            self.screened.setdefault(tuple(rec["key"]), {**rec, "stage": "anneal"})
+        self._finished("anneal", records)
         return records
 
     def structure_to_root(self, key: tuple) -> Structure | None:
@@ -226,6 +324,8 @@ class _Search:
 
     def close(self):
         self.relaxer.close()
+        if self.checkpoint is not None:
+            self.checkpoint.close()
 
 
 def _max_op():
@@ -307,17 +407,20 @@ def _final_states(search: _Search, ens, full_min: MinimizeSettings, n_full: int,
 
 
 def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicProperties, settings: RelaxSettings,
-              comm=None, log_file=None, case: str = "?"):  # fmt: skip
+              comm=None, log_file=None, case: str = "?", checkpoint=None):  # fmt: skip
     """Run the GB search on ``comm`` (None: serial). Returns, on world rank 0, (relaxed structures of the kept
-    states, lowest first, each with ``extra["pe"]``; record dict); (None, None) on the other ranks."""
+    states, lowest first, each with ``extra["pe"]``; record dict); (None, None) on the other ranks.
+    ``checkpoint``: path of the search's checkpoint (resumed when it holds records of this same search; left in
+    place at the end: the caller removes it once its outputs are written)."""
     t0 = time.perf_counter()
     sr, ens = settings.search, settings.ensemble
     periods = (float(meta["periodic_cell"][0]), float(meta["periodic_cell"][2]))
-    search = _Search(base, potential, props, settings, comm, log_file, case)
+    search = _Search(base, potential, props, settings, comm, log_file, case, checkpoint)
     n_full = max(sr.n_full, 2 * ens.states)
     full_min = search_minimize_settings(settings)
     history = []
     try:
+        search.resume()
         states, steps = _coarse_states(search, periods, meta.get("boundary_type") == "symmetric_twist")
         for round_ in range(sr.refine_rounds + 1):
             search.screen(states, round_)
@@ -338,6 +441,7 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
         final = _final_states(search, ens, full_min, n_full, len(history))
         members = [(rec, search.structure_to_root(tuple(rec["key"]))) for rec in final]
         result = members if is_root(comm) else None
+        runs = search.run_counts()
     finally:
         search.close()
         if comm is not None:
@@ -364,6 +468,8 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
         },  # fmt: skip
         "n_states": len(search.screened),
         "n_full_relaxations": len(search.full),
+        "cg_runs": runs,  # CG runs of this process by kind ("replay": structures rebuilt after a resume)
+        "resumed": search.resumed or None,
         "search_rounds": history,
         "states": all_records,
         "unshifted_gb_energy_mJ_m2": unshifted["gb_energy_mJ_m2"] if unshifted else None,

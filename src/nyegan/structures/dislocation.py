@@ -62,6 +62,38 @@ DEFAULT_GLIDE_PLANE = (1, 1, 1)
 DEFAULT_BURGERS = (0.5, -0.5, 0.0)
 _ANGLE_TOL_DEG = 1e-4
 
+# Smallest cells (Å along x, y, z; default arrangements) whose relaxed cores are size-converged: the Shockley
+# partial separation and the core Burgers content lie within 5 % of a cell twice as large in x and y
+# (tests/test_core_size_convergence.py, Al_mm). Measured: edge 120 x 96 x 8 Å, separation 10.62 Å vs 11.11 Å in
+# 240 x 192 (4.4 %); screw 70 x 56 x 8 Å relaxed with relax.jitter = 0.05 Å, 4.25 Å vs 4.34 Å in 140 x 112 (2 %;
+# without jitter the symmetric Volterra screw core stays compact, a saddle); mixed (60°) takes the edge size.
+CONVERGED_MIN_SIZE = {"edge": (120.0, 96.0, 8.0), "mixed": (120.0, 96.0, 8.0), "screw": (70.0, 56.0, 8.0)}
+CONVERGED_SCREW_JITTER = 0.05  # Å: relax.jitter the screw measurement used
+
+
+def size_convergence(character: str, arrangement: str, lengths) -> dict:
+    """Metadata keys telling whether a cell of ``lengths`` (Å, x, y, z) reaches the size-converged cell of its
+    character (:data:`CONVERGED_MIN_SIZE`): ``size_converged``, ``converged_min_size`` and, when it does not, a
+    ``note`` saying the cell is for speed only."""
+    need = CONVERGED_MIN_SIZE[character]
+    size = " x ".join(f"{v:g}" for v in need)
+    out = {"size_converged": False, "converged_min_size": list(need)}
+    if arrangement != default_arrangement(character):
+        out["note"] = (
+            f"size convergence measured for the default '{default_arrangement(character)}' arrangement only, "
+            f"not for '{arrangement}'"
+        )
+    elif any(v < n - 1e-6 for v, n in zip(lengths, need)):
+        cell = " x ".join(f"{v:.1f}" for v in lengths)
+        out["note"] = (
+            f"cell for speed only, smaller than the size-converged {size} Å of a {character} core "
+            f"({cell} Å; partial separation and core Burgers content within 5 % of a cell twice as large need "
+            f"min_size >= [{', '.join(f'{v:g}' for v in need)}])"
+        )
+    else:
+        out["size_converged"] = True
+    return out
+
 
 def burgers_fraction(burgers) -> np.ndarray:
     """Burgers vector as a fraction of a0 (crystal frame), a0/2<110>. Accepts [0.5, -0.5, 0] or [1, -1, 0]."""
@@ -202,7 +234,9 @@ def build_dislocation_cell(
     used for the field (its a0 is not used). line / burgers / glide_plane: crystal indices; burgers as fractions
     of a0 (a0/2<110>). min_size: minimum box lengths (Å) along x, y, z. overlap_cutoff: pairs closer than this
     (Å) lose one atom (default 0.6 of the nearest-neighbour distance). seed: recorded (the build is
-    deterministic). Returns the structure (grain id 1) and its metadata.
+    deterministic). Returns the structure (grain id 1) and its metadata; the metadata says whether the cell
+    reaches the size-converged cell of its character (``size_converged``, :data:`CONVERGED_MIN_SIZE`), and if
+    not, why (``note``).
     """
     if arrangement is None:
         arrangement = default_arrangement(character)
@@ -226,6 +260,7 @@ def build_dislocation_cell(
     if arrangement == "quadrupolar":
         s, meta = _build_quadrupolar(slip, reps, overlap_cutoff)
         meta["case"] = dislocation_case_name(character, arrangement, line)
+        meta.update(size_convergence(character, arrangement, meta["lattice_box"]))
         return s, meta
     lengths = periods * reps
     lx, ly, _ = lengths
@@ -264,6 +299,7 @@ def build_dislocation_cell(
             "overlap_cutoff": cutoff,
             "n_removed_overlap": n_removed,
             "linear_term_removed": field.linear.tolist(),
+            **size_convergence(character, arrangement, lengths),
         }
     )
     return s, meta

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from nyegan.lattice import indices_label
 
+# Every case name matches this (the workflow's wildcard constraint): a kind prefix, then letters, digits, "_" and
+# "-", and at most one "." followed by digits only (a boundary + dislocation distance such as d6.25), so that
+# "{case}.png" never also matches "{other}.atomistic.png" and "generated.nc" or "summary.csv" are never cases.
+CASE_NAME_PATTERN = r"(?:gb|twist|disl|gbdisl)-[A-Za-z0-9_-]+(?:\.[0-9]+)?"
+
 
 def gb_case_name(axis, sigma: int, plane) -> str:
     return f"gb-{indices_label(axis)}-S{sigma}-{indices_label(plane)}"

@@ -11,6 +11,8 @@ the quadrupolar dislocation cell is narrower than estimated (its box absorbs the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from nyegan.lattice import fcc_plane_spacing, fcc_repeat_length, reduce_indices
@@ -23,7 +25,14 @@ def _replicate(periods, min_size, at_least=(1, 1, 1)) -> np.ndarray:
 
 
 def tilt_lengths(axis, plane, a0: float, min_size) -> np.ndarray:
-    """Box lengths (Å) of the symmetric tilt bicrystal on ``plane`` about ``axis``."""
+    """Box lengths (Å) of the symmetric tilt bicrystal on ``plane`` about ``axis`` (cached: the boundary +
+    dislocation cells of a sweep share a few boundaries)."""
+    key = (tuple(int(v) for v in axis), tuple(int(v) for v in plane), float(a0), tuple(float(v) for v in min_size))
+    return _tilt_lengths(*key).copy()
+
+
+@lru_cache(maxsize=4096)
+def _tilt_lengths(axis, plane, a0: float, min_size) -> np.ndarray:
     t, n = reduce_indices(axis), reduce_indices(plane)
     x_dir = np.cross(n, t)
     periods = [fcc_repeat_length(x_dir, a0), 2.0 * fcc_repeat_length(n, a0), fcc_repeat_length(t, a0)]
@@ -36,6 +45,11 @@ def twist_lengths(axis, misorientation: float, a0: float, min_size) -> np.ndarra
 
     t = reduce_indices(axis)
     csl = coincidence_vectors(t, misorientation, a0)
+    if len(csl) < 2:  # the builder refuses it too (nyegan.structures.twist.build_twist)
+        raise ValueError(
+            f"twist {misorientation:.2f}° about {t.tolist()} has no planar coincidence cell with lattice indices up "
+            f"to 12: its Σ is too large for a twist cell; lower sigma_max or choose another angle"
+        )
     z_vec = csl[0]
     x_vec = next((v for v in csl[1:] if abs(v @ z_vec) < 1e-9), csl[1])
     periods = [np.linalg.norm(x_vec), 2.0 * fcc_repeat_length(t, a0), np.linalg.norm(z_vec)]

@@ -8,8 +8,6 @@ atomic planes normal to t, at ``gb_y``.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from nyegan.csl import enumerate_tilt_boundaries, sigma_of_rotation_matrix
@@ -38,9 +36,8 @@ def coincidence_vectors(axis, angle_deg: float, a0: float, max_index: int = 12) 
     """In-plane (⊥ axis) lattice vectors (Å, crystal frame) that stay lattice vectors after the rotation, sorted
     by length."""
     t = as_int_vector(axis, "axis")
-    rng = range(-max_index, max_index + 1)
-    ijk = np.array([v for v in itertools.product(rng, repeat=3) if sum(v) % 2 == 0 and any(v)])
-    ijk = ijk[ijk @ t == 0]
+    ijk = np.mgrid[-max_index : max_index + 1, -max_index : max_index + 1, -max_index : max_index + 1].reshape(3, -1).T
+    ijk = ijk[(ijk.sum(axis=1) % 2 == 0) & ijk.any(axis=1) & (ijk @ t == 0)]
     vecs = 0.5 * a0 * ijk
     rotated = vecs @ rotation_about_axis_deg(t, angle_deg).T
     csl = vecs[_is_fcc_vector(rotated, a0)]
