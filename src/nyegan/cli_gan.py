@@ -30,11 +30,23 @@ def run_dataset(args) -> None:
     )
 
 
+def _json_object(text: str, option: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{option}: not a JSON object ({exc}): {text[:80]!r}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{option}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def run_train(args) -> None:
     from nyegan.gan.config import load_config
     from nyegan.gan.train import train
 
     cfg = load_config(getattr(args, "config", None))["gan"]
+    if getattr(args, "settings", None):
+        cfg.update(_json_object(args.settings, "--settings"))
     for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size"):
         val = getattr(args, key, None)
         if val is not None:
@@ -77,6 +89,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("dataset", help="dataset netCDF")
     p.add_argument("-o", "--output", required=True, help="output folder (checkpoints/, logs/)")
     p.add_argument("--config", help="YAML/JSON with a 'gan' section")
+    p.add_argument("--settings", help="the 'gan' section as an inline JSON object (over --config; the workflow's way)")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", dest="batch_size", type=int)
     p.add_argument("--devices", type=int)

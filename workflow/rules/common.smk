@@ -26,3 +26,15 @@ wildcard_constraints:
     case="|".join(re.escape(c) for c in CASES) if CASES else "$^",
 
 NYE_CASES = CASES  # every relaxed case has a Nye field, and all of them feed the dataset
+
+
+onstart:
+    # Under the SLURM executor: before anything is submitted, every job must fit the partition it is sent to
+    # (a job asking more tasks, CPUs or GPUs than any node has would wait in the queue forever; nyegan.cluster).
+    if workflow.executor_plugin is not None and workflow.executor_plugin.name == "slurm":
+        from nyegan.cluster import JobsDoNotFit, check_jobs
+
+        try:
+            check_jobs(workflow.dag.needrun_jobs())
+        except JobsDoNotFit as exc:
+            raise WorkflowError(str(exc))

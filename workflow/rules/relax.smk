@@ -6,6 +6,9 @@ import json as _json
 
 RELAX = config.get("relax", {})
 
+localrules:
+    gb_energy_table,  # a table and a plot: runs where Snakemake runs, not as a cluster job
+
 
 rule relax:
     input:

@@ -128,8 +128,10 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     from lightning.pytorch.strategies import DDPStrategy
 
     from nyegan.gan.data import NyeDataModule
+    from nyegan.gan.slurm import check_slurm_tasks
 
     tr, mo = split_options(cfg)
+    check_slurm_tasks(tr["devices"], tr["num_nodes"])  # under SLURM: one process per task, devices × num_nodes
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     # TensorBoard and CSV share logs/version_0; a resumed run's metrics.csv is kept by _keep_previous_csv
     warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
