@@ -42,7 +42,11 @@ FEATURES = ["v100-16g", "v100-32g", "a100", "h100"]  # Jean Zay's GPU constraint
 
 
 class ClusterUnavailable(RuntimeError):
-    """SLURM cannot be installed or started here (the reason is the message)."""
+    """SLURM cannot be started here (the reason is the message)."""
+
+
+class PackagesUnavailable(ClusterUnavailable):
+    """The SLURM packages are missing and cannot be installed here (the tests are skipped with this reason)."""
 
 
 @dataclass
@@ -78,14 +82,14 @@ def missing_packages() -> list[str]:
 
 
 def ensure_packages() -> None:
-    """Install the SLURM and munge packages with apt-get if missing; ClusterUnavailable says why not."""
+    """Install the SLURM and munge packages with apt-get if missing; PackagesUnavailable says why not."""
     missing = missing_packages()
     if not missing:
         return
     if os.geteuid() != 0:
-        raise ClusterUnavailable(f"SLURM packages {missing} are missing and installing them needs root")
+        raise PackagesUnavailable(f"SLURM packages {missing} are missing and installing them needs root")
     if not shutil.which("apt-get"):
-        raise ClusterUnavailable(f"SLURM packages {missing} are missing and there is no apt-get to install them")
+        raise PackagesUnavailable(f"SLURM packages {missing} are missing and there is no apt-get to install them")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
     out = _run(install, timeout=900, check=False, env=env)
@@ -93,7 +97,7 @@ def ensure_packages() -> None:
         _run(["apt-get", "update", "-q"], timeout=600, check=False, env=env)
         out = _run(install, timeout=900, check=False, env=env)
     if out.returncode != 0 or missing_packages():
-        raise ClusterUnavailable(f"apt-get could not install {missing}: {out.stderr.strip()[-1500:]}")
+        raise PackagesUnavailable(f"apt-get could not install {missing}: {out.stderr.strip()[-1500:]}")
 
 
 def _node_config() -> dict:
@@ -209,10 +213,10 @@ def _node_idle(name: str) -> bool:
 def start(base: Path = BASE) -> Cluster:
     """Install (if needed) and start a single-node cluster; the caller must call ``stop`` on the result."""
     if sys.platform != "linux":
-        raise ClusterUnavailable("the test cluster needs Linux")
+        raise PackagesUnavailable("the test cluster needs Linux (Debian packages)")
+    ensure_packages()
     if os.geteuid() != 0:
         raise ClusterUnavailable("starting SLURM daemons (and writing /etc/slurm) needs root")
-    ensure_packages()
     for conf in (SLURM_CONF, GRES_CONF):
         if conf.exists() and MARKER not in conf.read_text() and conf == SLURM_CONF:
             raise ClusterUnavailable(f"{conf} belongs to another SLURM installation; not replacing it")
@@ -253,10 +257,8 @@ def start(base: Path = BASE) -> Cluster:
             (SLURM_CONF, _slurm_conf(node, base, munge_socket)),
             (GRES_CONF, f"{MARKER}\nNodeName={node['NodeName']} Name=gpu File=/dev/null\n"),
         ):
-            if conf.exists() and MARKER not in conf.read_text():
-                cluster.replaced[str(conf)] = conf.read_text()
-            elif not conf.exists():
-                cluster.replaced[str(conf)] = None
+            foreign = conf.exists() and MARKER not in conf.read_text()
+            cluster.replaced[str(conf)] = conf.read_text() if foreign else None  # None: ours, removed at stop
             conf.write_text(text)
 
         _run(["slurmctld"])

@@ -294,13 +294,18 @@ def problems(req: Request, partitions: Mapping[str, Partition]) -> list[Problem]
         elif req.gpus_per_node and fit < needed_nodes:
             add("gres", f"gres=gpu:{req.gpus_per_node} per node, but {where} has {_largest(groups, 'gpus', 'GPUs')}")
     else:
-        capacity = sum(g.count * (g.cpus // c) for g in groups)
+        # tasks may spread over nodes: the most that fit on the largest nodes a job may have
+        capacity, free = 0, part.max_nodes or sum(g.count for g in groups)
+        for g in sorted(groups, key=lambda g: g.cpus // c, reverse=True):
+            n = min(g.count, free)
+            capacity, free = capacity + n * (g.cpus // c), free - n
         if req.tasks > capacity:
-            total = sum(g.count * g.cpus for g in groups)
+            cpus = capacity * c
+            nodes = f", {part.max_nodes} node(s) per job" if part.max_nodes else ""
             add(
                 req.tasks_resource,
                 f"{req.tasks_resource}={req.tasks} asks {req.tasks} task(s) × {c} CPU(s) = {req.tasks * c} CPUs, "
-                f"but {where} has {total} CPUs in all ({_largest(groups, 'cpus', 'CPUs')})",
+                f"but a job on {where} gets at most {cpus} CPUs ({_largest(groups, 'cpus', 'CPUs')}{nodes})",
             )
         elif req.gpus_per_node and not any(g.gpus >= req.gpus_per_node for g in groups):
             add("gres", f"gres=gpu:{req.gpus_per_node} per node, but {where} has {_largest(groups, 'gpus', 'GPUs')}")
