@@ -103,3 +103,49 @@ def test_train_cli_takes_the_gan_section_as_json(capsys):
     assert "--settings: expected a JSON object, got list" in capsys.readouterr().err
     assert main(["train", "missing.nc", "-o", "out", "--settings", "{devices: 2}"]) == 2
     assert "--settings: not a JSON object" in capsys.readouterr().err
+
+
+def test_requeue_signal_checkpoints_at_a_batch_end_and_stops(tmp_path, monkeypatch):
+    """SIGUSR1 in the middle of training: the handler only notes it; at the end of that batch the callback
+    saves hpc_ckpt_1.ckpt, runs the requeue command for the job and stops the training."""
+    import os
+    import signal
+
+    import lightning.pytorch as pl
+    import torch
+
+    from nyegan.gan.requeue import RequeueOnSignal, hpc_checkpoint_path
+
+    for k, v in dict(SLURM_NTASKS="1", SLURM_JOB_NAME="t", SLURM_JOB_ID="77", SLURM_PROCID="0", SLURM_LOCALID="0",
+                     SLURM_NODEID="0", SLURM_NODELIST="localhost").items():  # fmt: skip
+        monkeypatch.setenv(k, v)
+    older = tmp_path / "elsewhere"
+    older.mkdir()
+    (older / "hpc_ckpt_1.ckpt").write_text("older")
+    assert hpc_checkpoint_path(older).name == "hpc_ckpt_2.ckpt"
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch, i):
+            if i == 3:
+                os.kill(os.getpid(), signal.SIGUSR1)
+                assert not list(tmp_path.glob("hpc_ckpt_1.ckpt"))  # nothing done inside the handler
+            return self.lin(batch).pow(2).mean()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    calls = tmp_path / "requeued.txt"
+    cb = RequeueOnSignal(requeue_command=("sh", "-c", f'echo "$0" > {calls}'))
+    trainer = pl.Trainer(
+        max_steps=50, default_root_dir=tmp_path, callbacks=[cb], logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1,
+    )  # fmt: skip
+    trainer.fit(Tiny(), torch.utils.data.DataLoader(torch.randn(64, 2), batch_size=1))
+    saved = torch.load(tmp_path / "hpc_ckpt_1.ckpt", weights_only=False)
+    assert saved["global_step"] == 4 and trainer.global_step == 4  # stopped after the batch that was signalled
+    assert calls.read_text().strip() == "77"
+    assert signal.getsignal(signal.SIGUSR1) != cb._note  # the previous handler is back after training

@@ -1,10 +1,11 @@
-"""Training processes and SLURM tasks: one Lightning process per SLURM task, ``devices × num_nodes`` of them.
+"""Training under SLURM: one Lightning process per SLURM task, ``devices × num_nodes`` of them.
 
 Under SLURM, Lightning does not start processes itself (``SLURMEnvironment``): ``srun`` starts one per task and
 each reads its rank from ``SLURM_PROCID``. A job step with a different number of tasks would hang or train on
 the wrong number of GPUs, so ``check_slurm_tasks`` stops it at the start with the fix. ``train_job`` gives the
 workflow's ``gan_train`` rule the matching SLURM request (resources for snakemake-executor-plugin-slurm) and the
-``srun`` line that starts the processes inside the job.
+``srun`` line that starts the processes inside the job. Checkpoint and requeue at the time limit:
+``nyegan.gan.requeue``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Outputs under ``out_dir``: ``checkpoints/step*.ckpt`` every ``checkpoint_every``
 (CSV logger; the history of earlier, resumed segments in ``metrics.partNNN.csv``) and ``images/epoch_*.png`` (real vs generated every epoch).
 Resuming: a rerun continues from ``last.ckpt`` (else the newest ``step*.ckpt``) at the saved step (a finished
 run returns at once); under
-SLURM, Lightning's ``SLURMEnvironment`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the
+SLURM, ``nyegan.gan.requeue.RequeueOnSignal`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the
 requeued run resumes from that checkpoint.
 """
 
@@ -128,6 +128,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     from lightning.pytorch.strategies import DDPStrategy
 
     from nyegan.gan.data import NyeDataModule
+    from nyegan.gan.requeue import RequeueOnSignal
     from nyegan.gan.slurm import check_slurm_tasks
 
     tr, mo = split_options(cfg)
@@ -155,7 +156,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo" if accel == "cpu" else None)
     plugins = []
     if SLURMEnvironment.detect():
-        plugins.append(SLURMEnvironment(auto_requeue=True, requeue_signal=signal.SIGUSR1))
+        plugins.append(SLURMEnvironment(auto_requeue=False))  # RequeueOnSignal checkpoints at a batch end instead
 
     ckpt_cb = ModelCheckpoint(
         dirpath=ckpt_dir,
@@ -175,7 +176,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         precision=_precision(tr["precision"], accel),
         max_steps=max_steps,
         max_epochs=-1,
-        callbacks=[ckpt_cb, *extra_callbacks],
+        callbacks=[ckpt_cb, RequeueOnSignal(signal.SIGUSR1), *extra_callbacks],
         logger=loggers,
         plugins=plugins or None,
         default_root_dir=out_dir,
