@@ -148,4 +148,7 @@ def test_requeue_signal_checkpoints_at_a_batch_end_and_stops(tmp_path, monkeypat
     saved = torch.load(tmp_path / "hpc_ckpt_1.ckpt", weights_only=False)
     assert saved["global_step"] == 4 and trainer.global_step == 4  # stopped after the batch that was signalled
     assert calls.read_text().strip() == "77"
+    assert (
+        "SLURM job 77: signal 10, saved hpc_ckpt_1.ckpt at step 4, requeued" in (tmp_path / "requeue.log").read_text()
+    )
     assert signal.getsignal(signal.SIGUSR1) != cb._note  # the previous handler is back after training

@@ -248,9 +248,11 @@ def test_sigusr1_checkpoints_requeues_and_resumes_at_the_saved_step(demo, tmp_pa
     slurm_log = (work / "logs" / "slurm" / "rule_gan_train" / f"{jobid}.log").read_text()
     assert "DUE TO JOB REQUEUE" in slurm_log
     # the signal's checkpoint, the resume from it, and exactly the configured number of steps in all
-    hpc = work / "results" / "gan" / "hpc_ckpt_1.ckpt"
-    saved, final = global_step(hpc), global_step(ckpts / "last.ckpt")
+    record = (work / "results" / "gan" / "requeue.log").read_text()
+    saved = int(re.search(rf"SLURM job {jobid}: signal 10, saved hpc_ckpt_1.ckpt at step (\d+), requeued", record)[1])
+    final = global_step(ckpts / "last.ckpt")
     assert final == 40 + 40 // 2 and 0 < saved < final
+    assert not list((work / "results" / "gan").glob("hpc_ckpt_*"))  # used up: a later run starts from last.ckpt
     assert (
         "Restoring states from the checkpoint path at results/gan/hpc_ckpt_1.ckpt"
         in (work / "logs" / "gan" / "train.log").read_text()

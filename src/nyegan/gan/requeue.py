@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -31,7 +32,10 @@ def hpc_checkpoint_path(folder) -> Path:
 
 class RequeueOnSignal(pl.Callback):
     """Under SLURM, on ``signum`` (SIGUSR1): save ``hpc_ckpt_<n>.ckpt`` in the trainer's root folder, requeue the
-    job (``scontrol requeue``) and stop; the requeued job resumes from that checkpoint at the saved step.
+    job (``scontrol requeue``) and stop; the requeued job resumes from that checkpoint at the saved step. Each
+    requeue is recorded in ``requeue.log`` there (time, job, checkpoint, step). A training that ends without a
+    requeue removes the ``hpc_ckpt_*.ckpt``: they are older than its ``last.ckpt`` and a later run under SLURM
+    would otherwise resume from them.
 
     The signal handler only notes the signal. The checkpoint and the requeue happen at the end of a training
     batch, where every rank is at the same step and the ranks agree through one all-reduce: a handler that
@@ -46,6 +50,7 @@ class RequeueOnSignal(pl.Callback):
         self.received = False
         self._previous = None
         self._installed = False
+        self.requeued = False
 
     def _note(self, signum, frame):
         self.received = True
@@ -63,18 +68,25 @@ class RequeueOnSignal(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if not self._installed or not trainer.strategy.reduce_boolean_decision(self.received, all=False):
             return
-        path = hpc_checkpoint_path(trainer.default_root_dir)
+        path = Path(trainer.strategy.broadcast(str(hpc_checkpoint_path(trainer.default_root_dir))))
         trainer.save_checkpoint(path)  # every rank, at the same step
         self.received = False
+        self.requeued = True
         trainer.should_stop = True
         if trainer.is_global_zero:
             job = os.environ.get("SLURM_JOB_ID", "")
             if os.environ.get("SLURM_ARRAY_JOB_ID"):
                 job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
             done = subprocess.run([*self.requeue_command, job], capture_output=True, text=True)
-            what = "requeued" if done.returncode == 0 else f"could not requeue ({done.stderr.strip()})"
-            print(
-                f"signal {int(self.signum)}: saved {path} at step {trainer.global_step}; SLURM job {job} {what}",
-                file=sys.stderr,
-                flush=True,
+            what = "requeued" if done.returncode == 0 else f"not requeued ({done.stderr.strip()})"
+            line = (
+                f"SLURM job {job}: signal {int(self.signum)}, saved {path.name} at step {trainer.global_step}, {what}"
             )
+            print(line, file=sys.stderr, flush=True)
+            with open(Path(trainer.default_root_dir) / "requeue.log", "a") as log:
+                log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+    def on_fit_end(self, trainer, pl_module):
+        if self._installed and not self.requeued and trainer.is_global_zero:
+            for old in Path(trainer.default_root_dir).glob("hpc_ckpt_*.ckpt"):
+                old.unlink()
