@@ -92,7 +92,9 @@ def test_explor_partitions_gres_and_time(site):
     _, default, rules = site("explor")
     assert default["slurm_partition"] == "'std'" and rules["gan_train"]["slurm_partition"] == "'gpu'"
     assert int(default["runtime"]) > 0  # --time on every job
-    assert rules["relax"]["tasks"] == "16"
+    assert rules["relax"]["tasks"] == "16" and rules["relax"]["runtime"] == "240"
+    _, _, rules = site("explor", relax_runtime=600, train_runtime=1200)
+    assert rules["relax"]["runtime"] == "600" and rules["gan_train"]["runtime"] == "1200"
 
 
 def _rules_text() -> str:

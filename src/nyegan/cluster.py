@@ -20,6 +20,8 @@ from dataclasses import dataclass
 # Where each resource of the workflow's SLURM jobs is set (profiles/*/config.yaml read these settings).
 SETTINGS = {
     ("relax", "tasks"): "NYEGAN_SLURM_RELAX_TASKS (relax_tasks in ~/.config/nyegan/slurm.yaml)",
+    ("relax", "runtime"): "NYEGAN_SLURM_RELAX_RUNTIME (relax_runtime in ~/.config/nyegan/slurm.yaml)",
+    ("gan_train", "runtime"): "NYEGAN_SLURM_TRAIN_RUNTIME (train_runtime in ~/.config/nyegan/slurm.yaml)",
     ("gan_train", "tasks"): "gan.num_nodes in the config",
     ("gan_train", "tasks_per_node"): "gan.devices in the config",
     ("gan_train", "nodes"): "gan.num_nodes in the config",
