@@ -276,9 +276,11 @@ def test_failed_job_is_reported_and_rerun_completes_only_what_is_missing(slurm, 
     bad.write_text("not a LAMMPS data file\n")  # one case's input goes bad
     r = snakemake(tmp_path, *dumps, config=config)
     assert r.returncode != 0
-    error = re.search(r"Error in rule relax:\n    message: SLURM-job '(\d+)' failed, SLURM status is: 'FAILED'.*?\n"
-                      r"(.*?)external_jobid", r.out, re.S)  # fmt: skip
-    assert error and "output: results/relaxed/gb-001-S5-210.dump" in error.group(2), r.out[-4000:]
+    # (a start of MPI that fails now and then on this machine may fail the other case once too: it is retried)
+    errors = re.finditer(r"Error in rule relax:\n    message: SLURM-job '(\d+)' failed, SLURM status is: "
+                         r"'FAILED'.*?\n(.*?)external_jobid", r.out, re.S)  # fmt: skip
+    error = next((e for e in errors if "output: results/relaxed/gb-001-S5-210.dump" in e.group(2)), None)
+    assert error, r.out[-4000:]
     failed_log = tmp_path / "logs" / "slurm" / "rule_relax" / "gb-001-S5-210" / f"{error.group(1)}.log"
     assert str(failed_log) in error.group(2)  # the report points to the job's SLURM log, kept for the user
     assert "Error in rule relax" in failed_log.read_text()
