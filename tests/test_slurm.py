@@ -276,7 +276,7 @@ def test_failed_job_is_reported_and_rerun_completes_only_what_is_missing(slurm, 
     bad.write_text("not a LAMMPS data file\n")  # one case's input goes bad
     r = snakemake(tmp_path, *dumps, config=config)
     assert r.returncode != 0
-    # (a start of MPI that fails now and then on this machine may fail the other case once too: it is retried)
+    # (should a start of MPI fail on the other case, the profile's retry redoes it)
     errors = re.finditer(r"Error in rule relax:\n    message: SLURM-job '(\d+)' failed, SLURM status is: "
                          r"'FAILED'.*?\n(.*?)external_jobid", r.out, re.S)  # fmt: skip
     error = next((e for e in errors if "output: results/relaxed/gb-001-S5-210.dump" in e.group(2)), None)
