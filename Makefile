@@ -2,12 +2,13 @@
 #   make demo   - create .venv, install nyegan, run the workflow on config/config.yaml
 #   make test   - create .venv, install nyegan with test extras, lint, run the whole test suite (CI)
 #   make test-fast - the edit-test loop: lint + tests not marked slow, mpi or slurm (under a minute)
+#   make test-slurm - the tests on a real single-node SLURM (root on Debian: installs and starts it)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: demo test test-fast lint install clean
+.PHONY: demo test test-fast test-slurm lint install clean
 
 $(BIN)/.nyegan-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,9 @@ test: lint
 
 test-fast: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow and not mpi and not slurm"
+
+test-slurm: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m slurm
 
 clean:
 	rm -rf results logs .snakemake

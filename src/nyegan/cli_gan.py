@@ -30,13 +30,24 @@ def run_dataset(args) -> None:
     )
 
 
+def _json_object(text: str, option: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{option}: not a JSON object ({exc}): {text[:80]!r}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{option}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def run_train(args) -> None:
     from dataclasses import replace
 
     from nyegan.gan.config import read_sections
     from nyegan.gan.train import train
 
-    settings = read_sections(getattr(args, "config", None))["gan"]
+    extra = _json_object(args.settings, "--settings") if getattr(args, "settings", None) else None
+    settings = read_sections(getattr(args, "config", None), gan_overrides=extra)["gan"]
     overrides = {
         key: getattr(args, key)
         for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size")
@@ -47,7 +58,14 @@ def run_train(args) -> None:
     bar = lightning_progress_bar(settings.trainer.progress_bar)  # on a terminal only
     overrides["progress_bar"] = bar is not None
     settings = replace(settings, trainer=replace(settings.trainer, **overrides))
-    last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
+    if getattr(args, "log", None):
+        from nyegan.scripting import log_to
+
+        with log_to(args.log, append=True) as log:  # a resumed run keeps the earlier segments' log
+            last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
+            log.info("checkpoint %s", last)
+    else:
+        last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
     print(f"checkpoint: {last}")
 
 
@@ -131,6 +149,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("dataset", help="dataset netCDF")
     p.add_argument("-o", "--output", required=True, help="output folder (checkpoints/, logs/)")
     p.add_argument("--config", help="YAML/JSON with a 'gan' section (options below override it)")
+    p.add_argument("--settings", help="keys of the 'gan' section as an inline JSON object, over --config")
+    p.add_argument(
+        "--log", help="append messages, warnings and errors to this file (progress bar stays on the terminal)"
+    )
     p.add_argument("--steps", type=int, help="training steps (critic updates); a rerun resumes and trains up to this")
     p.add_argument("--batch-size", dest="batch_size", type=int, help="samples per batch and device")
     p.add_argument("--devices", type=int, help="devices (GPUs, or CPU processes) per node; > 1 runs DDP")

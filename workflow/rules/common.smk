@@ -44,3 +44,15 @@ def case_spec(wc):
                             f"{', '.join(CASES[:5])}{', ...' if len(CASES) > 5 else ''}") from None
 
 NYE_CASES = CASES  # every relaxed case has a Nye field, and all of them feed the dataset
+
+
+onstart:
+    # Under the SLURM executor: before anything is submitted, every job must fit the partition it is sent to
+    # (a job asking more tasks, CPUs or GPUs than any node has would wait in the queue forever; nyegan.cluster).
+    if workflow.executor_plugin is not None and workflow.executor_plugin.name == "slurm":
+        from nyegan.cluster import check_jobs
+
+        try:
+            check_jobs(workflow.dag.needrun_jobs())
+        except RuntimeError as exc:  # JobsDoNotFit, or sinfo could not be run
+            raise WorkflowError(str(exc))

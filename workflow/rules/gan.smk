@@ -1,6 +1,15 @@
 # Dataset and conditional GAN stages.
 # Needs from common.smk: NYE_CASES (case names) and the validated `config` (sections "dataset" and "gan").
+import json
 from pathlib import Path
+
+from nyegan.gan.slurm import train_job
+
+TRAIN_JOB = train_job(config["gan"])  # SLURM tasks, nodes and GPUs of gan_train (nyegan.gan.slurm)
+
+localrules:  # light steps run where Snakemake runs, not as cluster jobs
+    gan_dataset,
+    gan_evaluate,
 
 
 rule gan_dataset:
@@ -25,21 +34,23 @@ rule gan_train:
     output:
         "results/gan/checkpoints/last.ckpt",
     params:
-        gan=config["gan"],
+        gan=json.dumps(config["gan"]),
         outdir=lambda wc, output: str(Path(output[0]).parent.parent),  # results/gan
+        srun=TRAIN_JOB.srun,
     log:
         "logs/gan/train.log",
     conda:
         "../../envs/nyegan.yaml"
     resources:
-        # GPUs per node and nodes for the SLURM executor; Lightning reads devices / num_nodes from params.gan
-        gpu=lambda wc: config["gan"]["devices"] if config["gan"]["accelerator"] in ("gpu", "cuda") else 0,
-        nodes=lambda wc: config["gan"]["num_nodes"],
-        # SLURM: SIGUSR1 90 s before the time limit -> Lightning writes hpc_ckpt_*.ckpt and requeues the job,
-        # which resumes from it (nyegan.gan.train)
-        slurm_extra="--signal=SIGUSR1@90 --requeue",
-    script:
-        "../scripts/gan_train.py"
+        # one training process per SLURM task: gan.devices tasks (and GPUs) on each of gan.num_nodes nodes
+        **TRAIN_JOB.resources,
+        cpus_per_task=1,  # per process; profiles set it per site
+    shell:
+        # In a SLURM job srun starts the processes (Lightning's SLURMEnvironment: rank = task; SIGUSR1 from the
+        # profile's --signal makes it checkpoint and requeue, the requeued job resumes); elsewhere Lightning
+        # starts them itself. Messages go to the log, Lightning's bar to the terminal Snakemake runs in (if any).
+        "${{SLURM_JOB_ID:+{params.srun} --cpus-per-task={resources.cpus_per_task}}} "
+        "python -m nyegan train {input} -o {params.outdir} --settings {params.gan:q} --log {log}"
 
 
 rule gan_generate:

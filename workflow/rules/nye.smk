@@ -1,5 +1,8 @@
 # Stage 3: Nye dislocation-density field of every relaxed case (G-method), PNG map, summary table.
 
+localrules:
+    nye_summary,  # one table: runs where Snakemake runs, not as a cluster job
+
 
 rule nye_field:
     input:

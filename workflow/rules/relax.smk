@@ -6,6 +6,9 @@ import json as _json
 
 RELAX = config["relax"]  # validated: every default filled in from the schema
 
+localrules:
+    gb_energy_table,  # a table and a plot: runs where Snakemake runs, not as a cluster job
+
 
 rule relax:
     input:

@@ -144,11 +144,13 @@ class GanSettings:
         return cls.from_config({})
 
 
-def read_sections(path) -> dict:
+def read_sections(path, gan_overrides: dict | None = None) -> dict:
     """The ``dataset`` and ``gan`` sections of a YAML/JSON config file (other sections are ignored), validated;
-    ``None`` gives the defaults."""
+    ``None`` gives the defaults. ``gan_overrides`` (keys of the ``gan`` section) are set over the file's before
+    validation."""
     if path is None:
-        return {"dataset": DatasetSettings.from_config({}), "gan": GanSettings.defaults()}
+        gan = GanSettings.from_config(dict(gan_overrides)) if gan_overrides else GanSettings.defaults()
+        return {"dataset": DatasetSettings.from_config({}), "gan": gan}
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"config file {p} not found")
@@ -165,4 +167,5 @@ def read_sections(path) -> dict:
             cfg = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{p}: malformed JSON: {exc}") from None
-    return {"dataset": DatasetSettings.from_config(cfg.get("dataset")), "gan": GanSettings.from_config(cfg.get("gan"))}
+    gan = {**(cfg.get("gan") or {}), **(gan_overrides or {})}
+    return {"dataset": DatasetSettings.from_config(cfg.get("dataset")), "gan": GanSettings.from_config(gan)}

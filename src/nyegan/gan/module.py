@@ -228,6 +228,7 @@ class NyeGAN(pl.LightningModule):
     def on_validation_epoch_end(self):
         if not self.hp.images or self._val_example is None or self.trainer.sanity_checking:
             return
+        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank calls it, or rank 0 waits forever
         if self.global_rank != 0:
             return
         from nyegan.gan.plots import field_comparison_figure
@@ -239,8 +240,8 @@ class NyeGAN(pl.LightningModule):
             exp = getattr(lg, "experiment", None)
             if hasattr(exp, "add_figure"):
                 exp.add_figure("fields/real_vs_generated", fig, global_step=self.global_step, close=False)
-        if self.trainer.log_dir:
-            out = Path(self.trainer.log_dir) / "images" / f"epoch_{self.current_epoch:04d}.png"
+        if log_dir:
+            out = Path(log_dir) / "images" / f"epoch_{self.current_epoch:04d}.png"
             with atomic_path(out) as tmp:
                 fig.savefig(tmp, dpi=80, format="png")
         import matplotlib.pyplot as plt

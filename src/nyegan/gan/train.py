@@ -6,8 +6,9 @@ Outputs under ``out_dir``: ``checkpoints/step*.ckpt`` every ``checkpoint_every``
 Resuming: a rerun continues from ``last.ckpt`` (else the newest ``step*.ckpt``) at the saved step (a finished
 run returns at once), but only when the checkpoint was trained on the same dataset content with the same model
 and training settings (``nyegan.gan.run_identity``); otherwise the old run is moved to
-``checkpoints.previous-<time stamp>/`` and training starts fresh. Under SLURM, Lightning's ``SLURMEnvironment``
-saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the requeued run resumes from that checkpoint.
+``checkpoints.previous-<time stamp>/`` and training starts fresh. Under SLURM,
+``nyegan.gan.requeue.RequeueOnSignal`` saves ``hpc_ckpt_*.ckpt`` on SIGUSR1, requeues the job, and the requeued run
+resumes from that checkpoint.
 SIGTERM (and SIGUSR1 outside SLURM) saves a checkpoint and stops with exit status 128 + the signal number
 (``nyegan.gan.checkpoints``). Checkpoints are written to a temporary name next to the target and renamed, and
 carry the run identity and the provenance record (``nyegan.provenance``).
@@ -96,11 +97,14 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
 
     from nyegan.gan.checkpoints import AtomicCheckpointIO, PreemptionCheckpoint
     from nyegan.gan.data import NyeDataModule
+    from nyegan.gan.requeue import RequeueOnSignal
     from nyegan.gan.run_identity import IdentityStamp, resume_checkpoint, run_identity
+    from nyegan.gan.slurm import check_slurm_tasks
     from nyegan.provenance import provenance
 
     settings = settings_of(cfg)
     tr, hp = asdict(settings.trainer), settings.model
+    check_slurm_tasks(tr["devices"], tr["num_nodes"])  # under SLURM: one process per task, devices × num_nodes
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     # TensorBoard and CSV share logs/version_0; a resumed run's metrics.csv is kept by _keep_previous_csv
     warnings.filterwarnings("ignore", message=".*Experiment logs directory .* exists and is not empty.*")
@@ -128,7 +132,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo" if accel == "cpu" else None)
     plugins = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():
-        plugins.append(SLURMEnvironment(auto_requeue=True, requeue_signal=signal.SIGUSR1))
+        plugins.append(SLURMEnvironment(auto_requeue=False))  # RequeueOnSignal checkpoints at a batch end instead
 
     ckpt_cb = ModelCheckpoint(
         dirpath=ckpt_dir,
@@ -150,7 +154,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         precision=_precision(tr["precision"], accel),
         max_steps=max_steps,
         max_epochs=-1,
-        callbacks=[ckpt_cb, stamp, preemption, *extra_callbacks],
+        callbacks=[ckpt_cb, stamp, preemption, RequeueOnSignal(signal.SIGUSR1), *extra_callbacks],
         logger=loggers,
         plugins=plugins,
         default_root_dir=out_dir,
