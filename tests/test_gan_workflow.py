@@ -59,10 +59,11 @@ def test_checkpoint_saves_typed_hyperparameters(tmp_path):
 def test_gan_rules_run_under_snakemake(tmp_path):
     nye, _ = write_tiny_cases(tmp_path / "results")
     cases = sorted(p.stem for p in nye)
-    from nyegan.config import section_defaults
+    from nyegan.config import section_defaults, top_level_default
 
     # the rule file alone (no common.smk): give it validated sections, as common.smk would
-    defaults = {sec: section_defaults(sec) for sec in ("dataset", "gan")}
+    defaults = {sec: section_defaults(sec) for sec in ("dataset", "gan", "benchmark")}
+    defaults["potential"] = top_level_default("potential")
     defaults["dataset"].update(grid=[16, 32], heldout_misorientations=[20.0])
     defaults["gan"].update({k: v for k, v in TINY_GAN.items()}, steps=4, accelerator="cpu")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(defaults))

@@ -53,19 +53,15 @@ def run_train(args) -> None:
         for key in ("steps", "devices", "num_nodes", "precision", "accelerator", "strategy", "batch_size")
         if getattr(args, key, None) is not None
     }
-    from nyegan.progress import lightning_progress_bar
-
-    bar = lightning_progress_bar(settings.trainer.progress_bar)  # on a terminal only
-    overrides["progress_bar"] = bar is not None
     settings = replace(settings, trainer=replace(settings.trainer, **overrides))
-    if getattr(args, "log", None):
+    if getattr(args, "log", None):  # Lightning's bar (gan.progress_bar) stays on the terminal: nyegan.gan.train
         from nyegan.scripting import log_to
 
         with log_to(args.log, append=True) as log:  # a resumed run keeps the earlier segments' log
-            last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
+            last = train(args.dataset, args.output, settings)
             log.info("checkpoint %s", last)
     else:
-        last = train(args.dataset, args.output, settings, extra_callbacks=[bar] if bar else ())
+        last = train(args.dataset, args.output, settings)
     print(f"checkpoint: {last}")
 
 

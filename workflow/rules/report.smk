@@ -5,6 +5,11 @@
 # Needs from common.smk: CASES and NYE_CASES.
 
 
+localrules:  # figures of finished outputs: run where Snakemake runs, not as cluster jobs
+    nye_checks,
+    gan_training_figures,
+
+
 rule nye_checks:
     input:
         fields=expand("results/nye/{case}.nc", case=CASES),

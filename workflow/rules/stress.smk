@@ -5,6 +5,11 @@
 # results/stress/generated_metrics.json (generated vs atomistic stress error, needs results/stress/dataset.nc).
 
 
+localrules:  # a table and a small JSON: run where Snakemake runs, not as cluster jobs
+    stress_comparison,
+    stress_generated_metrics,
+
+
 rule stress_field:
     input:
         field="results/nye/{case}.nc",

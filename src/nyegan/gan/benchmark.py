@@ -152,7 +152,10 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     timings = {**{f"{g}_train_s": [] for g in generators}, "regressor_train_s": [], "wall_width_A": width}
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     for seed in seeds:
-        s = replace(settings, model=replace(settings.model, seed=int(seed), images=False))
+        # one process: the many small trainings of a benchmark run one after the other in this job, whatever
+        # gan.devices / gan.num_nodes ask of the study's own training
+        single = replace(settings.trainer, devices=1, num_nodes=1, strategy="auto")
+        s = replace(settings, model=replace(settings.model, seed=int(seed), images=False), trainer=single)
         generated = {}
         for family in generators:
             sf = replace(s, model=replace(s.model, family=family))

@@ -89,7 +89,7 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     (critic updates); Lightning's ``global_step`` counts critic + generator optimiser steps.
     """
     import lightning.pytorch as pl
-    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
     from lightning.pytorch.plugins.environments import SLURMEnvironment
     from lightning.pytorch.strategies import DDPStrategy
@@ -100,10 +100,17 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
     from nyegan.gan.requeue import RequeueOnSignal
     from nyegan.gan.run_identity import IdentityStamp, resume_checkpoint, run_identity
     from nyegan.gan.slurm import check_slurm_tasks
+    from nyegan.progress import lightning_progress_bar
     from nyegan.provenance import provenance
 
     settings = settings_of(cfg)
     tr, hp = asdict(settings.trainer), settings.model
+    # Lightning's bar on the terminal only (its own writes to sys.stdout, a log file under the workflow); a caller
+    # may pass its own progress-bar callback
+    bar = [cb for cb in extra_callbacks if isinstance(cb, ProgressBar)]
+    extra_callbacks = [cb for cb in extra_callbacks if not isinstance(cb, ProgressBar)]
+    if not bar and (terminal_bar := lightning_progress_bar(bool(tr["progress_bar"]))) is not None:
+        bar = [terminal_bar]
     check_slurm_tasks(tr["devices"], tr["num_nodes"])  # under SLURM: one process per task, devices × num_nodes
     warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     # TensorBoard and CSV share logs/version_0; a resumed run's metrics.csv is kept by _keep_previous_csv
@@ -154,13 +161,13 @@ def train(dataset_path, out_dir, cfg: dict | None = None, extra_callbacks=()) ->
         precision=_precision(tr["precision"], accel),
         max_steps=max_steps,
         max_epochs=-1,
-        callbacks=[ckpt_cb, stamp, preemption, RequeueOnSignal(signal.SIGUSR1), *extra_callbacks],
+        callbacks=[ckpt_cb, stamp, preemption, RequeueOnSignal(signal.SIGUSR1), *bar, *extra_callbacks],
         logger=loggers,
         plugins=plugins,
         default_root_dir=out_dir,
         log_every_n_steps=int(tr["log_every"]),
         num_sanity_val_steps=0,
-        enable_progress_bar=bool(tr["progress_bar"]),
+        enable_progress_bar=bool(bar),
         enable_model_summary=False,
         use_distributed_sampler=False,
     )
