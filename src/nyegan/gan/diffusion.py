@@ -2,7 +2,8 @@
 
 The network (the generator's conditional U-Net, ``nyegan.gan.models.UNet``) sees the noisy field x_t, the
 geometry maps (``nyegan.gan.inputs``) and an embedding of the condition vector and of the noise level, and predicts
-the noise ε (Ho et al. 2020, cosine schedule of Nichol & Dhariwal 2021). Fields are the generator's output
+v = sqrt(ᾱ) ε − sqrt(1 − ᾱ) x_0 (Ho et al. 2020 with the v-parameterisation of Salimans & Ho 2022, cosine schedule
+of Nichol & Dhariwal 2021). Fields are the generator's output
 channels over their dataset rms (2D: the three α_iz maps). Sampling runs the deterministic DDIM update (Song et
 al. 2021) over ``sample_steps`` levels from pure noise; the result goes through ``nyegan.gan.physics`` (2D: zero
 mean, α_ix = α_iy = 0, then the exact Frank–Bilby content), so the physics holds exactly as for the GAN.
@@ -46,7 +47,8 @@ def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class Denoiser(nn.Module):
-    """ε(x_t, maps, c, t): the conditional U-Net with the noise level in its conditioning embedding."""
+    """v(x_t, maps, c, t) = sqrt(ᾱ) ε − sqrt(1 − ᾱ) x_0 (v-prediction): the conditional U-Net with the noise level
+    in its conditioning embedding."""
 
     def __init__(self, dim: int, field_ch: int, n_maps: int, n_cond: int, width: int, depth: int, embed: int):
         super().__init__()
@@ -123,12 +125,13 @@ class NyeDiffusion(pl.LightningModule):
         eps = torch.randn(x0.shape, device=self.device, generator=self._rng)
         xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
         pred = self.denoiser(xt, self.maps(cond, gbf, lengths, cores), self.normalise(cond), t)
-        loss = ((pred - eps) ** 2).mean()
+        v = ab.sqrt() * eps - (1 - ab).sqrt() * x0  # v-prediction target
+        loss = ((pred - v) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         opt.step()
         self.iteration += 1
-        self.log_dict({"train/loss_eps": loss.detach(), "train/iteration": float(self.iteration)}, on_step=True,
+        self.log_dict({"train/loss_v": loss.detach(), "train/iteration": float(self.iteration)}, on_step=True,
                       on_epoch=False)  # fmt: skip
 
     @torch.no_grad()
@@ -145,11 +148,11 @@ class NyeDiffusion(pl.LightningModule):
         for k in range(len(ts) - 1):
             t, t_next = ts[k], ts[k + 1]
             ab, ab_next = cosine_alpha_bar(t), cosine_alpha_bar(t_next) if t_next > 0 else torch.tensor(1.0, device=dev)
-            eps = self.denoiser(x, maps, c, t.expand(B))
-            # at the noisiest levels x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) amplifies the noise estimate's error by
-            # up to 1/sqrt(ab) ~ 300: keep the estimate within the data's range (fields over their rms), then
-            # re-derive the noise consistent with it (standard x0 clipping)
-            x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-X0_CLIP, X0_CLIP)
+            v = self.denoiser(x, maps, c, t.expand(B))
+            # v-prediction: x0 = sqrt(ab) x - sqrt(1 - ab) v stays well conditioned at the noisiest levels, where
+            # the ε-form (x - sqrt(1 - ab) ε) / sqrt(ab) multiplies the network's error by up to 1/sqrt(ab) ~ 300
+            # and a wrong first estimate is carried to the end; the clip is a safety bound (fields over their rms)
+            x0 = (ab.sqrt() * x - (1 - ab).sqrt() * v).clamp(-X0_CLIP, X0_CLIP)
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
