@@ -108,7 +108,6 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     assert (tmp_path / "out" / "benchmark_fields.png").stat().st_size > 0
 
 
-
 def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_path):
     """A briefly trained diffusion model (its loss already well below that of predicting zero) must sample fields
     of the data's magnitude from pure noise, per α_iz component, not its amplified noise: the ε-form's
@@ -116,10 +115,9 @@ def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_p
     and the sampler carried that to the end (fields 15× the data's rms)."""
     import torch
     import xarray as xr
+    from _gan_fixtures import TINY_GAN, tiny_dataset
 
     from nyegan.gan.train import load_model, train
-
-    from _gan_fixtures import TINY_GAN, tiny_dataset
 
     path = tiny_dataset(tmp_path)
     cfg = {**TINY_GAN, "family": "diffusion", "steps": 150, "diffusion_sample_steps": 20, "lr_g": 1e-3}
