@@ -15,12 +15,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from nyegan.io.lammps_dump import Frame
-from nyegan.io.text import FileFormatError, LineReader, labels_to_ints, numeric_column, open_binary
+from nyegan.io.text import (
+    FileFormatError,
+    LineReader,
+    frame_at,
+    iter_frames,
+    labels_to_ints,
+    numeric_column,
+)
 from nyegan.structure import Structure
 
 _PAIR = re.compile(r'([A-Za-z_][\w:-]*)\s*=\s*("(?:[^"\\]|\\.)*"|\{[^}]*\}|\S+)|([A-Za-z_][\w:-]*)')
@@ -136,26 +142,12 @@ def _read_frame(reader: LineReader, index: int) -> Frame | None:
 
 def iter_extxyz(path: str | os.PathLike) -> Iterator[Frame]:
     """Frames of an extended XYZ file (plain or gzip), one at a time."""
-    path = Path(path)
-    with open_binary(path) as fh:
-        reader = LineReader(fh, path)
-        index = 0
-        while True:
-            frame = _read_frame(reader, index)
-            if frame is None:
-                if index == 0:
-                    raise FileFormatError(f"{path}: line 1: empty file, not an extended XYZ file")
-                return
-            yield frame
-            index += 1
+    return iter_frames(path, _read_frame, "an extended XYZ file")
 
 
 def read_extxyz(path: str | os.PathLike, index: int = 0) -> Structure:
     """One frame (the first by default) of an extended XYZ file."""
-    for frame in iter_extxyz(path):
-        if frame.index == index:
-            return frame.structure
-    raise ValueError(f"{path}: has no frame number {index} (counting from 0)")
+    return frame_at(iter_extxyz(path), index, path)
 
 
 def write_extxyz(path: str | os.PathLike, s: Structure, species: str = "Al", timestep: int | None = None) -> None:

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from nyegan.io.atomic import atomic_path
-from nyegan.io.text import FileFormatError, LineReader, labels_to_ints, numeric_column, open_binary
+from nyegan.io.text import (
+    FileFormatError,
+    LineReader,
+    frame_at,
+    iter_frames,
+    labels_to_ints,
+    numeric_column,
+)
 from nyegan.structure import Structure
 
 POSITION_SETS = (
@@ -164,26 +170,12 @@ def _all_numeric(values: np.ndarray) -> bool:
 
 def iter_dump(path: str | os.PathLike) -> Iterator[Frame]:
     """Snapshots of a LAMMPS text dump (plain or gzip), one at a time."""
-    path = Path(path)
-    with open_binary(path) as fh:
-        reader = LineReader(fh, path)
-        index = 0
-        while True:
-            frame = _read_frame(reader, index)
-            if frame is None:
-                if index == 0:
-                    raise FileFormatError(f"{path}: line 1: empty file, not a LAMMPS dump")
-                return
-            yield frame
-            index += 1
+    return iter_frames(path, _read_frame, "a LAMMPS dump")
 
 
 def read_dump(path: str | os.PathLike, index: int = 0) -> Structure:
     """Read one snapshot (the first by default) of a LAMMPS text dump. Extra numeric columns go to ``extra``."""
-    for frame in iter_dump(path):
-        if frame.index == index:
-            return frame.structure
-    raise ValueError(f"{path}: has no snapshot number {index} (counting from 0)")
+    return frame_at(iter_dump(path), index, path, "snapshot")
 
 
 def _is_restricted(cell: np.ndarray) -> bool:

@@ -267,3 +267,28 @@ def labels_to_ints(labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Integer ids 1..k for text labels (sorted order) and the label of each id."""
     names, inverse = np.unique(labels, return_inverse=True)
     return inverse.astype(np.int64) + 1, [str(n) for n in names]
+
+
+def iter_frames(path: str | os.PathLike, read_frame, what: str):
+    """Frames of a multi-frame text file (plain or gzip), one at a time: ``read_frame(reader, index)`` returns the
+    next frame or None at the end of the file; an empty file is a FileFormatError ("not <what>")."""
+    path = Path(path)
+    with open_binary(path) as fh:
+        reader = LineReader(fh, path)
+        index = 0
+        while True:
+            frame = read_frame(reader, index)
+            if frame is None:
+                if index == 0:
+                    raise FileFormatError(f"{path}: line 1: empty file, not {what}")
+                return
+            yield frame
+            index += 1
+
+
+def frame_at(frames, index: int, path, word: str = "frame"):
+    """The structure of frame number ``index`` (from 0) of ``frames``; ValueError naming the file if it has none."""
+    for frame in frames:
+        if frame.index == index:
+            return frame.structure
+    raise ValueError(f"{path}: has no {word} number {index} (counting from 0)")
