@@ -277,15 +277,19 @@ def test_failed_job_is_reported_and_rerun_completes_only_what_is_missing(slurm, 
     bad.write_text("not a LAMMPS data file\n")  # one case's input goes bad
     r = snakemake(tmp_path, *dumps, config=config)
     assert r.returncode != 0
-    # (should a start of MPI fail on the other case, the profile's retry redoes it)
+    # The bad case fails on each attempt (the profile retries once); an attempt may also fail earlier, when MPICH
+    # cannot start its ranks (seen now and then on this single-node test cluster): the cause is in one of them.
     errors = re.finditer(r"Error in rule relax:\n    message: SLURM-job '(\d+)' failed, SLURM status is: "
                          r"'FAILED'.*?\n(.*?)external_jobid", r.out, re.S)  # fmt: skip
-    error = next((e for e in errors if "output: results/relaxed/gb-001-S5-210.dump" in e.group(2)), None)
-    assert error, r.out[-4000:]
-    failed_log = tmp_path / "logs" / "slurm" / "rule_relax" / "gb-001-S5-210" / f"{error.group(1)}.log"
-    assert str(failed_log) in error.group(2)  # the report points to the job's SLURM log, kept for the user
-    assert "Error in rule relax" in failed_log.read_text()
-    assert "nyegan relax: error: results/structures/gb-001-S5-210.data: line 1" in failed_log.read_text()  # the cause
+    errors = [e for e in errors if "output: results/relaxed/gb-001-S5-210.dump" in e.group(2)]
+    assert errors, r.out[-4000:]
+    logs = {
+        e.group(1): tmp_path / "logs" / "slurm" / "rule_relax" / "gb-001-S5-210" / f"{e.group(1)}.log" for e in errors
+    }
+    for e in errors:  # each report points to the job's SLURM log, kept for the user
+        assert str(logs[e.group(1)]) in e.group(2) and "Error in rule relax" in logs[e.group(1)].read_text()
+    cause = "nyegan relax: error: results/structures/gb-001-S5-210.data: line 1"
+    assert any(cause in log.read_text() for log in logs.values()), [log.read_text()[-2000:] for log in logs.values()]
     good = tmp_path / dumps[0]
     assert good.exists() and not (tmp_path / dumps[1]).exists()  # the other case went on (keep-going)
     mtime = good.stat().st_mtime_ns
