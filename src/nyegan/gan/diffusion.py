@@ -26,7 +26,7 @@ from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
 from nyegan.gan.inputs import N_CHANNELS
 from nyegan.gan.models import UNet
-from nyegan.gan.module import DataSpec, GeometryMaps
+from nyegan.gan.module import DataSpec, GeometryMaps, IterationState
 
 X0_CLIP = 20.0  # bound of the denoised estimate, in units of each component's dataset rms
 
@@ -62,7 +62,7 @@ class Denoiser(nn.Module):
         return self.unet(torch.cat([x, maps], dim=1), e)
 
 
-class NyeDiffusion(pl.LightningModule):
+class NyeDiffusion(IterationState, pl.LightningModule):
     """Conditional diffusion model of Nye fields; same constructor, data and sampling API as ``NyeGAN``."""
 
     def __init__(self, model: dict, data: dict):
@@ -100,17 +100,6 @@ class NyeDiffusion(pl.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.denoiser.parameters(), lr=self.hp.lr_g, betas=(0.9, 0.99))
-
-    def on_fit_start(self):
-        self._rng = torch.Generator(device=self.device).manual_seed(
-            int(self.hp.seed) * 1000003 + 7 * self.global_rank + self.iteration
-        )
-
-    def on_save_checkpoint(self, checkpoint):
-        checkpoint["nyegan_iteration"] = self.iteration
-
-    def on_load_checkpoint(self, checkpoint):
-        self.iteration = int(checkpoint.get("nyegan_iteration", 0))
 
     def training_step(self, batch, batch_idx):
         o = self.hp

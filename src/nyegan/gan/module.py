@@ -62,7 +62,24 @@ class GeometryMaps(torch.nn.Module):
         return maps
 
 
-class NyeGAN(pl.LightningModule):
+class IterationState:
+    """Training-step counter and augmentation generator shared by the generators: ``iteration`` (training steps
+    done) is saved in checkpoints and seeds the per-rank generator, so a resumed run does not replay the
+    augmentations of its first segment."""
+
+    def on_fit_start(self):
+        self._rng = torch.Generator(device=self.device).manual_seed(
+            int(self.hp.seed) * 1000003 + 7 * self.global_rank + self.iteration
+        )
+
+    def on_save_checkpoint(self, checkpoint):
+        checkpoint["nyegan_iteration"] = self.iteration
+
+    def on_load_checkpoint(self, checkpoint):
+        self.iteration = int(checkpoint.get("nyegan_iteration", 0))
+
+
+class NyeGAN(IterationState, pl.LightningModule):
     """Conditional WGAN of Nye fields. ``model``: :class:`nyegan.gan.config.ModelHParams` as a dict;
     ``data``: :class:`DataSpec` as a dict. Both are saved with ``save_hyperparameters`` (plain types, so
     checkpoints load with ``torch.load(weights_only=True)``)."""
@@ -129,17 +146,6 @@ class NyeGAN(pl.LightningModule):
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
         opt_d = torch.optim.Adam(self.critic.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
         return [opt_g, opt_d]
-
-    def on_fit_start(self):
-        self._rng = torch.Generator(device=self.device).manual_seed(
-            int(self.hp.seed) * 1000003 + 7 * self.global_rank + self.iteration
-        )
-
-    def on_save_checkpoint(self, checkpoint):
-        checkpoint["nyegan_iteration"] = self.iteration
-
-    def on_load_checkpoint(self, checkpoint):
-        self.iteration = int(checkpoint.get("nyegan_iteration", 0))
 
     # ---- training ------------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
