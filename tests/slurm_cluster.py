@@ -9,7 +9,8 @@ from ``slurmd -C``, one fake GPU ``gpu:1`` backed by ``/dev/null``), starts ``mu
 Test-cluster settings and why: no slurmdbd, so the workflow's status command is ``squeue`` and ``MinJobAge=300``
 keeps finished jobs visible to it; ``DefMemPerCPU`` and the node's ``RealMemory`` let ``--mem``/``--mem-per-cpu``
 requests through; ``cred_expire=10`` shortens the hold of a requeued job (SLURM's default is 120 s) and
-``sched_interval``/``bf_interval`` let it start soon after; ``MpiDefault=none`` (Debian's default) so the
+``sched_interval``/``bf_interval`` let it start soon after; ``FirstJobId`` from the clock, so job ids never
+repeat across starts (``first_job_id``); ``MpiDefault=none`` (Debian's default) so the
 profiles must ask for PMI-2 themselves. Besides the default partition ``debug`` the node is also in partitions
 named like the sites' (``cpu_p1 gpu_p13 gpu_p5 gpu_p6`` on Jean Zay, ``std gpu`` on EXPLOR) with their GPU
 features, so ``sbatch --test-only`` can judge the site profiles' flags for real.
@@ -108,6 +109,19 @@ def _node_config() -> dict:
     return fields
 
 
+def first_job_id(now: float | None = None) -> int:
+    """A first job id that no earlier start of the test cluster on this machine has used.
+
+    The cluster's state is wiped at each start, and SLURM would number jobs from 1 again. MPICH names the shared
+    memory segment of a job step after its PMI key-value space (``<jobid>.<stepid>`` under ``srun``), and a step
+    that is killed leaves it in ``/dev/shm``: a later job with the same id attaches to the stale segment and dies
+    in ``MPI_Init`` ("Message truncated"). Numbering from the clock (one id per second since 2024, wrapping well
+    below SLURM's largest id) keeps ids distinct across starts; a session submits far fewer than one job a second.
+    """
+    seconds = int((time.time() if now is None else now) - 1_704_067_200)  # 2024-01-01 UTC
+    return 1_000 + seconds % 60_000_000
+
+
 def _slurm_conf(node: dict, base: Path, munge_socket: Path) -> str:
     name = node["NodeName"]
     hw = " ".join(f"{k}={node[k]}" for k in node if k != "NodeName")
@@ -140,6 +154,7 @@ SchedulerParameters=sched_interval=2,bf_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 MpiDefault=none
+FirstJobId={first_job_id()}
 ReturnToService=2
 MinJobAge=300
 KillWait=5

@@ -42,10 +42,7 @@ def site(monkeypatch, tmp_path):
 def test_generic_profile_takes_settings_from_env_over_user_file(site):
     _, default, rules = site("slurm")
     assert "slurm_account" not in default and "slurm_partition" not in default  # nothing guessed or hard-coded
-    assert (
-        rules["relax"]["tasks"] == "8"
-        and rules["relax"]["mpi"] == "'MPIR_CVAR_PMI_VERSION=1 srun --mpi=pmi2 --kill-on-bad-exit=1'"
-    )
+    assert rules["relax"]["tasks"] == "8" and rules["relax"]["mpi"] == "'srun --mpi=pmi2 --kill-on-bad-exit=1'"
     _, default, rules = site("slurm", user={"account": "fromfile", "partition": "cpu", "relax_tasks": 4})
     assert default["slurm_account"] == "'fromfile'" and rules["relax"]["tasks"] == "4"
     assert rules["gan_train"]["slurm_account"] == "'fromfile'"  # GPU jobs default to the CPU settings
