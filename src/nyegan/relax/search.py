@@ -15,7 +15,9 @@
 5. **Microstates.** The fully relaxed states are de-duplicated (same atom count, energy within 0.05 mJ/m² and the
    same sorted per-atom energies: the same structure up to a lattice translation) and the ``ensemble.states``
    lowest within ``ensemble.max_delta`` of the minimum are relaxed with the final settings (optionally after an
-   MD anneal + quench of the ``anneal_best`` best). The lowest is the boundary's ground state.
+   MD anneal + quench of the ``anneal_best`` best). The lowest is the boundary's ground state. An annealed state
+   whose boundaries moved by more than ``anneal.max_boundary_shift`` (``nyegan.relax.migration``) is recorded
+   with the reason (``rejected``) and never chosen.
 
 States are compared by γ = (E + N·E_coh)/(2A), not by E, since deletion changes N. MPI ranks form partitions
 (``nyegan.relax.parallel``) that evaluate states concurrently; a state is fully relaxed by the partition that
@@ -43,6 +45,7 @@ from nyegan.progress import progress_bar
 from nyegan.relax.checkpoint import SearchCheckpoint, search_identity
 from nyegan.relax.energy import gb_energy_mj_m2
 from nyegan.relax.engine import LammpsRelaxer, MinimizeResult
+from nyegan.relax.migration import boundary_positions, boundary_shift
 from nyegan.relax.parallel import is_root, my_share, split_partitions
 from nyegan.relax.settings import MinimizeSettings, RelaxSettings
 from nyegan.relax.states import (
@@ -126,6 +129,7 @@ class _Search:
     area: float = 0.0
     screened: dict = field(default_factory=dict)  # state key -> record (all ranks)
     full: dict = field(default_factory=dict)  # state key -> record (all ranks)
+    rejected: dict = field(default_factory=dict)  # annealed states whose boundaries migrated (all ranks)
     structures: dict = field(default_factory=dict)  # state key -> Structure (ranks of the owner partition)
     order: list = field(default_factory=list)  # state keys in the order they were screened
     runs: dict = field(default_factory=lambda: dict.fromkeys(("screen", "full", "final", "anneal", "replay"), 0))
@@ -153,6 +157,9 @@ class _Search:
                 self.order.append(key)
             if event == "screen":
                 self.screened[key] = rec
+            elif rec.get("rejected"):  # an annealed state whose boundaries migrated: kept on record, never chosen
+                self.rejected[key] = rec
+                self.screened.setdefault(key, {**rec, "stage": "anneal"})
             else:
                 self.full[key] = rec
                 self.screened.setdefault(key, {**rec, "stage": "anneal"})
@@ -200,9 +207,7 @@ class _Search:
         if key in self.structures:
             return self.structures[key]
         if key[-1] == "anneal":
-            self.relaxer.load(self._structure(key[:-1]))
-            self.relaxer.anneal(self.settings.anneal)
-            self.relaxer.minimize(search_minimize_settings(self.settings))
+            self._anneal(self._structure(key[:-1]))
         else:
             rec = self.screened[key]  # the exact translation (the key is rounded)
             s, _ = apply_state(self.base, TrialState(rec["tx"], rec["tz"], rec["cutoff_nn"]), self.d_nn)
@@ -213,6 +218,14 @@ class _Search:
                 self.relaxer.minimize(search_minimize_settings(self.settings))
         self._count("replay")
         return self._keep(key)
+
+    def _anneal(self, parent: Structure) -> tuple[MinimizeResult, np.ndarray]:
+        """Load ``parent``, locate its boundaries (CNA), anneal and quench it (the same steps when a resumed
+        search rebuilds the state). Returns the quench's result and the boundary positions before the anneal."""
+        self.relaxer.load(parent)
+        before = boundary_positions(parent, self.relaxer.cna(self.props.a0))
+        self.relaxer.anneal(self.settings.anneal)
+        return self.relaxer.minimize(search_minimize_settings(self.settings)), before
 
     def _count(self, kind: str) -> None:
         if is_root(self.sub):
@@ -292,17 +305,22 @@ class _Search:
             if self.screened[key]["partition"] != self.color:
                 continue
             akey = (*key, "anneal")
-            if akey in self.full:  # resumed from a checkpoint
+            if akey in self.full or akey in self.rejected:  # resumed from a checkpoint
                 continue
-            self.relaxer.load(self._structure(key))
-            self.relaxer.anneal(self.settings.anneal)
-            res = self.relaxer.minimize(search_minimize_settings(self.settings))
+            res, before = self._anneal(self._structure(key))
             self._count("anneal")
             out = self._keep(akey)
+            shift = boundary_shift(before, boundary_positions(out, self.relaxer.cna(self.props.a0)))
             if is_root(self.sub):
-                mine.append({**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
-                             "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
-                             "fingerprint": fingerprint(out).tolist()})  # fmt: skip
+                rec = {**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
+                       "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
+                       "boundary_shift_A": [round(float(v), 4) for v in shift],
+                       "fingerprint": fingerprint(out).tolist()}  # fmt: skip
+                moved = float(np.nanmax(np.abs(shift))) if np.isfinite(shift).any() else 0.0
+                if moved > self.settings.anneal.max_boundary_shift:
+                    rec["rejected"] = (f"a boundary moved by {moved:.2f} Å during the anneal "
+                                       f"(relax.anneal.max_boundary_shift = {self.settings.anneal.max_boundary_shift} Å)")  # fmt: skip
+                mine.append(rec)
         records = self._gather(mine)
         self._finished("anneal", records)
         return records

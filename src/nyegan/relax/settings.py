@@ -35,12 +35,14 @@ class MinimizeSettings:
 
 @dataclass(frozen=True)
 class AnnealSettings:
-    """Optional short NVT anneal followed by a CG quench (``steps`` = 0 disables it); K, MD steps, ps."""
+    """Optional short NVT anneal followed by a CG quench (``steps`` = 0 disables it); K, MD steps, ps. In the GB
+    search an annealed state whose boundaries moved by more than ``max_boundary_shift`` (Å) is rejected."""
 
     temperature: float
     steps: int
     timestep: float
     seed: int
+    max_boundary_shift: float
 
     @property
     def enabled(self) -> bool:
