@@ -63,3 +63,19 @@ def test_search_rejects_annealed_states_whose_boundaries_moved_too_far(s5):
         # ...but more than this test's 1e-6 Å allows: rejected, with the reason, and never chosen
         assert "max_boundary_shift" in st["rejected"] and st["full_gb_energy_mJ_m2"] is None
     assert rec["chosen_state"]["stage"] != "anneal"
+
+
+def test_single_relaxation_keeps_the_unannealed_structure_when_a_boundary_moved(s5):
+    s, meta = s5
+    base = {"gb_search": {"enabled": False}}
+    _, plain = relax_case(s, meta, POT, RelaxSettings.from_config(base))
+    anneal = {"steps": 300, "temperature": 400.0}
+    _, kept = relax_case(s, meta, POT, RelaxSettings.from_config({**base, "anneal": anneal}))
+    _, dropped = relax_case(s, meta, POT, RelaxSettings.from_config({**base, "anneal": {**anneal,
+                                                                                       "max_boundary_shift": 1e-6}}))  # fmt: skip
+    for rec in (kept, dropped):
+        assert len(rec["anneal"]["boundary_shift_A"]) == 2
+    assert "rejected" not in kept["anneal"] and np.all(np.abs(kept["anneal"]["boundary_shift_A"]) < 0.5)
+    assert "max_boundary_shift" in dropped["anneal"]["rejected"]
+    # rejected: the structure relaxed before the anneal, i.e. the energy of the same case relaxed without one
+    assert dropped["gb_energy_mJ_m2"] == pytest.approx(plain["gb_energy_mJ_m2"], abs=0.01)

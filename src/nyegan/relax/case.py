@@ -128,7 +128,15 @@ def relax_case(
     else:
         disl = meta.get("dislocations")
         out, res, anneal = relax_single(
-            s, pot, settings, minimize, comm=comm, log_file=log_file, case=case, cna_a0=props.a0 if disl else None
+            s,
+            pot,
+            settings,
+            minimize,
+            comm=comm,
+            log_file=log_file,
+            case=case,
+            cna_a0=props.a0 if disl else None,
+            boundaries_a0=props.a0 if is_gb else None,
         )
         members, rec = None, None
         if is_root(comm):

@@ -499,19 +499,35 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
 
 
 def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, minimize: MinimizeSettings,
-                 comm=None, log_file=None, case: str = "?", cna_a0: float | None = None):  # fmt: skip
+                 comm=None, log_file=None, case: str = "?", cna_a0: float | None = None,
+                 boundaries_a0: float | None = None):  # fmt: skip
     """Relax one structure on all ranks of ``comm`` (one LAMMPS instance). Returns (Structure, MinimizeResult,
-    anneal info) on rank 0, (None, None, None) elsewhere. ``cna_a0``: also classify atoms (extra["cna"])."""
+    anneal info) on rank 0, (None, None, None) elsewhere. ``cna_a0``: also classify atoms (extra["cna"]).
+    ``boundaries_a0``: the cell is a bicrystal (boundaries at Ly/4 and 3Ly/4, lattice constant in Å): with an
+    anneal, its boundaries are located before and after (``nyegan.relax.migration``), and when one moved by more
+    than ``anneal.max_boundary_shift`` the annealed structure is dropped for the one relaxed before the anneal."""
     relaxer = LammpsRelaxer(potential, n_types=max(2, int(s.grain.max())), comm=comm, log_file=log_file, case=case)
     try:
         relaxer.load(s)
         anneal_info = None
         if settings.anneal.enabled:
             before = relaxer.minimize(minimize)
+            unannealed = relaxer.structure() if boundaries_a0 else None
+            y0 = boundary_positions(unannealed, relaxer.cna(boundaries_a0)) if boundaries_a0 else None
             relaxer.anneal(settings.anneal)
             anneal_info = {"temperature_K": settings.anneal.temperature, "steps": settings.anneal.steps,
                            "energy_before_eV": before.energy}  # fmt: skip
         res: MinimizeResult = relaxer.minimize(minimize)
+        if anneal_info is not None and boundaries_a0:
+            shift = boundary_shift(y0, boundary_positions(relaxer.structure(), relaxer.cna(boundaries_a0)))
+            anneal_info["boundary_shift_A"] = [round(float(v), 4) for v in shift]
+            moved = float(np.nanmax(np.abs(shift))) if np.isfinite(shift).any() else 0.0
+            if moved > settings.anneal.max_boundary_shift:
+                anneal_info["rejected"] = (f"a boundary moved by {moved:.2f} Å during the anneal (relax.anneal."
+                                           f"max_boundary_shift = {settings.anneal.max_boundary_shift} Å): the "
+                                           "structure relaxed before the anneal is kept")  # fmt: skip
+                relaxer.load(unannealed)
+                res = relaxer.minimize(minimize)
         out = relaxer.structure()
         if cna_a0:
             out.extra["cna"] = relaxer.cna(cna_a0)
