@@ -42,3 +42,15 @@ def boundary_positions(s: Structure, cna: np.ndarray) -> np.ndarray:
 def boundary_shift(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Signed displacement (Å) of each boundary from ``before`` to ``after`` (both from ``boundary_positions``)."""
     return np.asarray(after, float) - np.asarray(before, float)
+
+
+def migration_check(before: np.ndarray, after: np.ndarray, max_shift: float) -> dict:
+    """``{"boundary_shift_A": [dy1, dy2]}`` (Å, rounded to 1e-4), with ``"rejected"`` (the reason) when a boundary
+    moved by more than ``max_shift`` (``relax.anneal.max_boundary_shift``); boundaries not found count as unmoved."""
+    shift = boundary_shift(before, after)
+    out: dict = {"boundary_shift_A": [round(float(v), 4) for v in shift]}
+    moved = float(np.nanmax(np.abs(shift))) if np.isfinite(shift).any() else 0.0
+    if moved > max_shift:
+        out["rejected"] = (f"a boundary moved by {moved:.2f} Å during the anneal "
+                           f"(relax.anneal.max_boundary_shift = {max_shift} Å)")  # fmt: skip
+    return out

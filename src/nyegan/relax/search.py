@@ -45,7 +45,7 @@ from nyegan.progress import progress_bar
 from nyegan.relax.checkpoint import SearchCheckpoint, search_identity
 from nyegan.relax.energy import gb_energy_mj_m2
 from nyegan.relax.engine import LammpsRelaxer, MinimizeResult
-from nyegan.relax.migration import boundary_positions, boundary_shift
+from nyegan.relax.migration import boundary_positions, migration_check
 from nyegan.relax.parallel import is_root, my_share, split_partitions
 from nyegan.relax.settings import MinimizeSettings, RelaxSettings
 from nyegan.relax.states import (
@@ -157,11 +157,8 @@ class _Search:
                 self.order.append(key)
             if event == "screen":
                 self.screened[key] = rec
-            elif rec.get("rejected"):  # an annealed state whose boundaries migrated: kept on record, never chosen
-                self.rejected[key] = rec
-                self.screened.setdefault(key, {**rec, "stage": "anneal"})
-            else:
-                self.full[key] = rec
+            else:  # an annealed state whose boundaries migrated is kept on record, never chosen
+                (self.rejected if rec.get("rejected") else self.full)[key] = rec
                 self.screened.setdefault(key, {**rec, "stage": "anneal"})
         if self.checkpoint is not None:
             self.checkpoint.append(event, records)
@@ -310,17 +307,12 @@ class _Search:
             res, before = self._anneal(self._structure(key))
             self._count("anneal")
             out = self._keep(akey)
-            shift = boundary_shift(before, boundary_positions(out, self.relaxer.cna(self.props.a0)))
+            after = boundary_positions(out, self.relaxer.cna(self.props.a0))
             if is_root(self.sub):
-                rec = {**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
-                       "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
-                       "boundary_shift_A": [round(float(v), 4) for v in shift],
-                       "fingerprint": fingerprint(out).tolist()}  # fmt: skip
-                moved = float(np.nanmax(np.abs(shift))) if np.isfinite(shift).any() else 0.0
-                if moved > self.settings.anneal.max_boundary_shift:
-                    rec["rejected"] = (f"a boundary moved by {moved:.2f} Å during the anneal "
-                                       f"(relax.anneal.max_boundary_shift = {self.settings.anneal.max_boundary_shift} Å)")  # fmt: skip
-                mine.append(rec)
+                mine.append({**self.screened[key], "key": list(akey), "stage": "anneal", "round": round_,
+                             "anneal_temperature_K": self.settings.anneal.temperature, **self._result(res),
+                             **migration_check(before, after, self.settings.anneal.max_boundary_shift),
+                             "fingerprint": fingerprint(out).tolist()})  # fmt: skip
         records = self._gather(mine)
         self._finished("anneal", records)
         return records
@@ -518,17 +510,15 @@ def relax_single(s: Structure, potential: Potential, settings: RelaxSettings, mi
             anneal_info = {"temperature_K": settings.anneal.temperature, "steps": settings.anneal.steps,
                            "energy_before_eV": before.energy}  # fmt: skip
         res: MinimizeResult = relaxer.minimize(minimize)
+        out = relaxer.structure()
         if anneal_info is not None and boundaries_a0:
-            shift = boundary_shift(y0, boundary_positions(relaxer.structure(), relaxer.cna(boundaries_a0)))
-            anneal_info["boundary_shift_A"] = [round(float(v), 4) for v in shift]
-            moved = float(np.nanmax(np.abs(shift))) if np.isfinite(shift).any() else 0.0
-            if moved > settings.anneal.max_boundary_shift:
-                anneal_info["rejected"] = (f"a boundary moved by {moved:.2f} Å during the anneal (relax.anneal."
-                                           f"max_boundary_shift = {settings.anneal.max_boundary_shift} Å): the "
-                                           "structure relaxed before the anneal is kept")  # fmt: skip
+            after = boundary_positions(out, relaxer.cna(boundaries_a0))
+            anneal_info.update(migration_check(y0, after, settings.anneal.max_boundary_shift))
+            if "rejected" in anneal_info:
+                anneal_info["rejected"] += ": the structure relaxed before the anneal is kept"
                 relaxer.load(unannealed)
                 res = relaxer.minimize(minimize)
-        out = relaxer.structure()
+                out = relaxer.structure()
         if cna_a0:
             out.extra["cna"] = relaxer.cna(cna_a0)
     finally:
