@@ -11,8 +11,11 @@ localrules:  # a table and a small JSON: run where Snakemake runs, not as cluste
 
 
 rule stress_field:
+    # One job per case: the FDM solve and, on the same field, its check against the LAMMPS virial stress of the
+    # relaxed cell (one job, not two: fewer jobs to plan and to submit on a large sweep; docs/cluster.md).
     input:
         field="results/nye/{case}.nc",
+        dump="results/relaxed/{case}.dump",
     output:
         field="results/stress/{case}.nc",
         png=report(
@@ -20,6 +23,13 @@ rule stress_field:
             category="Stresses",
             subcategory="FDM stress per case",
             caption="../report/stress_field.rst",
+        ),
+        json="results/stress/{case}.atomistic.json",
+        atomistic_png=report(
+            "results/stress/{case}.atomistic.png",
+            category="Stresses",
+            subcategory="FDM vs LAMMPS virial",
+            caption="../report/stress_atomistic.rst",
         ),
     params:
         stress=config["stress"],
@@ -33,35 +43,7 @@ rule stress_field:
         mem_mb=4000,
         runtime=20,
     script:
-        "../scripts/stress_field.py"
-
-
-rule stress_atomistic:
-    input:
-        dump="results/relaxed/{case}.dump",
-        field="results/nye/{case}.nc",
-        stress="results/stress/{case}.nc",
-    output:
-        json="results/stress/{case}.atomistic.json",
-        png=report(
-            "results/stress/{case}.atomistic.png",
-            category="Stresses",
-            subcategory="FDM vs LAMMPS virial",
-            caption="../report/stress_atomistic.rst",
-        ),
-    params:
-        stress=config["stress"],
-        potential=config["potential"],
-        element=config["element"],
-    log:
-        "logs/stress/{case}.atomistic.log",
-    conda:
-        "../../envs/nyegan.yaml"
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    script:
-        "../scripts/stress_atomistic.py"
+        "../scripts/stress_case.py"
 
 
 rule stress_comparison:
