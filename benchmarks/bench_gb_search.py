@@ -4,10 +4,14 @@ For each boundary both searches run in the same process, one after the other (th
 boundaries, second on even ones, so a change of machine load does not favour either):
 
 - dense: translations at ``--dense-spacing`` Å along x and half of it along z over one CSL period, every distinct
-  deletion level
-  below 0.9 d_nn, each state fully relaxed (CG to the search tolerance); the best then relaxed tightly;
-- default: the project's search with the schema defaults (screen every coarse state cheaply, relax the best
-  fully, refine at halved spacing until the minimum moves by less than 1 mJ/m²).
+  deletion level below 0.9 d_nn, each state fully relaxed (CG to the search tolerance), symmetry images included;
+  the best then relaxed tightly;
+- default: the project's search with the schema defaults (symmetry images of a state skipped, every other coarse
+  state screened, the best relaxed fully, refinement at halved spacing until the minimum moves by less than
+  1 mJ/m²).
+
+Also printed: how many of the dense search's states are distinct up to a symmetry of the cell, i.e. the cost of
+an exhaustive search that skips symmetry images too.
 
 Printed per boundary and in total: the final boundary energies (mJ/m²) and their difference, the CG runs
 (screening + full relaxations) and the full relaxations of each, wall and CPU seconds, and the ratios. Goal:
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxSettings, relax_case
+from nyegan.relax.states import TrialState, apply_state, geometry_key
 from nyegan.structures.gb import build_stgb
 
 BOUNDARIES = [
@@ -42,7 +47,7 @@ def dense_settings(spacing: float) -> RelaxSettings:
     d = RelaxSettings.defaults().search
     return RelaxSettings.from_config({"gb_search": {
         "translation_spacing": [spacing, spacing / 2], "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
-        "refine_rounds": 0}})  # fmt: skip
+        "refine_rounds": 0, "skip_equivalent": False}})  # fmt: skip
 
 
 def run(label, s, meta, pot, settings):
@@ -55,8 +60,15 @@ def run(label, s, meta, pot, settings):
     full = rec["n_full_relaxations"]
     dense_mode = settings.search.screen_maxiter == settings.search.maxiter
     runs = screened + (0 if dense_mode else full)  # dense: every "screening" already is a full relaxation
-    return {"search": label, "gamma": rec["gb_energy_mJ_m2"], "cg_runs": runs, "full": screened if dense_mode else full,
-            "wall_s": wall, "cpu_s": cpu, "chosen": rec["chosen_state"]}  # fmt: skip
+    out = {"search": label, "gamma": rec["gb_energy_mJ_m2"], "cg_runs": runs, "full": screened if dense_mode else full,
+           "wall_s": wall, "cpu_s": cpu, "chosen": rec["chosen_state"], "skipped_equivalent": len(rec["equivalent_states"])}  # fmt: skip
+    if dense_mode:  # states of the dense grid that are distinct up to a symmetry of the cell (no relaxation)
+        d_nn = cubic_properties(pot).a0 / 2**0.5
+        keys = {
+            geometry_key(apply_state(s, TrialState(r["tx"], r["tz"], r["cutoff_nn"]), d_nn)[0]) for r in rec["states"]
+        }
+        out["distinct"] = len(keys)
+    return out
 
 
 def main():
@@ -83,6 +95,7 @@ def main():
                "cpu_ratio": a["cpu_s"] / d["cpu_s"]}  # fmt: skip
         rows.append(row)
         print(f"{name:16s} {s.n_atoms:5d} atoms | dense {d['gamma']:8.2f} mJ/m² {d['cg_runs']:4d} runs "
+              f"({d['distinct']} distinct) "
               f"{d['wall_s']:6.1f} s | default {a['gamma']:8.2f} mJ/m² {a['cg_runs']:4d} runs ({a['full']} full) "
               f"{a['wall_s']:6.1f} s | Δγ {row['delta_mJ_m2']:+6.2f} | runs {row['runs_ratio']:.2f} "
               f"full {row['full_ratio']:.2f} wall {row['wall_ratio']:.2f} cpu {row['cpu_ratio']:.2f}", flush=True)  # fmt: skip
@@ -93,7 +106,9 @@ def main():
     full = sum(r["default"]["full"] for r in rows)
     wall = sum(r["default"]["wall_s"] for r in rows)
     cpu = sum(r["default"]["cpu_s"] for r in rows)
-    print(f"\ntotal: CG runs {runs}/{dense_runs} = {runs / dense_runs:.2f}, full relaxations {full}/{dense_runs} = "
+    distinct = sum(r["dense"]["distinct"] for r in rows)
+    print(f"\ntotal: CG runs {runs}/{dense_runs} = {runs / dense_runs:.2f} ({runs}/{distinct} = {runs / distinct:.2f} of "
+          f"the dense states distinct up to symmetry), full relaxations {full}/{dense_runs} = "
           f"{full / dense_runs:.2f}, wall {wall:.0f}/{dense_wall:.0f} s = {wall / dense_wall:.2f}, "
           f"cpu {cpu:.0f}/{dense_cpu:.0f} s = {cpu / dense_cpu:.2f}; worst Δγ "
           f"{max(r['delta_mJ_m2'] for r in rows):+.2f} mJ/m²")  # fmt: skip

@@ -259,6 +259,12 @@ RELAXED = JsonContract(
             "gb_energy_mJ_m2": {"type": "number"},
             "chosen_state": {"type": "object"},
             "states": {"type": "array", "items": {"type": "object", "required": ["gb_energy_mJ_m2"]}},
+            "equivalent_states": {
+                "type": "array",
+                "items": {"type": "object", "required": ["tx", "tz", "cutoff_nn", "same_as"]},
+                "description": "GB search: trial states not relaxed because their starting structure is a symmetry "
+                "image of an earlier state's (`same_as`: its tx, tz, cutoff_nn)",
+            },
             "warnings": {"type": "array", "items": {"type": "string"}},
             "build": {"type": "object", "required": ["case", "kind"]},
             "size_converged": {

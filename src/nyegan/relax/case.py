@@ -108,6 +108,7 @@ def relax_case(
         raise got
     pot, props = got
     check_min_distance(s, settings.min_pair_distance, case)
+    unperturbed = s  # the GB search judges which states are symmetry images on the structure without jitter
     if settings.jitter > 0:  # same displacements on every rank: seeded by the structure's own seed
         rng = np.random.default_rng([int(meta.get("seed", 0)), 7919])
         s = s.copy(positions=s.positions + rng.normal(0.0, settings.jitter, size=s.positions.shape))
@@ -123,7 +124,16 @@ def relax_case(
     minimize = settings.minimize if is_gb else settings.minimize.with_box_relax(settings.dislocation_box_relax)
     if do_search:
         members, rec = search_gb(
-            s, meta, pot, props, settings, comm=comm, log_file=log_file, case=case, checkpoint=checkpoint
+            s,
+            meta,
+            pot,
+            props,
+            settings,
+            comm=comm,
+            log_file=log_file,
+            case=case,
+            checkpoint=checkpoint,
+            unperturbed=unperturbed,
         )
     else:
         disl = meta.get("dislocations")

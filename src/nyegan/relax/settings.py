@@ -56,7 +56,8 @@ class SearchSettings:
     of d_nn = a0/√2; or explicit ``deletion_cutoffs``, at most ``max_deletion_levels`` per translation, 0 = all);
     screening CG (``screen_maxiter``, ``screen_ftol`` eV/Å), full CG of the ``n_full`` best (``maxiter``, ``ftol``,
     ``etol``), refinement around the ``n_refine`` best for at most ``refine_rounds`` rounds until the best γ moves
-    by less than ``tolerance`` (mJ/m²); ``anneal_best`` best states annealed (relax.anneal) and quenched."""
+    by less than ``tolerance`` (mJ/m²); ``anneal_best`` best states annealed (relax.anneal) and quenched;
+    ``skip_equivalent``: states that are images of an earlier one under a symmetry of the cell are not relaxed."""
 
     translation_spacing: tuple[float, float]
     translations: tuple[int, int] | None
@@ -73,6 +74,7 @@ class SearchSettings:
     refine_rounds: int
     tolerance: float
     anneal_best: int
+    skip_equivalent: bool = True
 
 
 @dataclass(frozen=True)

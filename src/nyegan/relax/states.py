@@ -14,6 +14,7 @@ number of atoms it deletes.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -104,6 +105,19 @@ def deletion_levels(
         pick = np.unique(np.round(np.linspace(0, len(levels) - 1, max_levels)).astype(int))
         levels = [levels[k] for k in pick]
     return levels
+
+
+def geometry_key(s: Structure, k: int = 12, decimals: int = 3) -> bytes:
+    """A key equal for two structures that are images of each other under an isometry of the periodic cell
+    (a lattice translation, a mirror, a rotation): the multiset, over atoms, of each atom's sorted distances to
+    its ``k`` nearest neighbours, rounded to 10^-``decimals`` Å. Trial states with the same key relax to the same
+    boundary (up to that isometry) and need to be relaxed once. Orthogonal periodic cells."""
+    box = np.diag(s.cell)
+    pts = np.mod(s.positions - s.origin, box)
+    d, _ = cKDTree(pts, boxsize=box).query(pts, k=k + 1)
+    rows = np.round(d[:, 1:], decimals)
+    rows = rows[np.lexsort(rows.T[::-1])]
+    return hashlib.sha1(np.ascontiguousarray(rows).tobytes()).digest()
 
 
 def neighbour_translations(tx: float, tz: float, step_x: float, step_z: float, periods_xz) -> list[tuple[float, float]]:
