@@ -18,7 +18,8 @@ Printed per boundary and in total: the final boundary energies (mJ/m²) and thei
 default within 1 mJ/m² of (or below) dense, with ≤ 30 % of its relaxations and ≤ 1/4 of its time.
 
     python benchmarks/bench_gb_search.py                 # the five boundaries below, Al_mm
-    python benchmarks/bench_gb_search.py --quick         # two small boundaries
+    python benchmarks/bench_gb_search.py --quick         # three of them
+    python benchmarks/bench_gb_search.py --only 'S33(2-25)[110]'
 """
 
 from __future__ import annotations
@@ -75,13 +76,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--potential", default="Al_mm.eam.fs")
     ap.add_argument("--dense-spacing", type=float, default=1.0, help="Å (default 1.0)")
-    ap.add_argument("--quick", action="store_true", help="two small boundaries")
+    ap.add_argument("--quick", action="store_true", help="three of the boundaries (Σ5, Σ27, Σ11)")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="these boundaries only, e.g. S33(2-25)[110]")
     ap.add_argument("--json", type=Path, help="write the table as JSON")
     args = ap.parse_args()
     pot = resolve_potential(args.potential)
     a0 = cubic_properties(pot).a0
     rows = []
-    for k, (name, axis, plane) in enumerate(BOUNDARIES[::2] if args.quick else BOUNDARIES):
+    chosen = BOUNDARIES[::2] if args.quick else BOUNDARIES
+    if args.only:
+        unknown = set(args.only) - {b[0] for b in BOUNDARIES}
+        if unknown:
+            raise SystemExit(f"--only: unknown boundaries {sorted(unknown)}; choose from {[b[0] for b in BOUNDARIES]}")
+        chosen = [b for b in BOUNDARIES if b[0] in args.only]
+    for k, (name, axis, plane) in enumerate(chosen):
         s, meta = build_stgb(axis, plane, a0=a0, min_size=(10, 40, 8))
         meta = {**meta, "potential": pot.name, "element": pot.element}
         jobs = [("dense", dense_settings(args.dense_spacing)), ("default", RelaxSettings.defaults())]
