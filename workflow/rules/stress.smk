@@ -43,7 +43,7 @@ rule stress_field:
         mem_mb=4000,
         runtime=20,
     script:
-        "../scripts/stress_case.py"
+        "../scripts/stress_field.py"
 
 
 rule stress_comparison:

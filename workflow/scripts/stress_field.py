@@ -1,10 +1,11 @@
 """Snakemake adapter: Nye field (atomistic, or generated/dataset + the atomistic fields of its source cases) ->
-stress netCDF + PNG (nyegan.stress.case.stress_case)."""
+stress netCDF + PNG (nyegan.stress.case.stress_case); for one case's field, also the comparison of that stress with
+the LAMMPS virial stress of its relaxed dump (JSON + PNG, atomistic_case)."""
 
 from pathlib import Path
 
 from nyegan.scripting import log_to
-from nyegan.stress.case import mean_condition, stress_case
+from nyegan.stress.case import atomistic_case, mean_condition, stress_case
 
 with log_to(snakemake.log[0]) as log:
     cfg = snakemake.params.stress
@@ -23,3 +24,16 @@ with log_to(snakemake.log[0]) as log:
         title=Path(snakemake.output.field).stem,
     )
     log.info("stress -> %s", snakemake.output.field)
+    if "json" in snakemake.output.keys():  # one case: check against the LAMMPS virial stress
+        atomistic_case(
+            snakemake.input.dump,
+            snakemake.input.field,
+            snakemake.output.field,
+            snakemake.output.json,
+            snakemake.params.potential,
+            snakemake.params.element,
+            core_radius=cfg["core_radius"],
+            core_threshold=cfg["core_threshold"],
+            png_path=snakemake.output.atomistic_png,
+        )
+        log.info("virial comparison -> %s", snakemake.output.json)
