@@ -51,7 +51,7 @@ def dense_settings(spacing: float) -> RelaxSettings:
         "refine_rounds": 0, "skip_equivalent": False}})  # fmt: skip
 
 
-def run(label, s, meta, pot, settings):
+def run(label, s, meta, pot, settings, a0: float):
     t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -64,7 +64,7 @@ def run(label, s, meta, pot, settings):
     out = {"search": label, "gamma": rec["gb_energy_mJ_m2"], "cg_runs": runs, "full": screened if dense_mode else full,
            "wall_s": wall, "cpu_s": cpu, "chosen": rec["chosen_state"], "skipped_equivalent": len(rec["equivalent_states"])}  # fmt: skip
     if dense_mode:  # states of the dense grid that are distinct up to a symmetry of the cell (no relaxation)
-        d_nn = cubic_properties(pot).a0 / 2**0.5
+        d_nn = a0 / 2**0.5
         keys = {
             geometry_key(apply_state(s, TrialState(r["tx"], r["tz"], r["cutoff_nn"]), d_nn)[0]) for r in rec["states"]
         }
@@ -95,7 +95,7 @@ def main():
         jobs = [("dense", dense_settings(args.dense_spacing)), ("default", RelaxSettings.defaults())]
         res = {}
         for label, settings in jobs if k % 2 == 0 else jobs[::-1]:
-            res[label] = run(label, s, meta, pot, settings)
+            res[label] = run(label, s, meta, pot, settings, a0)
         d, a = res["dense"], res["default"]
         row = {"boundary": name, "n_atoms": s.n_atoms, "dense": d, "default": a,
                "delta_mJ_m2": a["gamma"] - d["gamma"], "runs_ratio": a["cg_runs"] / d["cg_runs"],

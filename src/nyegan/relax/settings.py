@@ -74,7 +74,7 @@ class SearchSettings:
     refine_rounds: int
     tolerance: float
     anneal_best: int
-    skip_equivalent: bool = True
+    skip_equivalent: bool
 
 
 @dataclass(frozen=True)
