@@ -48,7 +48,7 @@ def dense_settings(spacing: float) -> RelaxSettings:
     d = RelaxSettings.defaults().search
     return RelaxSettings.from_config({"gb_search": {
         "translation_spacing": [spacing, spacing / 2], "screen_maxiter": d.maxiter, "screen_ftol": d.ftol, "n_full": 1,
-        "refine_rounds": 0, "skip_equivalent": False}})  # fmt: skip
+        "refine_rounds": 0, "skip_equivalent": False, "max_deletion_levels": 0}})  # fmt: skip
 
 
 def run(label, s, meta, pot, settings, a0: float):

@@ -1,9 +1,9 @@
 """Grain-boundary search that converges by itself: screen many states cheaply, relax the best fully, refine.
 
 1. **Coarse round.** Translations of grain B on a grid over one CSL period at ``translation_spacing`` (Å) along x
-   and z, and at each translation every distinct close-pair deletion level below ``max_deletion_cutoff``
-   (``nyegan.relax.states``): both dimensions of the state space, the rigid-body translation and the number of
-   atoms in the boundary. States whose starting structure is a symmetry image of an earlier one (``skip_equivalent``;
+   and z, and at each translation ``max_deletion_levels`` of the distinct close-pair deletion levels below
+   ``max_deletion_cutoff`` (``nyegan.relax.states``; by default two: no deletion and the largest): both dimensions
+   of the state space, the rigid-body translation and the number of atoms in the boundary. States whose starting structure is a symmetry image of an earlier one (``skip_equivalent``;
    :func:`~nyegan.relax.states.geometry_key`) are listed, not relaxed.
 2. **Screening.** Every state gets a CG of ``screen_maxiter`` iterations at most (``screen_ftol``). Screened
    energies rank the states well enough that the true minimum sits among the first few only after a few hundred
@@ -11,8 +11,10 @@
    iterations, 0.86 after 400; docs/gb_search.md), not well enough to pick it alone.
 3. **Full relaxation** of the states ranked among the ``n_full`` best screened ones (CG to ``ftol``).
 4. **Refinement.** Around the ``n_refine`` best fully relaxed states, translations at half the previous spacing
-   (the 8 neighbours in x and z, at the deletion level closest to the parent's atom count) are screened, and any
-   that enters the ``n_full`` best is fully relaxed. Rounds repeat until a round lowers the best energy by less
+   (the 8 neighbours in x and z, at the deletion level closest to the parent's atom count) and, when the coarse
+   round skipped levels, the parent's translation at the next smaller and larger atom counts are screened, and any
+   that enters the ``n_full`` best is fully relaxed. The search so walks the atom density from the coarse levels
+   to the best one. Rounds repeat until a round lowers the best energy by less
    than ``tolerance`` (mJ/m²), or ``refine_rounds`` is reached.
 5. **Microstates.** The fully relaxed states are de-duplicated (same atom count, energy within 0.05 mJ/m² and the
    same sorted per-atom energies: the same structure up to a lattice translation) and the ``ensemble.states``
@@ -385,13 +387,22 @@ def _coarse_states(search: _Search, periods, twist: bool = False) -> tuple[list[
 
 
 def _refined_states(search: _Search, parents: list[dict], steps, periods) -> list[TrialState]:
-    """Neighbour translations at ``steps`` around each parent, at the deletion level closest to its atom count."""
+    """Neighbour translations at ``steps`` around each parent, at the deletion level closest to its atom count;
+    with capped coarse levels also the parent's translation at the neighbouring atom counts (one fewer and one
+    more deletion level)."""
     sr = search.settings.search
     out = []
     for p in parents:
+        if sr.max_deletion_levels:  # the coarse round skipped levels: try the parent's neighbours in atom count
+            levels = deletion_levels(translate(search.base, p["tx"], p["tz"]), search.d_nn, sr.max_deletion_cutoff,
+                                     sr.deletion_cutoffs)  # fmt: skip
+            counts = [n for _, n in levels]
+            i = counts.index(p["n_deleted"]) if p["n_deleted"] in counts else None
+            if i is not None:
+                out += [TrialState(p["tx"], p["tz"], levels[j][0]) for j in (i - 1, i + 1) if 0 <= j < len(levels)]
         for tx, tz in neighbour_translations(p["tx"], p["tz"], steps[0], steps[1], periods):
             levels = deletion_levels(translate(search.base, tx, tz), search.d_nn, sr.max_deletion_cutoff,
-                                     sr.deletion_cutoffs, sr.max_deletion_levels)  # fmt: skip
+                                     sr.deletion_cutoffs)  # fmt: skip
             cut, _ = min(levels, key=lambda lv: (abs(lv[1] - p["n_deleted"]), lv[0]))
             out.append(TrialState(tx, tz, cut))
     return out
@@ -471,7 +482,8 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
                 break
             steps = (steps[0] / 2, steps[1] / 2)
             parents = [search.full[k] for k in _top_keys(search.full, sr.n_refine)]
-            states = [st for st in _refined_states(search, parents, steps, periods) if st.key not in search.screened]
+            states = list({st.key: st for st in _refined_states(search, parents, steps, periods)  # once each
+                           if st.key not in search.screened}.values())  # fmt: skip
             if not states:
                 break
         if settings.anneal.enabled and sr.anneal_best > 0:

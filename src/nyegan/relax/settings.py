@@ -53,7 +53,8 @@ class AnnealSettings:
 class SearchSettings:
     """GB search (``nyegan.relax.search``): coarse translations at ``translation_spacing`` (Å) over one CSL period
     (or an explicit ``translations`` grid), every distinct deletion level below ``max_deletion_cutoff`` (fraction
-    of d_nn = a0/√2; or explicit ``deletion_cutoffs``, at most ``max_deletion_levels`` per translation, 0 = all);
+    of d_nn = a0/√2; or explicit ``deletion_cutoffs``; at most ``max_deletion_levels`` per coarse translation,
+    0 = all, the others reached by refinement in atom count);
     screening CG (``screen_maxiter``, ``screen_ftol`` eV/Å), full CG of the ``n_full`` best (``maxiter``, ``ftol``,
     ``etol``), refinement around the ``n_refine`` best for at most ``refine_rounds`` rounds until the best γ moves
     by less than ``tolerance`` (mJ/m²); ``anneal_best`` best states annealed (relax.anneal) and quenched;
