@@ -30,7 +30,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TILT_AXES = ([0, 0, 1], [1, 1, 0], [1, 1, 1], [1, 1, 2], [1, 2, 0], [1, 1, 3])
-GB_DISLOCATION_BOUNDARIES = ([[1, 1, 0], [1, -1, 3]], [[1, 1, 0], [2, -2, 1]], [[0, 0, 1], [3, 1, 0]])
+# boundary (axis, plane) and the two dislocation characters put near it (no screw runs along [001]: mixed there)
+GB_DISLOCATION_BOUNDARIES = (
+    ([1, 1, 0], [1, -1, 3], ("edge", "screw")),
+    ([1, 1, 0], [2, -2, 1], ("edge", "screw")),
+    ([0, 0, 1], [3, 1, 0], ("edge", "mixed")),
+)
 
 
 def sweep_config(n_cases: int) -> dict:
@@ -56,8 +61,8 @@ def sweep_config(n_cases: int) -> dict:
     distances = [round(6.0 + 0.05 * k, 2) for k in range(n_dist)]
     config["structures"]["gb_dislocations"] = [
         {"axis": axis, "plane": plane, "character": ch, "distance": d, "min_size": [36.0, 70.0, 8.0]}
-        for axis, plane in GB_DISLOCATION_BOUNDARIES
-        for ch in ("edge", "screw")
+        for axis, plane, characters in GB_DISLOCATION_BOUNDARIES
+        for ch in characters
         for d in distances
     ]
     return config

@@ -93,6 +93,11 @@ def test_defaults_are_filled():
             "structures.gb_dislocations[0].arrangement",
             "dipole",
         ),
+        (  # no a0/2<110> lies along [001]: a screw line cannot run along that tilt axis
+            "structures: {gb_dislocations: [{axis: [0,0,1], plane: [3,1,0], character: screw, distance: 9}]}",
+            "structures.gb_dislocations[0].character",
+            "screw",
+        ),
     ],
 )
 def test_bad_config_names_key(tmp_path, text, key, hint):

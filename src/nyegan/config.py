@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from nyegan.csl import enumerate_tilt_boundaries, nearest_tilt_boundary, tilt_boundary, twofold_reference
@@ -221,6 +222,7 @@ def expand_cases(config: dict) -> dict[str, Case]:
                 f"config key '{where}.arrangement': near a boundary only 'quadrupole' or 'dipole' "
                 f"are available, got '{arrangement}'"
             )
+        _check_line_along_axis(spec["character"], boundary.axis, f"{where}.character")
         name = gb_dislocation_case_name(
             boundary.axis, boundary.sigma, boundary.plane, spec["character"], arrangement, spec["distance"]
         )
@@ -237,6 +239,20 @@ def expand_cases(config: dict) -> dict[str, Case]:
             },
         )
     return cases
+
+
+def _check_line_along_axis(character: str, axis, key: str) -> None:
+    """A dislocation near a tilt boundary runs along the tilt axis: refuse a character no a0/2<110> Burgers
+    vector has about that axis (e.g. screw about [001]) before anything is built."""
+    from nyegan.structures.combined import gb_slip_system
+
+    z = np.asarray(axis, float) / np.linalg.norm(axis)
+    x = np.cross(z, [0.0, 0.0, 1.0] if abs(z[2]) < 0.9 else [1.0, 0.0, 0.0])
+    x /= np.linalg.norm(x)
+    try:
+        gb_slip_system(character, np.array([x, np.cross(z, x), z]))
+    except ValueError as exc:
+        raise ConfigError(f"config key '{key}': {exc}") from None
 
 
 def check_config(config: dict) -> dict[str, Case]:
