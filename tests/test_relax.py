@@ -16,7 +16,15 @@ from nyegan.io import read_dump, write_data
 from nyegan.potentials import cubic_properties, resolve_potential
 from nyegan.relax import RelaxError, RelaxSettings, relax_case, run_relax_files, write_gb_table
 from nyegan.relax.engine import LammpsRelaxer
-from nyegan.relax.states import deletion_levels, grid_points, neighbour_translations, translate, translation_grid
+from nyegan.relax.states import (
+    TrialState,
+    apply_state,
+    deletion_levels,
+    grid_points,
+    neighbour_translations,
+    translate,
+    translation_grid,
+)
 from nyegan.structure import Structure
 from nyegan.structures.gb import build_stgb, remove_close_pairs
 
@@ -62,6 +70,24 @@ def test_deletion_levels_are_every_distinct_atom_density(al):
     # no pair of the shifted bicrystal closer than the largest level's cutoff survives... up to 0.9 d_nn
     assert remove_close_pairs(shifted, 0.9 * d_nn)[1] == counts[-1]
     assert deletion_levels(shifted, d_nn, 0.9, max_levels=2) == [levels[0], levels[-1]]
+
+
+def test_jittered_state_deletes_the_atoms_its_unperturbed_structure_does(al):
+    # Σ33(2-25)[110] at t = (2.9, 1.43) Å: 15 atoms of symmetry-equivalent pairs closer than 0.9 d_nn. A 0.05 Å
+    # random displacement splits those distances; the deletion is chosen on the unperturbed structure
+    s, meta = build_stgb((1, 1, 0), (2, -2, 5), a0=al.a0, min_size=(10, 40, 8))
+    d_nn = al.a0 / np.sqrt(2)
+    jittered = s.copy(positions=s.positions + np.random.default_rng(0).normal(0.0, 0.05, s.positions.shape))
+    state = TrialState(2.9, 1.43, 0.9)
+    plain, n_plain = apply_state(s, state, d_nn)
+    got, n = apply_state(jittered, state, d_nn, reference=s)
+    assert n == n_plain > 0 and got.n_atoms == plain.n_atoms
+    # the same atoms kept: each within the jitter (5 sigma, periodic) of its unperturbed position
+    d = got.minimum_image(got.positions - plain.positions)
+    assert np.abs(d).max() < 0.25
+    # the unperturbed deletion levels are the ones the search uses, not the jitter-split ones
+    levels = deletion_levels(translate(s, 2.9, 1.43), d_nn, 0.9)
+    assert len(levels) < len(deletion_levels(translate(jittered, 2.9, 1.43), d_nn, 0.9))
 
 
 def test_perfect_crystal_has_zero_excess_energy(al):

@@ -144,6 +144,8 @@ class _Search:
     resumed: dict = field(default_factory=dict)  # what came from a checkpoint (world rank 0 reports it)
 
     def __post_init__(self):
+        # deletion levels and symmetry images are judged on the structure before relax.jitter
+        self.reference = self.base if self.unperturbed is None else self.unperturbed
         self.d_nn = self.props.a0 / np.sqrt(2.0)
         self.area = float(self.base.cell[0, 0] * self.base.cell[2, 2])
         self.sub, self.color, self.n_part = split_partitions(self.comm, self.settings.ranks_per_state)
@@ -215,7 +217,8 @@ class _Search:
             self._anneal(self._structure(key[:-1]))
         else:
             rec = self.screened[key]  # the exact translation (the key is rounded)
-            s, _ = apply_state(self.base, TrialState(rec["tx"], rec["tz"], rec["cutoff_nn"]), self.d_nn)
+            s, _ = apply_state(self.base, TrialState(rec["tx"], rec["tz"], rec["cutoff_nn"]), self.d_nn,
+                               reference=self.reference)  # fmt: skip
             self.relaxer.load(s)
             self.relaxer.minimize(screen_minimize_settings(self.settings))
             if key in self.full:
@@ -261,7 +264,7 @@ class _Search:
             return states
         out = []
         for st in states:
-            s, n_deleted = apply_state(self.base if self.unperturbed is None else self.unperturbed, st, self.d_nn)
+            s, n_deleted = apply_state(self.reference, st, self.d_nn)
             geo = geometry_key(s)
             first = self.geometries.setdefault(geo, st.key)
             if first == st.key:
@@ -286,7 +289,7 @@ class _Search:
                 mine = []
                 for i in share[k * per_sync : (k + 1) * per_sync]:
                     st = states[i]
-                    s, n_deleted = apply_state(self.base, st, self.d_nn)
+                    s, n_deleted = apply_state(self.base, st, self.d_nn, reference=self.reference)
                     self.relaxer.load(s)
                     res = self.relaxer.minimize(minimize)
                     self._count("screen")
@@ -380,7 +383,7 @@ def _coarse_states(search: _Search, periods, twist: bool = False) -> tuple[list[
     steps = (periods[0] / n[0], periods[1] / n[1])
     states = []
     for tx, tz in translation_grid(periods, n):
-        levels = deletion_levels(translate(search.base, tx, tz), search.d_nn, sr.max_deletion_cutoff,
+        levels = deletion_levels(translate(search.reference, tx, tz), search.d_nn, sr.max_deletion_cutoff,
                                  sr.deletion_cutoffs, sr.max_deletion_levels)  # fmt: skip
         states += [TrialState(float(tx), float(tz), cut) for cut, _ in levels]
     return states, steps
@@ -394,14 +397,14 @@ def _refined_states(search: _Search, parents: list[dict], steps, periods) -> lis
     out = []
     for p in parents:
         if sr.max_deletion_levels:  # the coarse round skipped levels: try the parent's neighbours in atom count
-            levels = deletion_levels(translate(search.base, p["tx"], p["tz"]), search.d_nn, sr.max_deletion_cutoff,
+            levels = deletion_levels(translate(search.reference, p["tx"], p["tz"]), search.d_nn, sr.max_deletion_cutoff,
                                      sr.deletion_cutoffs)  # fmt: skip
             counts = [n for _, n in levels]
             i = counts.index(p["n_deleted"]) if p["n_deleted"] in counts else None
             if i is not None:
                 out += [TrialState(p["tx"], p["tz"], levels[j][0]) for j in (i - 1, i + 1) if 0 <= j < len(levels)]
         for tx, tz in neighbour_translations(p["tx"], p["tz"], steps[0], steps[1], periods):
-            levels = deletion_levels(translate(search.base, tx, tz), search.d_nn, sr.max_deletion_cutoff,
+            levels = deletion_levels(translate(search.reference, tx, tz), search.d_nn, sr.max_deletion_cutoff,
                                      sr.deletion_cutoffs)  # fmt: skip
             cut, _ = min(levels, key=lambda lv: (abs(lv[1] - p["n_deleted"]), lv[0]))
             out.append(TrialState(tx, tz, cut))

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from nyegan.structure import Structure
-from nyegan.structures.gb import remove_close_pairs
+from nyegan.structures.gb import close_pair_keep_mask, remove_close_pairs
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,26 @@ def translate(base: Structure, tx: float, tz: float, moving_grain: int = 2) -> S
     return base.copy(positions=pos).wrapped()
 
 
-def apply_state(base: Structure, state: TrialState, d_nn: float, moving_grain: int = 2) -> tuple[Structure, int]:
+def apply_state(
+    base: Structure, state: TrialState, d_nn: float, moving_grain: int = 2, reference: Structure | None = None
+) -> tuple[Structure, int]:
     """The bicrystal of ``state``: grain ``moving_grain`` translated and wrapped, then close pairs thinned.
+
+    ``reference``: ``base`` before a random perturbation (``relax.jitter``; same atoms, same order). The atoms to
+    delete are then chosen on the translated reference and removed from the translated ``base``: a perturbation
+    splits the close-pair distances of symmetry-equivalent pairs, and choosing on it would delete some pairs of a
+    family and not the others (lopsided boundaries, and many more deletion levels).
 
     Returns the structure (ids renumbered 1..n) and the number of atoms deleted.
     """
     s = translate(base, state.tx, state.tz, moving_grain)
-    return remove_close_pairs(s, state.cutoff_nn * d_nn, prefer_remove_grain=moving_grain)
+    if reference is None:
+        return remove_close_pairs(s, state.cutoff_nn * d_nn, prefer_remove_grain=moving_grain)
+    if reference.n_atoms != base.n_atoms:
+        raise ValueError(f"reference has {reference.n_atoms} atoms, base {base.n_atoms}: not the same structure")
+    ref = translate(reference, state.tx, state.tz, moving_grain)
+    keep = close_pair_keep_mask(ref, state.cutoff_nn * d_nn, prefer_remove_grain=moving_grain)
+    return s.select(keep), int((~keep).sum())
 
 
 def deletion_levels(

@@ -27,7 +27,16 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
     repeated until no such pair remains. Orthogonal periodic boxes. Returns the new structure and the count."""
     if cutoff <= 0 or s.n_atoms == 0:
         return s, 0
+    keep = close_pair_keep_mask(s, cutoff, prefer_remove_grain)
+    return s.select(keep), int((~keep).sum())
+
+
+def close_pair_keep_mask(s: Structure, cutoff: float, prefer_remove_grain: int = 2) -> np.ndarray:
+    """The atoms :func:`remove_close_pairs` keeps (boolean mask over ``s``'s atoms): the same choice can then be
+    applied to a perturbed copy of ``s`` with the same atom order."""
     keep = np.ones(s.n_atoms, dtype=bool)
+    if cutoff <= 0 or s.n_atoms == 0:
+        return keep
     while True:
         idx = np.flatnonzero(keep)
         pos = s.wrapped().positions[idx] - s.origin
@@ -42,7 +51,7 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
         victims = np.unique(victims)
         safe = victims[~np.isin(victims, np.where(remove_j, i, j))]
         keep[safe if len(safe) else victims[:1]] = False
-    return s.select(keep), int((~keep).sum())
+    return keep
 
 
 def bicrystal_cell_metadata(s: Structure, periods, reps, cutoff: float, n_removed: int, a0: float, seed: int) -> dict:
