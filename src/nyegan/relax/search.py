@@ -130,7 +130,7 @@ class _Search:
     log_file: object
     case: str
     checkpoint_path: object = None
-    unperturbed: object = None  # the structure before relax.jitter: symmetry images are judged on it
+    unperturbed: object = None  # the structure before relax.jitter: deletions and symmetry images are judged on it
     d_nn: float = 0.0
     area: float = 0.0
     screened: dict = field(default_factory=dict)  # state key -> record (all ranks)
@@ -461,7 +461,8 @@ def search_gb(base: Structure, meta: dict, potential: Potential, props: CubicPro
     states, lowest first, each with ``extra["pe"]``; record dict); (None, None) on the other ranks.
     ``checkpoint``: path of the search's checkpoint (resumed when it holds records of this same search; left in
     place at the end: the caller removes it once its outputs are written). ``unperturbed``: ``base`` before
-    ``relax.jitter`` (default: ``base``), on which symmetry-equivalent states are recognised."""
+    ``relax.jitter`` (default: ``base``), on which the atoms to delete are chosen and symmetry-equivalent states
+    recognised."""
     t0 = time.perf_counter()
     sr, ens = settings.search, settings.ensemble
     periods = (float(meta["periodic_cell"][0]), float(meta["periodic_cell"][2]))
