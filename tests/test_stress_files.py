@@ -84,6 +84,29 @@ def test_field_file_follows_the_contract_and_plain_xarray_reads_it(al_props, tmp
     assert back.attrs["case"] == "synthetic-edge"
 
 
+def test_ensemble_field_file_gives_the_stress_of_its_ground_state(al_props, tmp_path):
+    # a relaxed case with kept microstates writes one Nye file with a 'state' dimension (ground state first);
+    # its per-case stress is the ground state's, with the box and reference lattice of that state
+    from nyegan.nye.output import FieldSeriesWriter
+    from nyegan.stress.case import stress_case
+
+    ground = synthetic_field()
+    ground["mask"] = (("x", "y"), np.ones((ground.sizes["x"], ground.sizes["y"]), np.int8))
+    ground.attrs["origin"] = [0.0, 0.0, 0.0]
+    other = ground.copy(deep=True)
+    other["alpha"] = -2.0 * other["alpha"]
+    other.attrs["cell"] = np.diag([40.0, 31.0, 8.0]).ravel().tolist()
+    path = tmp_path / "ensemble.nc"
+    writer = FieldSeriesWriter(path, frame_dim="state")
+    for rank, ds in enumerate((ground, other)):
+        writer.append(ds, rank)
+    writer.close()
+    got = stress_case(path, tmp_path / "stress.nc", potential=POTENTIAL)
+    want = stress_of_field(ground, stiffness_from_potential(POTENTIAL))
+    assert np.allclose(got["stress"].values, want["stress"].values, rtol=1e-10, atol=1e-14)
+    assert np.abs(want["stress"].values).max() > 0
+
+
 def test_non_periodic_field_is_refused_naming_pbc(al_props):
     ds = synthetic_field()
     ds.attrs["pbc"] = [1, 0, 1]

@@ -39,6 +39,30 @@ PER_FRAME_NUMBERS = ("correspondence_angle_deg", "n_atoms", "n_atoms_unmatched",
 PER_FRAME_VECTORS = {"cell": 9, "origin": 3}
 
 
+def frame_as_field(ds: xr.Dataset, index: int = 0) -> xr.Dataset:
+    """Frame ``index`` of a series file (:class:`FieldSeriesWriter`: a ``state`` or ``time`` dimension) as a single
+    Nye field: its per-frame JSON strings, numbers and box back as attributes, as a one-frame file has them, and
+    the frame's rank or timestep as the attribute of that name. Any other dataset is returned unchanged."""
+    dim = next((d for d in FieldSeriesWriter.FRAME_DIMS if d in ds.dims), None)
+    if dim is None:
+        return ds
+    out = ds.isel({dim: index})
+    attrs = dict(out.attrs)
+    for name in PER_FRAME_JSON:
+        if name in out:
+            attrs[name] = str(out[name].values.item())
+    for name in PER_FRAME_NUMBERS:
+        if name in out:
+            attrs[name] = float(out[name].values)
+    for name in PER_FRAME_VECTORS:
+        if name in out:
+            attrs[name] = np.asarray(out[name].values, dtype=float).ravel().tolist()
+    attrs[dim] = int(out[dim].values)
+    out = out.drop_vars([n for n in (*PER_FRAME_JSON, *PER_FRAME_NUMBERS, *PER_FRAME_VECTORS) if n in out])
+    out.attrs = attrs
+    return out
+
+
 class FieldSeriesWriter:
     """Appends one Nye field per frame to a netCDF4 file with an unlimited ``time`` dim (the LAMMPS timestep as
     its coordinate), so a trajectory is written frame by frame and never held in memory.

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from nyegan.io import atomic_path, read_dump, write_json
-from nyegan.stress.field import rotations_from_fields, stress_from_file
+from nyegan.stress.field import ground_state, rotations_from_fields, stress_from_file
 from nyegan.stress.output import plot_stress, read_stress, write_stress
 
 COMPARISON_COLUMNS = [
@@ -82,7 +82,7 @@ def stress_case(
     write_stress(ds, out_path)
     if png_path:
         with xr.open_dataset(field_path) as f:
-            alpha = f["alpha"].load()
+            alpha = ground_state(f.load())["alpha"]
         plot_stress(ds, png_path, title=title or Path(field_path).stem, alpha=alpha)
     return ds
 
@@ -103,7 +103,7 @@ def atomistic_case(
 
     structure = read_dump(dump)
     with xr.open_dataset(field_path) as f:
-        field = f.load()
+        field = ground_state(f.load())  # frame 0 of the dump: the ground state
     stress = read_stress(stress_path)
     summary, grid_sigma = compare_case(
         structure, field, stress, potential, element, radius=core_radius, threshold=core_threshold

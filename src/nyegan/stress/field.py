@@ -225,6 +225,15 @@ def _cell_energy(energy_density: np.ndarray, cell: np.ndarray, dims: tuple) -> f
     return float(np.nanmean(energy_density) * measure)
 
 
+def ground_state(ds: xr.Dataset) -> xr.Dataset:
+    """The ground state of a Nye-field file of a microstate ensemble (dimension ``state``, ground state first:
+    contract ``nye_field``) as a single field (:func:`nyegan.nye.output.frame_as_field`); any other file
+    unchanged. The per-case stress and its virial check are of the ground state (frame 0 of the relaxed dump)."""
+    from nyegan.nye.output import frame_as_field
+
+    return frame_as_field(ds, 0) if "state" in ds.dims else ds
+
+
 def stress_from_file(
     field_path,
     potential=None,
@@ -246,7 +255,7 @@ def stress_from_file(
     if not field_path.is_file():
         raise FileNotFoundError(f"field file {field_path} not found")
     with xr.open_dataset(field_path) as ds:
-        ds = ds.load()
+        ds = ground_state(ds.load())
     if stiffness is not None:
         stiff = Stiffness(stiffness=stiffness, info=None)
     elif cubic is not None:
