@@ -107,3 +107,18 @@ def test_partial_separations_match_elastic_theory(al):
     assert theory < edge["theory_separation_A"]
     assert all(theory / 1.5 < d < 1.5 * theory for d in d_screw)
     assert max(d_screw) < min(d_edge)
+
+
+def test_a_core_without_atoms_around_it_is_recorded_not_raised(al):
+    """A core whose glide-plane neighbourhood holds no atoms (here: a slab of vacuum cut through it; as when a
+    core absorbed by a boundary leaves no ribbon to measure) gets NaN and a note; the other core is measured."""
+    from nyegan.defects.partials import partial_separations
+
+    pot, props = al
+    s, meta = build_dislocation_cell("edge", props.a0, props, min_size=(50.0, 40.0, 8.0))
+    x0, y0 = meta["dislocations"][0]["position"][:2]
+    rel = s.minimum_image(s.positions - np.array([x0, y0, 0.0]))
+    s = s.select(np.abs(rel[:, 1]) > 3.0)  # a slab of vacuum along x through core 0
+    cores = partial_separations(s, meta["dislocations"], meta["glide_plane_spacing"], meta["burgers_box"])
+    assert np.isnan(cores[0]["separation_A"]) and "no disregistry profile" in cores[0]["note"]
+    assert all("no disregistry profile" not in c.get("note", "") for c in cores[1:])

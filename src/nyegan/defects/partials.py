@@ -182,7 +182,13 @@ def partial_separations(
         half = _window(cores, k, lx, ly, glide_plane_spacing)
         rec = {"position": [float(x0), float(y0)], "sign": sign}
         expected = -sign * b  # FS/RH: the disregistry scanned along +x gains -sign * b
-        xs, delta = disregistry_profile(s, (x0, y0), glide_plane_spacing, expected, half)
+        try:
+            xs, delta = disregistry_profile(s, (x0, y0), glide_plane_spacing, expected, half)
+        except ValueError as exc:  # e.g. a core next to a boundary: a diagnosis, never a reason to lose the cell
+            rec.update(separation_A=float("nan"), partial_x_A=[float("nan")] * 2, centre_A=[float("nan")] * 2,
+                       note=f"no disregistry profile: {exc}")  # fmt: skip
+            out.append(rec)
+            continue
         jump = delta[-1]
         rec["jump_A"] = [float(jump[0]), 0.0, float(jump[1])]
         b1, b2 = shockley_pair(expected)
