@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -244,6 +244,15 @@ def expand_cases(config: dict) -> dict[str, Case]:
 def _check_line_along_axis(character: str, axis, key: str) -> None:
     """A dislocation near a tilt boundary runs along the tilt axis: refuse a character no a0/2<110> Burgers
     vector has about that axis (e.g. screw about [001]) before anything is built."""
+    problem = _line_along_axis_problem(character, tuple(int(v) for v in axis))
+    if problem:
+        raise ConfigError(f"config key '{key}': {problem}")
+
+
+@cache
+def _line_along_axis_problem(character: str, axis: tuple) -> str | None:
+    """Why no ``character`` dislocation line runs along ``axis`` (None if one does); cached: a sweep repeats a few
+    (character, axis) pairs over many distances."""
     from nyegan.structures.combined import gb_slip_system
 
     z = np.asarray(axis, float) / np.linalg.norm(axis)
@@ -252,7 +261,8 @@ def _check_line_along_axis(character: str, axis, key: str) -> None:
     try:
         gb_slip_system(character, np.array([x, np.cross(z, x), z]))
     except ValueError as exc:
-        raise ConfigError(f"config key '{key}': {exc}") from None
+        return str(exc)
+    return None
 
 
 def check_config(config: dict) -> dict[str, Case]:
@@ -289,7 +299,7 @@ def _lattice_constant(potential) -> float:
 def check_cell_sizes(config: dict, cases: dict[str, Case], potential) -> None:
     """Refuse cells beyond ``structures.max_atoms`` and Nye grids beyond ``nye.max_memory_gb``, estimated from
     the cell geometry (:mod:`nyegan.structures.size`) without building anything."""
-    from nyegan.nye.grid import check_grid_memory
+    from nyegan.grid_memory import check_grid_memory
     from nyegan.structures.size import atom_count, case_lengths
 
     a0 = _lattice_constant(potential)

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import loggamma
 
 VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
@@ -210,6 +209,8 @@ def _periodic_pair_log(w, w_plus, w_minus, period: float) -> np.ndarray:
     closed form with log-gamma, valid for |Re a|, |Re c| < N + 1 (a, c = (w - w±)/L), so the value does not
     depend on N and the result is periodic in Re w with period L.
     """
+    from scipy.special import loggamma  # here: a config check imports this module, scipy.special is slow to import
+
     a = (w - w_plus) / period
     c = (w - w_minus) / period
     n_max = int(np.ceil(max(np.abs(a.real).max(), np.abs(c.real).max()))) + 1

@@ -23,33 +23,10 @@ from functools import cached_property
 import numpy as np
 from scipy import fft as sfft
 
+from nyegan.grid_memory import NYE_BYTES_PER_NODE, check_grid_memory, grid_memory_gb  # noqa: F401 (re-exported)
+
 CURL_BATCH_BYTES = 64 << 20  # differences of the three G_li taken together while they fit in this much memory
 _KERNELS: OrderedDict = OrderedDict()  # recent Gaussian kernels (Grid.gaussian_kernel)
-
-# Peak memory of the Nye stage per grid node (bytes): deposited G (9 components), its FFT, the smoothed weight,
-# the curl and the output. Measured with tracemalloc for 2D and 3D grids of 2e3 to 6e5 nodes: 171-235 B/node.
-NYE_BYTES_PER_NODE = 200
-
-
-def grid_memory_gb(n_nodes: float) -> float:
-    """Estimated peak memory (GB, 1e9 bytes) of a Nye field on ``n_nodes`` grid nodes."""
-    return float(n_nodes) * NYE_BYTES_PER_NODE / 1e9
-
-
-def check_grid_memory(shape, spacing: float, max_memory_gb: float, what: str = "the cell") -> None:
-    """Raise ValueError, before anything is allocated, when a grid of ``shape`` nodes would need more than
-    ``max_memory_gb``; the message names ``nye.spacing`` / ``nye.max_memory_gb`` and the spacing that fits."""
-    n_nodes = float(np.prod([float(v) for v in shape]))
-    need = grid_memory_gb(n_nodes)
-    if need <= max_memory_gb:
-        return
-    fit = spacing * (need / max_memory_gb) ** (1.0 / max(len(shape), 1))
-    raise ValueError(
-        f"a {spacing:g} Å grid over {what} has {n_nodes:.3g} nodes ({' x '.join(str(int(v)) for v in shape)}) and "
-        f"needs about {need:.3g} GB > nye.max_memory_gb = {max_memory_gb:g} GB; use nye.spacing >= {fit:.2g} Å "
-        f"(--spacing) or raise nye.max_memory_gb (--max-memory-gb)"
-    )
-
 
 EPS = np.zeros((3, 3, 3))
 EPS[0, 1, 2] = EPS[1, 2, 0] = EPS[2, 0, 1] = 1.0

@@ -10,7 +10,6 @@ vector of both grains, so the cell is exactly periodic across every face.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 import nyegan
 from nyegan.csl import nearest_tilt_boundary, tilt_boundary
@@ -31,6 +30,14 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
     return s.select(keep), int((~keep).sum())
 
 
+def _kdtree():
+    """scipy's cKDTree, imported when first needed: the config check of a sweep imports this module for its case
+    names and cell sizes, and scipy.spatial costs a third of a second to import."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree
+
+
 def close_pair_keep_mask(s: Structure, cutoff: float, prefer_remove_grain: int = 2) -> np.ndarray:
     """The atoms :func:`remove_close_pairs` keeps (boolean mask over ``s``'s atoms): the same choice can then be
     applied to a perturbed copy of ``s`` with the same atom order."""
@@ -40,7 +47,7 @@ def close_pair_keep_mask(s: Structure, cutoff: float, prefer_remove_grain: int =
     while True:
         idx = np.flatnonzero(keep)
         pos = s.wrapped().positions[idx] - s.origin
-        tree = cKDTree(pos, boxsize=np.where(s.pbc, np.diag(s.cell), np.inf) if all(s.pbc) else None)
+        tree = _kdtree()(pos, boxsize=np.where(s.pbc, np.diag(s.cell), np.inf) if all(s.pbc) else None)
         pairs = tree.query_pairs(cutoff, output_type="ndarray")
         if len(pairs) == 0:
             break
