@@ -3,8 +3,9 @@
 1. **Coarse round.** Translations of grain B on a grid over one CSL period at ``translation_spacing`` (Å) along x
    and z, and at each translation ``max_deletion_levels`` of the distinct close-pair deletion levels below
    ``max_deletion_cutoff`` (``nyegan.relax.states``; by default two: no deletion and the largest): both dimensions
-   of the state space, the rigid-body translation and the number of atoms in the boundary. States whose starting structure is a symmetry image of an earlier one (``skip_equivalent``;
-   :func:`~nyegan.relax.states.geometry_key`) are listed, not relaxed.
+   of the state space, the rigid-body translation and the number of atoms in the boundary. States whose starting
+   structure is a symmetry image of an earlier one (``skip_equivalent``; :func:`~nyegan.relax.states.geometry_key`)
+   are listed, not relaxed.
 2. **Screening.** Every state gets a CG of ``screen_maxiter`` iterations at most (``screen_ftol``). Screened
    energies rank the states well enough that the true minimum sits among the first few only after a few hundred
    iterations (measured on Σ33(2-25)[110]: rank correlation with the fully relaxed energies 0.04 after 50
@@ -14,8 +15,8 @@
    (the 8 neighbours in x and z, at the deletion level closest to the parent's atom count) and, when the coarse
    round skipped levels, the parent's translation at the next smaller and larger atom counts are screened, and any
    that enters the ``n_full`` best is fully relaxed. The search so walks the atom density from the coarse levels
-   to the best one. Rounds repeat until a round lowers the best energy by less
-   than ``tolerance`` (mJ/m²), or ``refine_rounds`` is reached.
+   to the best one. Rounds repeat until a round lowers the best energy by less than ``tolerance`` (mJ/m²), or
+   ``refine_rounds`` is reached.
 5. **Microstates.** The fully relaxed states are de-duplicated (same atom count, energy within 0.05 mJ/m² and the
    same sorted per-atom energies: the same structure up to a lattice translation) and the ``ensemble.states``
    lowest within ``ensemble.max_delta`` of the minimum are relaxed with the final settings (optionally after an

@@ -79,7 +79,7 @@ def apply_state(
     Returns the structure (ids renumbered 1..n) and the number of atoms deleted.
     """
     s = translate(base, state.tx, state.tz, moving_grain)
-    if reference is None:
+    if reference is None or reference is base:
         return remove_close_pairs(s, state.cutoff_nn * d_nn, prefer_remove_grain=moving_grain)
     if reference.n_atoms != base.n_atoms:
         raise ValueError(f"reference has {reference.n_atoms} atoms, base {base.n_atoms}: not the same structure")

@@ -30,24 +30,18 @@ def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2
     return s.select(keep), int((~keep).sum())
 
 
-def _kdtree():
-    """scipy's cKDTree, imported when first needed: the config check of a sweep imports this module for its case
-    names and cell sizes, and scipy.spatial costs a third of a second to import."""
-    from scipy.spatial import cKDTree
-
-    return cKDTree
-
-
 def close_pair_keep_mask(s: Structure, cutoff: float, prefer_remove_grain: int = 2) -> np.ndarray:
     """The atoms :func:`remove_close_pairs` keeps (boolean mask over ``s``'s atoms): the same choice can then be
     applied to a perturbed copy of ``s`` with the same atom order."""
+    from scipy.spatial import cKDTree  # here, not at import: the config check of a sweep imports this module
+
     keep = np.ones(s.n_atoms, dtype=bool)
     if cutoff <= 0 or s.n_atoms == 0:
         return keep
     while True:
         idx = np.flatnonzero(keep)
         pos = s.wrapped().positions[idx] - s.origin
-        tree = _kdtree()(pos, boxsize=np.where(s.pbc, np.diag(s.cell), np.inf) if all(s.pbc) else None)
+        tree = cKDTree(pos, boxsize=np.where(s.pbc, np.diag(s.cell), np.inf) if all(s.pbc) else None)
         pairs = tree.query_pairs(cutoff, output_type="ndarray")
         if len(pairs) == 0:
             break
