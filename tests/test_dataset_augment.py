@@ -138,3 +138,102 @@ def test_batch_augmentation_moves_cores_and_keeps_units_aligned():
     if flipped:
         i = int(torch.nonzero(a[1, 1, 2])[0, 0])
         assert abs(float(k[1, 0, 0]) - (i + 0.5) / nx) < 1e-6
+
+
+def test_mirror_x_keeps_the_alignment_convention():
+    # an aligned boundary (alpha_yz ~ +cos(2 pi m x) in the first slab) mirrored in x becomes -cos: half a period
+    # off the convention. With gb_frac the augmentation shifts it back: zero phase again, the field is the mirror
+    # image translated by half a CSL period, div-free, and a core moves with it.
+    import torch
+
+    from nyegan import content
+    from nyegan.dataset.align import alignment_shifts
+    from nyegan.dataset.augment import augment_batch
+    from nyegan.dataset.conditions import FEATURES, INDEX
+
+    nx, ny, m = 32, 16, 3  # 32 / (2 m) is not a whole number of grid steps: a spectral shift
+    x = torch.arange(nx, dtype=torch.float64) / nx  # grid node positions of the DFT (phase reference)
+    y = (torch.arange(ny, dtype=torch.float64) + 0.5) / ny
+    gbf = torch.tensor([[0.25, 0.75]], dtype=torch.float64)
+    slab = content.slab_masks(gbf, ny)[0, 0]
+    field = torch.zeros(1, 3, 3, nx, ny, dtype=torch.float64)
+    field[0, 1, 2] = torch.cos(2 * torch.pi * m * x)[:, None] * torch.exp(-(((y - 0.25) / 0.05) ** 2))[None, :]
+    field[0, 0, 2] = 0.02 * torch.sin(2 * torch.pi * m * x)[:, None] * slab[None, :]
+    cond = torch.zeros(1, len(FEATURES), dtype=torch.float64)
+    cond[0, INDEX["periods_x"]] = float(m)
+    cond[0, INDEX["content_sign"]] = 1.0
+    cores = torch.full((1, 4, 3), float("nan"), dtype=torch.float64)
+    cores[0, 0] = torch.tensor([0.1, 0.3, 1.0])
+    s0 = float(alignment_shifts(field, gbf, cond[:, INDEX["periods_x"]], 2)[0])
+    assert min(s0, 1.0 / m - s0) < 1e-12  # already on the convention
+    for seed in range(6):
+        g = torch.Generator().manual_seed(seed)
+        plain, c, k0 = augment_batch(field, cond, cores, 2, generator=g, shift=False, mirror_x=True, mirror_z=False)
+        if float(c[0, INDEX["content_sign"]]) > 0:
+            continue  # not mirrored by this seed
+        g = torch.Generator().manual_seed(seed)
+        a, c, k = augment_batch(field, cond, cores, 2, generator=g, shift=False, mirror_x=True, mirror_z=False,
+                                gb_frac=gbf)  # fmt: skip
+        rows = (a[0, 1, 2] * slab[None, :]).sum(-1)
+        h = torch.fft.fft(rows)[m]
+        assert float(h.real) > 0 and abs(float(h.imag)) < 1e-9 * float(h.abs())  # back to zero phase
+        rows_plain = (plain[0, 1, 2] * slab[None, :]).sum(-1)
+        assert float(torch.fft.fft(rows_plain)[m].real) < 0  # the mirror alone is off by half a period
+        # the re-aligned field is the mirrored one translated by half a period less one grid step (the cell-centred
+        # mirror n -> N - 1 - n is x -> -x - 1/N in the DFT's node coordinates): alpha(x + s)
+        s = 1.0 / (2 * m) - 1.0 / nx
+        q = torch.fft.fftfreq(nx, d=1.0 / nx, dtype=torch.float64).reshape(1, 1, 1, nx, 1)
+        expected = torch.fft.ifft(torch.fft.fft(plain, dim=3) * torch.exp(2j * torch.pi * q * s), dim=3).real
+        assert torch.allclose(a, expected, atol=1e-10)
+        assert abs(float((k0[0, 0, 0] - k[0, 0, 0]) % 1.0) - s) < 1e-9  # the core moved with it
+        return
+    raise AssertionError("no seed mirrored the sample")
+
+
+def test_align_slabs_aligns_each_boundary_on_its_own():
+    # two boundaries whose units sit at unrelated x (their registry comes from the translation state): after
+    # align_slabs both slabs follow the convention, the slab contents are unchanged, a boundary + dislocation
+    # cell keeps its rigid registry, and the model settings refuse the option outside 2D built-in physics
+    import pytest
+    import torch
+
+    from nyegan import content
+    from nyegan.dataset.align import alignment_shifts
+    from nyegan.dataset.augment import augment_batch
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan import physics
+
+    nx, ny, m = 32, 32, 2
+    x = torch.arange(nx, dtype=torch.float64) / nx
+    y = (torch.arange(ny, dtype=torch.float64) + 0.5) / ny
+    gbf = torch.tensor([[0.25, 0.75]] * 2, dtype=torch.float64)
+    band = lambda c: torch.exp(-(((y - c) / 0.04) ** 2))[None, :]  # noqa: E731
+    field = torch.zeros(2, 3, 3, nx, ny, dtype=torch.float64)
+    for k in range(2):
+        field[k, 1, 2] = (0.3 + torch.cos(2 * torch.pi * m * x))[:, None] * band(0.25) \
+            - (0.3 + torch.cos(2 * torch.pi * m * (x - 0.11)))[:, None] * band(0.75)  # fmt: skip
+    cond = torch.zeros(2, len(FEATURES), dtype=torch.float64)
+    cond[:, INDEX["periods_x"]] = float(m)
+    cond[0, INDEX["kind_gb"]] = 1.0
+    cond[1, INDEX["kind_gb_dislocation"]] = 1.0
+    cores = torch.full((2, 4, 3), float("nan"), dtype=torch.float64)
+    periods = cond[:, INDEX["periods_x"]]
+    assert float(alignment_shifts(field, gbf, periods, 2, slab=1)[0]) > 0.01  # the second slab is off
+    a, _, _ = augment_batch(field, cond, cores, 2, shift=False, mirror_x=False, mirror_z=False, gb_frac=gbf,
+                            align_slabs=True)  # fmt: skip
+    for slab in (0, 1):
+        s = float(alignment_shifts(a[:1], gbf[:1], periods[:1], 2, slab=slab)[0])
+        assert min(s, 1.0 / m - s) < 1e-9
+    Ly = torch.ones(2, dtype=torch.float64)
+    torch.testing.assert_close(content.slab_content(a, gbf, Ly, 2), content.slab_content(field, gbf, Ly, 2))
+    torch.testing.assert_close(a[1], field[1], rtol=0, atol=1e-12)  # the dislocation cell is left as it is
+
+    class HP:
+        physics, align_slabs = "penalty", True
+
+    with pytest.raises(ValueError, match="gan.align_slabs"):
+        physics.check_hparams(HP, 2)
+    HP.physics = "builtin"
+    physics.check_hparams(HP, 2)
+    with pytest.raises(ValueError, match="gan.align_slabs"):
+        physics.check_hparams(HP, 3)

@@ -153,3 +153,39 @@ def test_3d_dataset_and_generator(tmp_path):
     # the critic runs on 3D fields too
     maps = model.maps(cond, gbf, L, cores)
     assert model.critic(model.critic_input(fake.float()), maps, model.normalise(cond)).shape == (len(cond),)
+
+
+def test_wall_map_carries_the_frank_bilby_content_and_follows_the_alignment_rule():
+    # the optional wall map: each boundary's slab holds the Frank-Bilby content 2 sin(theta/2) (opposite signs),
+    # in n = round(c Lx / b) cores; a low-angle cell (one dislocation per CSL period) has its core where the
+    # dataset's alignment rule puts the atomistic core: the map is already aligned
+    import torch
+
+    from nyegan import content
+    from nyegan.dataset.align import alignment_shifts
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan.inputs import WALL_BURGERS_A, wall_map
+
+    nx, ny = 32, 64
+    theta = torch.tensor([12.68, 36.87])
+    c = 2 * torch.sin(torch.deg2rad(theta) / 2)
+    cond = torch.zeros(2, len(FEATURES))
+    cond[:, INDEX["kind_gb"]] = 1.0
+    cond[:, INDEX["fb_content"]] = c
+    cond[:, INDEX["content_sign"]] = torch.tensor([1.0, -1.0])
+    cond[:, INDEX["periods_x"]] = 1.0
+    Lx = torch.tensor([WALL_BURGERS_A / float(c[0]), 12.8])  # one dislocation per cell in the first
+    L = torch.stack([Lx, torch.tensor([60.0, 60.0])], dim=1)
+    gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    w = wall_map(cond, gbf, L, (nx, ny)).double()
+    alpha = torch.zeros(2, 3, 3, nx, ny, dtype=torch.float64)
+    alpha[:, 1, 2] = w
+    B = content.slab_content(alpha, gbf.double(), L[:, 1].double(), 2)  # (2, slab, component)
+    signed = (c * cond[:, INDEX["content_sign"]]).double()
+    torch.testing.assert_close(B[:, 0, 1], signed, rtol=1e-6, atol=0)
+    torch.testing.assert_close(B[:, 1, 1], -signed, rtol=1e-6, atol=0)
+    s = alignment_shifts(alpha, gbf.double(), cond[:, INDEX["periods_x"]].double(), 2)
+    assert min(float(s[0]), 1 - float(s[0])) < 1e-6
+    row = w[0, :, 16]  # through the first boundary (y = 1/4)
+    assert int(row.argmax()) in (0, nx - 1)  # the core at x = 0 (the zero-phase position of positive content)
+    assert row.max() > 5 * row.min().clamp(min=1e-12)  # a discrete core, not a line

@@ -34,6 +34,7 @@ import xarray as xr
 from nyegan import content as content_mod
 from nyegan import fieldops
 from nyegan.contracts import DATASET, NYE_FIELD, STRUCTURE
+from nyegan.dataset.align import alignment_shifts
 from nyegan.dataset.conditions import FEATURES, condition_vector, periods_along_x
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
@@ -104,23 +105,11 @@ def _cell_lengths(attrs: dict, meta: dict) -> np.ndarray:
 
 def x_alignment_shift(alpha: np.ndarray, gb_frac, periods: float, dim: int) -> float:
     """Fractional x shift (in [0, 1/m)) that gives the line-z column's modulation at the CSL period zero phase in the
-    slab of the first boundary: m = ``periods`` CSL periods per cell. 0 when there is no such modulation."""
-    m = int(round(periods))
-    nx = alpha.shape[-dim]
-    if m < 1 or m > nx // 2:
-        return 0.0
-    t = torch.from_numpy(alpha[None])
-    slab = content_mod.slab_masks(torch.tensor(np.asarray(gb_frac, float))[None], alpha.shape[-dim + 1])[0, 0]
-    col = t[0, :, 2]  # alpha_iz: (3, nx, ny[, nz])
-    if dim == 3:
-        col = col.mean(-1)
-    rows = (col * slab.reshape(1, 1, -1)).sum(-1).numpy()  # (3, nx)
-    harmonic = np.fft.fft(rows, axis=-1)[:, m]
-    k = int(np.argmax(np.abs(harmonic)))
-    if np.abs(harmonic[k]) < 1e-9 * (np.abs(rows).max() * nx + 1e-300):
-        return 0.0
-    phase = np.angle(harmonic[k])  # f(x) ~ cos(2 pi m x + phase); f(x + s) has phase + 2 pi m s: s = -phase / 2 pi m
-    return float(np.mod(-phase / (2 * np.pi * m), 1.0 / m))
+    slab of the first boundary: m = ``periods`` CSL periods per cell (``nyegan.dataset.align``). 0 when there is
+    no such modulation."""
+    s = alignment_shifts(torch.from_numpy(np.asarray(alpha, np.float64)[None]),
+                         torch.tensor(np.asarray(gb_frac, float))[None], torch.tensor([float(periods)]), dim)  # fmt: skip
+    return float(s[0])
 
 
 def _grid_start(attrs: dict, axis: str) -> float:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import torch
 
+from nyegan.dataset.align import align_slabs as align_slabs_fn
+from nyegan.dataset.align import alignment_shifts, shift_x
 from nyegan.dataset.conditions import INDEX
 
 
@@ -118,13 +120,19 @@ def augment_batch(
     shift: bool = True,
     mirror_x: bool = True,
     mirror_z: bool = True,
+    gb_frac: torch.Tensor | None = None,
+    align_slabs: bool = False,
 ):
     """Augment a batch of x-aligned samples with their dislocation cores (B, K, 3: x_frac, y_frac, sign).
 
     Shifts along x: by a random whole number of CSL periods for boundary cells (``periods_x`` m >= 1: the
     aligned units stay aligned), by any whole grid step for cells without a boundary; the cores move with the
     field. Mirror x flips the cores' x (x -> 1 - x on the cell-centred grid; their signs stay, the flip of the
-    Burgers vector is carried by the ``burgers_*`` conditions). Returns (alpha, cond, cores) copies.
+    Burgers vector is carried by the ``burgers_*`` conditions). With the boundary fractions ``gb_frac`` (B, 2),
+    mirrored boundary samples are then shifted back onto the alignment convention (``nyegan.dataset.align``: the
+    mirror moves the units half a period), cores with them; without, they keep the mirror's phase.
+    ``align_slabs`` (2D, needs ``gb_frac``): finally align each boundary's slab on its own
+    (:func:`nyegan.dataset.align.align_slabs`; boundary cells without dislocations only). Returns (alpha, cond, cores) copies.
     """
     B = alpha.shape[0]
     dev = alpha.device
@@ -149,6 +157,16 @@ def augment_batch(
         which = coin()
         alpha, cond = apply_mirror(alpha, cond, (-1, 1, 1), dim, which)
         cores[which, :, 0] = 1.0 - cores[which, :, 0]
+        if gb_frac is not None:
+            s = alignment_shifts(alpha, gb_frac, cond[:, INDEX["periods_x"]], dim)
+            s = torch.where(which, s, torch.zeros_like(s))
+            alpha = shift_x(alpha, s, dim)
+            cores[:, :, 0] = (cores[:, :, 0] - s[:, None].to(cores.dtype)) % 1.0
     if mirror_z:
         alpha, cond = apply_mirror(alpha, cond, (1, 1, -1), dim, coin())
+    if align_slabs:
+        if gb_frac is None or dim != 2:
+            raise ValueError("align_slabs needs 2D fields and their gb_frac")
+        pure = (cond[:, INDEX["kind_gb"]] > 0.5).to(cond.dtype)  # a dislocation's cell keeps its rigid registry
+        alpha = align_slabs_fn(alpha, gb_frac, cond[:, INDEX["periods_x"]] * pure, dim)
     return alpha, cond, cores

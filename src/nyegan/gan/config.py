@@ -88,6 +88,8 @@ class ModelHParams:
     augment_shift: bool
     augment_mirror_x: bool
     augment_mirror_z: bool
+    align_slabs: bool
+    wall_map: bool
     seed: int
     images: bool
 

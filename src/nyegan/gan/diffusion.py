@@ -24,7 +24,6 @@ from torch import nn
 from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
-from nyegan.gan.inputs import N_CHANNELS
 from nyegan.gan.models import UNet
 from nyegan.gan.module import DataSpec, GeometryMaps, IterationState
 
@@ -77,8 +76,9 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.field_channels = physics.output_channels(hp.physics, spec.dim)
-        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2])
-        self.denoiser = Denoiser(spec.dim, self.field_channels, N_CHANNELS, spec.n_cond, hp.width_g, hp.depth, hp.embed)
+        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs)
+        self.denoiser = Denoiser(spec.dim, self.field_channels, self.maps.n_channels, spec.n_cond, hp.width_g,
+                                 hp.depth, hp.embed)  # fmt: skip
         self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(spec.alpha_scale), dtype=torch.float32))
         self.register_buffer("cond_mean", torch.as_tensor(np.asarray(spec.cond_mean), dtype=torch.float32))
         self.register_buffer("cond_std", torch.as_tensor(np.asarray(spec.cond_std), dtype=torch.float32))
@@ -106,7 +106,8 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         opt = self.optimizers()
         real, cond, lengths, gbf, cores = batch
         real, cond, cores = augment_batch(real, cond, cores, self.dim, generator=self._rng, shift=o.augment_shift,
-                                          mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z)  # fmt: skip
+                                          mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z, gb_frac=gbf,
+                                          align_slabs=o.align_slabs)  # fmt: skip
         x0 = self.to_channels(real)
         B = x0.shape[0]
         t = torch.rand(B, device=self.device, generator=self._rng)

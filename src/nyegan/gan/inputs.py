@@ -12,9 +12,14 @@ so its convolutions only have to learn the local shape of cores and units:
 - ``Frank–Bilby``: the analytic line density of the content, content_sign · 2 sin(θ/2) times a 2 Å Gaussian at
   each boundary with opposite signs, in units of 1/Å scaled by the dataset's α_yz scale;
 - ``cores``: Gaussian blobs (2 Å) at the dislocation cores of the cell, unsigned and signed;
-- ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful).
+- ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful);
+- ``wall`` (optional, ``gan.wall_map``, last): the discrete dislocation wall of the Frank–Bilby content,
+  n = round(|c| L_x / b) edge dislocations (b = a0/√2) per boundary per cell with Gaussian cores of 2 Å, carrying
+  c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
+  (``nyegan.dataset.align``), so that on a low-angle boundary (one dislocation per CSL period) its cores sit
+  where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map.
 
-2D fields only (dims x, y); ``CHANNELS`` lists the maps in order.
+2D fields only (dims x, y); ``CHANNELS`` lists the maps in order (without the optional wall map).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import math
 
 import torch
 
+from nyegan.dataset.align import align_slabs, alignment_shifts, shift_x
 from nyegan.dataset.conditions import INDEX
 
 HARMONICS = 3
@@ -41,6 +47,13 @@ CHANNELS = (
     "sin_y",
 )
 N_CHANNELS = len(CHANNELS)
+WALL_BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium
+WALL_CORE_WIDTH_A = 2.0
+
+
+def n_channels(wall: bool) -> int:
+    """Number of input maps with or without the wall map."""
+    return N_CHANNELS + int(wall)
 
 
 def _periodic_distance(frac: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
@@ -90,3 +103,40 @@ def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Ten
     maps += [blobs, signed]
     maps += [torch.cos(2 * math.pi * y).expand(B, nx, ny), torch.sin(2 * math.pi * y).expand(B, nx, ny)]
     return torch.stack(maps, dim=1)
+
+
+def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
+             slabs: bool = False) -> torch.Tensor:  # fmt: skip
+    """(B, nx, ny) the dislocation-wall map (module doc) over ``line_scale`` (1/Å); zero for cells without a
+    boundary. ``slabs``: align the second boundary's wall on its own too (``gan.align_slabs``)."""
+    B = cond.shape[0]
+    nx, ny = grid
+    dev = cond.device
+    x = (torch.arange(nx, device=dev, dtype=torch.float64) + 0.5) / nx
+    y = (torch.arange(ny, device=dev, dtype=torch.float64) + 0.5) / ny
+    has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).double() > 0.5
+    c = torch.where(has_gb, (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).double(), 0.0)
+    Lx, Ly = lengths[:, 0].double(), lengths[:, 1].double()
+    n = torch.clamp(torch.round(c.abs() * Lx / WALL_BURGERS_A), min=1.0)  # (B,)
+    j = torch.arange(int(n.max().item()) if B else 1, device=dev, dtype=torch.float64)
+    xj = (j[None, :] + 0.5) / n[:, None]  # (B, J) core positions, fractional
+    on = (j[None, :] < n[:, None]).double()
+    w = WALL_CORE_WIDTH_A
+    dx = _periodic_distance(x[None, None, :], xj[:, :, None]) * Lx[:, None, None]  # (B, J, nx) Å
+    gx = torch.exp(-0.5 * (dx / w) ** 2)
+    gx = (gx / (gx.sum(2, keepdim=True) * (Lx / nx)[:, None, None]) * on[:, :, None]).sum(1)  # (B, nx), 1/Å each
+    out = torch.zeros(B, nx, ny, device=dev, dtype=torch.float64)
+    for b, sgn in ((0, 1.0), (1, -1.0)):
+        dy = _periodic_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]  # (B, ny)
+        gy = torch.exp(-0.5 * (dy / w) ** 2)
+        gy = gy / (gy.sum(1, keepdim=True) * (Ly / ny)[:, None])  # discrete normalisation: exact content
+        out = out + sgn * gx[:, :, None] * gy[:, None, :]
+    out = out * (c * Lx / n)[:, None, None]
+    alpha = torch.zeros(B, 3, 3, nx, ny, device=dev, dtype=torch.float64)
+    alpha[:, 1, 2] = out
+    periods = cond[:, INDEX["periods_x"]].double()
+    if slabs:
+        alpha = align_slabs(alpha, gb_frac.double(), periods * (cond[:, INDEX["kind_gb"]] > 0.5).double(), 2)
+    else:
+        alpha = shift_x(alpha, alignment_shifts(alpha, gb_frac.double(), periods, 2), 2)
+    return (alpha[:, 1, 2] / line_scale).float()

@@ -29,7 +29,7 @@ import torch
 from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
-from nyegan.gan.inputs import N_CHANNELS, condition_maps
+from nyegan.gan.inputs import condition_maps, n_channels, wall_map
 from nyegan.gan.models import Critic, Generator, gradient_penalty, r1_penalty
 
 
@@ -51,12 +51,17 @@ class DataSpec:
 class GeometryMaps(torch.nn.Module):
     """The input maps of both networks (2D maps; broadcast along z for 3D fields)."""
 
-    def __init__(self, grid, dim: int, line_scale: float):
+    def __init__(self, grid, dim: int, line_scale: float, wall: bool = False, slabs: bool = False):
         super().__init__()
         self.grid, self.dim, self.line_scale = tuple(grid), dim, float(line_scale)
+        self.wall, self.slabs = bool(wall), bool(slabs)
+        self.n_channels = n_channels(self.wall)
 
     def forward(self, cond_raw, gb_frac, lengths, cores):
         maps = condition_maps(cond_raw, gb_frac, lengths[:, :2], cores, self.grid[:2], self.line_scale)
+        if self.wall:
+            w = wall_map(cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs)
+            maps = torch.cat([maps, w[:, None]], dim=1)
         if self.dim == 3:
             maps = maps[..., None].expand(*maps.shape, self.grid[2])
         return maps
@@ -88,18 +93,17 @@ class NyeGAN(IterationState, pl.LightningModule):
         super().__init__()
         hp = ModelHParams(**model)
         spec = DataSpec(**{**data, "grid": tuple(data["grid"])})
-        if hp.physics not in physics.MODES:
-            raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {physics.MODES}")
+        physics.check_hparams(hp, spec.dim)
         self.save_hyperparameters()
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.automatic_optimization = False
         out_ch = physics.output_channels(hp.physics, spec.dim)
         self.field_channels = out_ch if out_ch == 3 else 9
-        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2])
-        self.generator = Generator(spec.dim, N_CHANNELS, spec.n_cond, out_ch, hp.width_g, hp.depth, hp.embed,
+        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs)
+        self.generator = Generator(spec.dim, self.maps.n_channels, spec.n_cond, out_ch, hp.width_g, hp.depth, hp.embed,
                                    hp.nz, hp.noise_channels)  # fmt: skip
-        self.critic = Critic(spec.dim, self.field_channels, N_CHANNELS, spec.n_cond, hp.width_d, hp.n_down,
+        self.critic = Critic(spec.dim, self.field_channels, self.maps.n_channels, spec.n_cond, hp.width_d, hp.n_down,
                              hp.embed, hp.spectral_norm)  # fmt: skip
         self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(spec.alpha_scale), dtype=torch.float32))
         self.register_buffer("cond_mean", torch.as_tensor(np.asarray(spec.cond_mean), dtype=torch.float32))
@@ -152,10 +156,11 @@ class NyeGAN(IterationState, pl.LightningModule):
         o = self.hp
         opt_g, opt_d = self.optimizers()
         real, cond, lengths, gbf, cores = batch
-        if o.augment_shift or o.augment_mirror_x or o.augment_mirror_z:
+        if o.augment_shift or o.augment_mirror_x or o.augment_mirror_z or o.align_slabs:
             real, cond, cores = augment_batch(real, cond, cores, self.dim, generator=self._rng,
                                               shift=o.augment_shift, mirror_x=o.augment_mirror_x,
-                                              mirror_z=o.augment_mirror_z)  # fmt: skip
+                                              mirror_z=o.augment_mirror_z, gb_frac=gbf,
+                                              align_slabs=o.align_slabs)  # fmt: skip
         B = real.shape[0]
         cn = self.normalise(cond)
         maps = self.maps(cond, gbf, lengths, cores)

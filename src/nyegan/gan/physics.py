@@ -39,6 +39,15 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
     return t, cond_raw[:, INDEX["kind_gb"]] > 0.5
 
 
+def check_hparams(hp, dim: int) -> None:
+    """Refuse model settings that the physics mode and the dataset's dimension cannot honour."""
+    if hp.physics not in MODES:
+        raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {MODES}")
+    if hp.align_slabs and output_channels(hp.physics, dim) != 3:
+        raise ValueError(f"gan.align_slabs needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
+                         f"{hp.physics!r}): it moves the rows of alpha_iz only; set gan.align_slabs: false")  # fmt: skip
+
+
 def output_channels(mode: str, dim: int) -> int:
     """Generator output channels: 3 (alpha_iz) for the built-in physics in 2D, else 9."""
     return 3 if (mode == "builtin" and dim == 2) else 9

@@ -18,7 +18,6 @@ from nyegan.dataset.augment import augment_batch
 from nyegan.gan import physics
 from nyegan.gan.config import ModelHParams
 from nyegan.gan.data import dataset_tensors
-from nyegan.gan.inputs import N_CHANNELS
 from nyegan.gan.models import Regressor
 from nyegan.gan.module import GeometryMaps
 
@@ -32,10 +31,12 @@ class RegressorModel(torch.nn.Module):
         self.dim = int(ds.attrs["dim"])
         self.grid = tuple(int(g) for g in ds.attrs["grid"])
         self.scheme = str(ds.attrs["difference_scheme"])
+        physics.check_hparams(hp, self.dim)
         out_ch = physics.output_channels(hp.physics, self.dim)
-        self.net = Regressor(self.dim, N_CHANNELS, ds.sizes["feature"], out_ch, hp.width_g, hp.depth, hp.embed)
         scale = np.asarray(ds["alpha_scale"].values, float)
-        self.maps = GeometryMaps(self.grid, self.dim, scale[1, 2])
+        self.maps = GeometryMaps(self.grid, self.dim, scale[1, 2], hp.wall_map, hp.align_slabs)
+        self.net = Regressor(self.dim, self.maps.n_channels, ds.sizes["feature"], out_ch, hp.width_g, hp.depth,
+                             hp.embed)  # fmt: skip
         self.register_buffer("alpha_scale", torch.as_tensor(scale, dtype=torch.float32))
         self.register_buffer("cond_mean", torch.as_tensor(ds["cond_mean"].values, dtype=torch.float32))
         self.register_buffer("cond_std", torch.as_tensor(ds["cond_std"].values, dtype=torch.float32))
@@ -65,7 +66,8 @@ def train_regressor(ds, hp: ModelHParams, steps: int, batch_size: int, device="c
         idx = torch.randint(0, n, (batch_size,), generator=g, device=dev)
         real, cond, L, gbf, cores = (t.index_select(0, idx) for t in data)
         real, cond, cores = augment_batch(real, cond, cores, model.dim, generator=g, shift=hp.augment_shift,
-                                          mirror_x=hp.augment_mirror_x, mirror_z=hp.augment_mirror_z)  # fmt: skip
+                                          mirror_x=hp.augment_mirror_x, mirror_z=hp.augment_mirror_z,
+                                          gb_frac=gbf, align_slabs=hp.align_slabs)  # fmt: skip
         pred = model(cond, L, gbf, cores)
         loss = ((model.scaled(pred) - model.scaled(real)) ** 2).mean()
         opt.zero_grad(set_to_none=True)

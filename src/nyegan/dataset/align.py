@@ -1,0 +1,83 @@
+"""The dataset's x-alignment convention, batched in torch (used by the dataset assembly and by the augmentation).
+
+Convention. A boundary cell holding m CSL periods along x is shifted so that the line-z column's modulation at
+the CSL period, summed over the rows of the first boundary's slab, has zero phase in its strongest component
+(α_xz, α_yz or α_zz): that component's mode-m Fourier coefficient is real and positive, so its structural units
+(or discrete cores) sit at the same fractional x in every sample, modulo one period 1/m.
+
+A mirror x sends α_yz(x) to −α_yz(−x): a zero-phase mode becomes a phase-π one, half a period away from the
+convention. Left so, a mirrored sample and an original one of the same condition would carry the same units
+half a period apart, a bimodal target whose conditional mean has no modulation; the augmentation therefore
+re-aligns mirrored samples with :func:`alignment_shifts` (``nyegan.dataset.augment``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nyegan import content as content_mod
+
+
+def alignment_shifts(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.Tensor, dim: int,
+                     slab: int = 0) -> torch.Tensor:  # fmt: skip
+    """(B,) fractional x shifts s in [0, 1/m) such that α(x + s) follows the convention (module doc) in the slab
+    of boundary ``slab`` (0: the first, the dataset's convention; 1: the second, see :func:`align_slabs`).
+
+    ``alpha`` (B, 3, 3, nx, ny[, nz]) in 1/Å; ``gb_frac`` (B, 2) boundary fractions along y; ``periods`` (B,)
+    CSL periods along x in the cell (rounded; 0 for cells without a boundary). The shift is 0 where m < 1,
+    m > nx/2 or the mode-m modulation vanishes (below 1e-9 of the slab's largest row sum times nx)."""
+    B = alpha.shape[0]
+    nx, ny = alpha.shape[-dim], alpha.shape[-dim + 1]
+    col = alpha[:, :, 2].double()  # alpha_iz: (B, 3, nx, ny[, nz])
+    if dim == 3:
+        col = col.mean(-1)
+    slab = content_mod.slab_masks(gb_frac.double(), ny)[:, slab]  # (B, ny)
+    rows = (col * slab[:, None, None, :]).sum(-1)  # (B, 3, nx)
+    m = periods.round().long()
+    ok = (m >= 1) & (m <= nx // 2)
+    mi = m.clamp(min=0, max=nx - 1)
+    harmonic = torch.fft.fft(rows, dim=-1).gather(2, mi.reshape(B, 1, 1).expand(B, 3, 1))[..., 0]  # (B, 3)
+    k = harmonic.abs().argmax(dim=1)
+    h = harmonic.gather(1, k[:, None])[:, 0]
+    floor = 1e-9 * (rows.abs().flatten(1).max(dim=1).values * nx + 1e-300)
+    ok = ok & (h.abs() >= floor)
+    mf = m.clamp(min=1).double()
+    s = torch.remainder(-torch.angle(h) / (2 * math.pi * mf), 1.0 / mf)  # f(x + s): phase + 2 pi m s -> 0
+    return torch.where(ok, s, torch.zeros_like(s)).to(alpha.dtype)
+
+
+def shift_x(alpha: torch.Tensor, shifts: torch.Tensor, dim: int) -> torch.Tensor:
+    """α(x + s) per sample (``shifts`` (B,) fractions of the cell), spectrally along x (exact for band-limited
+    fields; a Fourier multiplier, so it commutes with the difference operators and keeps div α = 0)."""
+    axis = alpha.ndim - dim
+    n = alpha.shape[axis]
+    q = torch.fft.fftfreq(n, d=1.0 / n, device=alpha.device, dtype=torch.float64)
+    s = shifts.to(torch.float64).reshape(-1, 1)
+    ph = torch.exp(2j * math.pi * q[None, :] * s)  # (B, n)
+    if n % 2 == 0:
+        ph[:, n // 2] = torch.cos(math.pi * n * s[:, 0])  # keep the Nyquist mode real
+    shape = [alpha.shape[0]] + [1] * (alpha.ndim - 1)
+    shape[axis] = n
+    f = torch.fft.fft(alpha.double(), dim=axis) * ph.reshape(shape)
+    return torch.fft.ifft(f, dim=axis).real.to(alpha.dtype)
+
+
+def align_slabs(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.Tensor, dim: int) -> torch.Tensor:
+    """Each boundary's slab shifted along x on its own onto the convention (the first boundary's rule applied to
+    the second too). The registry of the two boundaries of a cell is set by the translation state the search
+    found and is not a property of the boundary; aligning both removes it from a training target.
+
+    Only for fields whose line-z column α_iz is all that is modelled (2D, built-in physics): a row-wise shift of
+    α_iz keeps div α = ∂_z α_iz = 0 and the slab contents, but would break div α for α_ix, α_iy, which such a
+    model does not produce."""
+    ny = alpha.shape[-dim + 1]
+    masks = content_mod.slab_masks(gb_frac.double(), ny).to(torch.bool)  # (B, 2, ny)
+    out = alpha
+    for b in (0, 1):
+        s = alignment_shifts(alpha, gb_frac, periods, dim, slab=b)
+        shifted = shift_x(alpha, s, dim)
+        rows = masks[:, b].reshape((alpha.shape[0],) + (1,) * (alpha.ndim - dim - 1) + (1, ny) + (1,) * (dim - 2))
+        out = torch.where(rows, shifted, out)
+    return out
