@@ -189,3 +189,32 @@ def test_wall_map_carries_the_frank_bilby_content_and_follows_the_alignment_rule
     row = w[0, :, 16]  # through the first boundary (y = 1/4)
     assert int(row.argmax()) in (0, nx - 1)  # the core at x = 0 (the zero-phase position of positive content)
     assert row.max() > 5 * row.min().clamp(min=1e-12)  # a discrete core, not a line
+
+
+def test_wall_residual_of_a_zero_network_is_the_wall():
+    # gan.wall_residual: a network that outputs zero gives exactly the dislocation wall (in 1/Å), whose content
+    # already matches Frank-Bilby, so the content projection adds nothing
+    import torch
+
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan import physics
+    from nyegan.gan.inputs import wall_map
+    from nyegan.gan.module import GeometryMaps
+
+    nx, ny = 16, 32
+    cond = torch.zeros(1, len(FEATURES))
+    cond[0, INDEX["kind_gb"]] = 1.0
+    cond[0, INDEX["fb_content"]] = 0.3
+    cond[0, INDEX["content_sign"]] = -1.0
+    cond[0, INDEX["periods_x"]] = 1.0
+    L = torch.tensor([[19.0, 50.0]])
+    gbf = torch.tensor([[0.25, 0.75]])
+    scale = torch.full((3, 3), 0.02)
+    scale[1, 2] = 0.07
+    maps = GeometryMaps((nx, ny), 2, float(scale[1, 2]), wall=True)(cond, gbf, L, torch.full((1, 4, 3), float("nan")))
+    raw = physics.add_wall(torch.zeros(1, 3, nx, ny), maps)
+    alpha = physics.fields_from_output(raw, "builtin", L, gbf, cond, scale, 1.0, 2)
+    wall = wall_map(cond, gbf, L, (nx, ny))  # 1/Å
+    assert float(wall.abs().max()) > 0.01
+    torch.testing.assert_close(alpha[0, 1, 2], wall[0], rtol=0, atol=1e-6 * float(wall.abs().max()))
+    assert float(alpha[0, 0, 2].abs().max()) == 0.0 and float(alpha[0, 2, 2].abs().max()) == 0.0

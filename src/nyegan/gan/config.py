@@ -90,6 +90,7 @@ class ModelHParams:
     augment_mirror_z: bool
     align_slabs: bool
     wall_map: bool
+    wall_residual: bool
     seed: int
     images: bool
 

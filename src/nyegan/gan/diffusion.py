@@ -71,6 +71,9 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         if spec.dim != 2 or hp.physics != "builtin":
             raise ValueError("the diffusion generator models 2D fields with the built-in physics (dataset.dim = 2, "
                              "gan.physics = builtin); use gan.family = wgan otherwise")  # fmt: skip
+        physics.check_hparams(hp, spec.dim)
+        if hp.wall_residual:
+            raise ValueError("gan.wall_residual is for gan.family = wgan; set it false for the diffusion generator")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.hp = hp

@@ -46,6 +46,15 @@ def check_hparams(hp, dim: int) -> None:
     if hp.align_slabs and output_channels(hp.physics, dim) != 3:
         raise ValueError(f"gan.align_slabs needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
                          f"{hp.physics!r}): it moves the rows of alpha_iz only; set gan.align_slabs: false")  # fmt: skip
+    if hp.wall_residual and (not hp.wall_map or output_channels(hp.physics, dim) != 3):
+        raise ValueError("gan.wall_residual needs gan.wall_map: true, 2D fields and gan.physics = builtin (got "
+                         f"wall_map {hp.wall_map}, dim {dim}, physics {hp.physics!r}); set gan.wall_residual: false")  # fmt: skip
+
+
+def add_wall(raw: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """``gan.wall_residual``: the network's α_yz channel (over the dataset's α_yz scale) becomes a correction to
+    the dislocation-wall map, the last input map (``nyegan.gan.inputs.wall_map``, same units)."""
+    return torch.cat([raw[:, :1], raw[:, 1:2] + maps[:, -1:].to(raw.dtype), raw[:, 2:]], dim=1)
 
 
 def output_channels(mode: str, dim: int) -> int:
