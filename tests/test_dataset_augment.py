@@ -229,7 +229,7 @@ def test_align_slabs_aligns_each_boundary_on_its_own():
     torch.testing.assert_close(a[1], field[1], rtol=0, atol=1e-12)  # the dislocation cell is left as it is
 
     class HP:
-        physics, align_slabs, wall_map, wall_residual = "penalty", True, False, False
+        physics, align_slabs, wall_map, wall_residual, localise = "penalty", True, False, False, False
 
     with pytest.raises(ValueError, match="gan.align_slabs"):
         physics.check_hparams(HP, 2)

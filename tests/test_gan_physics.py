@@ -218,3 +218,35 @@ def test_wall_residual_of_a_zero_network_is_the_wall():
     assert float(wall.abs().max()) > 0.01
     torch.testing.assert_close(alpha[0, 1, 2], wall[0], rtol=0, atol=1e-6 * float(wall.abs().max()))
     assert float(alpha[0, 0, 2].abs().max()) == 0.0 and float(alpha[0, 2, 2].abs().max()) == 0.0
+
+
+def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
+    # gan.localise: whatever the network outputs, the field far from the boundaries (perfect crystal) is ~0,
+    # while the slab contents stay the Frank-Bilby ones
+    import torch
+
+    from nyegan import content
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan import physics
+    from nyegan.gan.module import GeometryMaps
+
+    class HP:
+        localise, wall_residual = True, False
+
+    nx, ny = 16, 64
+    cond = torch.zeros(1, len(FEATURES))
+    cond[0, INDEX["kind_gb"]] = 1.0
+    cond[0, INDEX["fb_content"]] = 0.5
+    cond[0, INDEX["content_sign"]] = 1.0
+    L = torch.tensor([[20.0, 80.0]])
+    gbf = torch.tensor([[0.25, 0.75]])
+    maps = GeometryMaps((nx, ny), 2, 0.1)(cond, gbf, L, torch.full((1, 4, 3), float("nan")))
+    raw = torch.randn(1, 3, nx, ny, generator=torch.Generator().manual_seed(0))
+    alpha = physics.fields_from_output(physics.network_field(raw, maps, HP), "builtin", L, gbf, cond,
+                                       torch.full((3, 3), 0.1), 1.0, 2)  # fmt: skip
+    col = alpha[0, :, 2]  # (3, nx, ny)
+    mid = col[..., ny // 2 - 1 : ny // 2 + 1].abs().max()  # 20 Å from both boundaries
+    near = col[..., ny // 4 - 2 : ny // 4 + 2].abs().max()
+    assert float(mid) < 0.01 * float(near)
+    B = content.slab_content(alpha, gbf, L[:, 1], 2)
+    torch.testing.assert_close(B[0, :, 1], torch.tensor([0.5, -0.5]), rtol=1e-5, atol=1e-6)

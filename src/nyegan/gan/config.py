@@ -91,6 +91,7 @@ class ModelHParams:
     align_slabs: bool
     wall_map: bool
     wall_residual: bool
+    localise: bool
     seed: int
     images: bool
 

@@ -72,8 +72,6 @@ class NyeDiffusion(IterationState, pl.LightningModule):
             raise ValueError("the diffusion generator models 2D fields with the built-in physics (dataset.dim = 2, "
                              "gan.physics = builtin); use gan.family = wgan otherwise")  # fmt: skip
         physics.check_hparams(hp, spec.dim)
-        if hp.wall_residual:
-            raise ValueError("gan.wall_residual is for gan.family = wgan; set it false for the diffusion generator")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.hp = hp
@@ -111,13 +109,16 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         real, cond, cores = augment_batch(real, cond, cores, self.dim, generator=self._rng, shift=o.augment_shift,
                                           mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z, gb_frac=gbf,
                                           align_slabs=o.align_slabs)  # fmt: skip
+        maps = self.maps(cond, gbf, lengths, cores)
         x0 = self.to_channels(real)
+        if o.wall_residual:  # the model diffuses the correction to the wall map
+            x0 = physics.add_wall(x0, maps, sign=-1.0)
         B = x0.shape[0]
         t = torch.rand(B, device=self.device, generator=self._rng)
         ab = cosine_alpha_bar(t).reshape((B,) + (1,) * (x0.ndim - 1))
         eps = torch.randn(x0.shape, device=self.device, generator=self._rng)
         xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
-        pred = self.denoiser(xt, self.maps(cond, gbf, lengths, cores), self.normalise(cond), t)
+        pred = self.denoiser(xt, maps, self.normalise(cond), t)
         v = ab.sqrt() * eps - (1 - ab).sqrt() * x0  # v-prediction target
         loss = ((pred - v) ** 2).mean()
         opt.zero_grad(set_to_none=True)
@@ -148,6 +149,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
             x0 = (ab.sqrt() * x - (1 - ab).sqrt() * v).clamp(-X0_CLIP, X0_CLIP)
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
+        x = physics.network_field(x, maps, self.hp)  # the sampled correction, masked and on the wall as set
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
 
     def validation_step(self, batch, batch_idx):

@@ -46,15 +46,39 @@ def check_hparams(hp, dim: int) -> None:
     if hp.align_slabs and output_channels(hp.physics, dim) != 3:
         raise ValueError(f"gan.align_slabs needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
                          f"{hp.physics!r}): it moves the rows of alpha_iz only; set gan.align_slabs: false")  # fmt: skip
+    if hp.localise and output_channels(hp.physics, dim) != 3:
+        raise ValueError(f"gan.localise needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
+                         f"{hp.physics!r}): it masks alpha_iz maps; set gan.localise: false")  # fmt: skip
     if hp.wall_residual and (not hp.wall_map or output_channels(hp.physics, dim) != 3):
         raise ValueError("gan.wall_residual needs gan.wall_map: true, 2D fields and gan.physics = builtin (got "
                          f"wall_map {hp.wall_map}, dim {dim}, physics {hp.physics!r}); set gan.wall_residual: false")  # fmt: skip
 
 
-def add_wall(raw: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+def envelope(maps: torch.Tensor) -> torch.Tensor:
+    """(B, 1, *grid) in [0, 1]: where a Nye field may live, from the input maps: the 4 Å Gaussians of both
+    boundaries plus the dislocation-core blobs, clipped at 1 (``nyegan.gan.inputs``)."""
+    from nyegan.gan.inputs import CHANNELS
+
+    idx = [CHANNELS.index(n) for n in ("gb1_w4", "gb2_w4", "cores")]
+    return maps[:, idx].sum(dim=1, keepdim=True).clamp(max=1.0)
+
+
+def network_field(raw: torch.Tensor, maps: torch.Tensor, hp) -> torch.Tensor:
+    """The networks' output channels as the physics layer takes them: ``gan.localise`` multiplies them by the
+    :func:`envelope` (a Nye field vanishes in perfect crystal: no noise or smear in the grains), then
+    ``gan.wall_residual`` adds the wall map (:func:`add_wall`)."""
+    if hp.localise:
+        raw = raw * envelope(maps).to(raw.dtype)
+    if hp.wall_residual:
+        raw = add_wall(raw, maps)
+    return raw
+
+
+def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.Tensor:
     """``gan.wall_residual``: the network's α_yz channel (over the dataset's α_yz scale) becomes a correction to
-    the dislocation-wall map, the last input map (``nyegan.gan.inputs.wall_map``, same units)."""
-    return torch.cat([raw[:, :1], raw[:, 1:2] + maps[:, -1:].to(raw.dtype), raw[:, 2:]], dim=1)
+    the dislocation-wall map, the last input map (``nyegan.gan.inputs.wall_map``, same units): raw + sign × wall
+    in that channel (sign −1 turns a field into the correction a diffusion model learns)."""
+    return torch.cat([raw[:, :1], raw[:, 1:2] + sign * maps[:, -1:].to(raw.dtype), raw[:, 2:]], dim=1)
 
 
 def output_channels(mode: str, dim: int) -> int:
