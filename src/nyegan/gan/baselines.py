@@ -4,7 +4,8 @@
   boundary, no structure along it;
 - :func:`dislocation_wall`: a discrete dislocation wall, n = round(c L_x / b) edge dislocations per boundary per
   cell (c = 2 sin(θ/2), b = a0/√2), equally spaced along x, each carrying c L_x / n so the content is exact, with
-  a Gaussian core of width w fitted on the training boundaries (:func:`fit_wall_width`);
+  a Gaussian core of width w fitted on the training boundaries (:func:`fit_wall_width`); the same construction as
+  the generator's wall map;
 - :func:`nearest_training`: the fields of the training boundary with the same tilt axis and the nearest
   misorientation, as they are or mirrored in x (pseudo-tensor law), whichever matches the target better (an
   optimistic choice for the baseline);
@@ -15,15 +16,14 @@ Fields are (N, 3, 3, nx, ny) in 1/Å; conditions are the raw dataset features.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nyegan.dataset.conditions import INDEX
+from nyegan.gan.inputs import WALL_BURGERS_A
 
 LINE_WIDTH_A = 2.0
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium
+BURGERS_A = WALL_BURGERS_A  # a0/√2 of aluminium
 
 
 def _grid(grid):
@@ -57,25 +57,18 @@ def frank_bilby_line(cond, gb_frac, lengths, grid, width: float = LINE_WIDTH_A) 
     return out
 
 
-def dislocation_wall(cond, gb_frac, lengths, grid, width: float, burgers: float = BURGERS_A) -> np.ndarray:
-    """Discrete edge-dislocation walls (α_yz only) with Gaussian cores of ``width`` Å (see the module doc)."""
-    x, y = _grid(grid)
-    c = _content(cond)
-    out = np.zeros((len(c), 3, 3, len(x), len(y)))
-    for k in range(len(c)):
-        if c[k] == 0:
-            continue
-        Lx, Ly = float(lengths[k][0]), float(lengths[k][1])
-        n = max(1, round(abs(c[k]) * Lx / burgers))
-        b_eff = c[k] * Lx / n
-        hx, hy = Lx / len(x), Ly / len(y)
-        for b, s in ((0, 1.0), (1, -1.0)):
-            dy = _periodic(y - gb_frac[k][b]) * Ly
-            for m in range(n):
-                dx = _periodic(x - (m + 0.5) / n) * Lx
-                g = np.exp(-0.5 * (dx[:, None] ** 2 + dy[None, :] ** 2) / width**2)
-                g /= g.sum() * hx * hy
-                out[k, 1, 2] += s * b_eff * g
+def dislocation_wall(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
+    """Discrete edge-dislocation walls (α_yz only) with Gaussian cores of ``width`` Å (see the module doc): the
+    generator's wall map (``nyegan.gan.inputs.wall_map``, placed by the alignment rule) in 1/Å."""
+    import torch
+
+    from nyegan.gan.inputs import wall_map
+
+    c = np.asarray(cond, float)
+    out = np.zeros((len(c), 3, 3) + tuple(grid))
+    w = wall_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
+                 torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), width=width)  # fmt: skip
+    out[:, 1, 2] = w.numpy()
     return out
 
 

@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from nyegan.dataset.align import align_slabs, alignment_shifts, shift_x
+from nyegan.dataset.align import alignment_shifts
 from nyegan.dataset.conditions import INDEX
 
 HARMONICS = 3
@@ -106,9 +106,11 @@ def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Ten
 
 
 def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
-             slabs: bool = False) -> torch.Tensor:  # fmt: skip
-    """(B, nx, ny) the dislocation-wall map (module doc) over ``line_scale`` (1/Å); zero for cells without a
-    boundary. ``slabs``: align the second boundary's wall on its own too (``gan.align_slabs``)."""
+             slabs: bool = False, width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+    """(B, nx, ny) the dislocation-wall map (module doc) over ``line_scale`` (1/Å), in ``cond``'s dtype; zero for
+    cells without a boundary. ``slabs``: align the second boundary's wall on its own too (``gan.align_slabs``);
+    ``width``: core width (Å; the benchmark's wall baseline fits it). The alignment shift is measured on the wall
+    and the cores are then placed at their shifted positions (no spectral shift: no ringing of narrow cores)."""
     B = cond.shape[0]
     nx, ny = grid
     dev = cond.device
@@ -119,24 +121,32 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     Lx, Ly = lengths[:, 0].double(), lengths[:, 1].double()
     n = torch.clamp(torch.round(c.abs() * Lx / WALL_BURGERS_A), min=1.0)  # (B,)
     j = torch.arange(int(n.max().item()) if B else 1, device=dev, dtype=torch.float64)
-    xj = (j[None, :] + 0.5) / n[:, None]  # (B, J) core positions, fractional
     on = (j[None, :] < n[:, None]).double()
-    w = WALL_CORE_WIDTH_A
-    dx = _periodic_distance(x[None, None, :], xj[:, :, None]) * Lx[:, None, None]  # (B, J, nx) Å
-    gx = torch.exp(-0.5 * (dx / w) ** 2)
-    gx = (gx / (gx.sum(2, keepdim=True) * (Lx / nx)[:, None, None]) * on[:, :, None]).sum(1)  # (B, nx), 1/Å each
-    out = torch.zeros(B, nx, ny, device=dev, dtype=torch.float64)
-    for b, sgn in ((0, 1.0), (1, -1.0)):
+    w = float(width)
+    gy = []
+    for b in (0, 1):
         dy = _periodic_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]  # (B, ny)
-        gy = torch.exp(-0.5 * (dy / w) ** 2)
-        gy = gy / (gy.sum(1, keepdim=True) * (Ly / ny)[:, None])  # discrete normalisation: exact content
-        out = out + sgn * gx[:, :, None] * gy[:, None, :]
-    out = out * (c * Lx / n)[:, None, None]
-    alpha = torch.zeros(B, 3, 3, nx, ny, device=dev, dtype=torch.float64)
-    alpha[:, 1, 2] = out
+        g = torch.exp(-0.5 * (dy / w) ** 2)
+        gy.append(g / (g.sum(1, keepdim=True) * (Ly / ny)[:, None]))  # discrete normalisation: exact content
+
+    def walls(offsets):  # (B, 3, 3, nx, ny) with the cores of boundary b at (j + 1/2) / n - offsets[b]
+        out = torch.zeros(B, nx, ny, device=dev, dtype=torch.float64)
+        for b, sgn in ((0, 1.0), (1, -1.0)):
+            xj = (j[None, :] + 0.5) / n[:, None] - offsets[b][:, None]  # (B, J) fractional core positions
+            dx = _periodic_distance(x[None, None, :], xj[:, :, None] % 1.0) * Lx[:, None, None]  # (B, J, nx) Å
+            gx = torch.exp(-0.5 * (dx / w) ** 2)
+            gx = (gx / (gx.sum(2, keepdim=True) * (Lx / nx)[:, None, None]) * on[:, :, None]).sum(1)  # 1/Å each
+            out = out + sgn * gx[:, :, None] * gy[b][:, None, :]
+        alpha = torch.zeros(B, 3, 3, nx, ny, device=dev, dtype=torch.float64)
+        alpha[:, 1, 2] = out * (c * Lx / n)[:, None, None]
+        return alpha
+
+    zero = torch.zeros(B, device=dev, dtype=torch.float64)
+    alpha = walls((zero, zero))
     periods = cond[:, INDEX["periods_x"]].double()
-    if slabs:
-        alpha = align_slabs(alpha, gb_frac.double(), periods * (cond[:, INDEX["kind_gb"]] > 0.5).double(), 2)
-    else:
-        alpha = shift_x(alpha, alignment_shifts(alpha, gb_frac.double(), periods, 2), 2)
-    return (alpha[:, 1, 2] / line_scale).float()
+    g = gb_frac.double()
+    s0 = alignment_shifts(alpha, g, periods, 2)
+    s1 = alignment_shifts(alpha, g, periods * (cond[:, INDEX["kind_gb"]] > 0.5).double(), 2, slab=1) if slabs else s0
+    if slabs:  # a cell whose second slab has no defined phase keeps the rigid shift
+        s1 = torch.where(s1 == 0, s0, s1)
+    return (walls((s0, s1))[:, 1, 2] / line_scale).to(cond.dtype)
