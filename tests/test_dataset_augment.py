@@ -228,12 +228,13 @@ def test_align_slabs_aligns_each_boundary_on_its_own():
     torch.testing.assert_close(content.slab_content(a, gbf, Ly, 2), content.slab_content(field, gbf, Ly, 2))
     torch.testing.assert_close(a[1], field[1], rtol=0, atol=1e-12)  # the dislocation cell is left as it is
 
-    class HP:
-        physics, align_slabs, wall_map, wall_residual, localise = "penalty", True, False, False, False
+    from nyegan.gan.config import GanSettings
 
-    with pytest.raises(ValueError, match="gan.align_slabs"):
-        physics.check_hparams(HP, 2)
-    HP.physics = "builtin"
-    physics.check_hparams(HP, 2)
-    with pytest.raises(ValueError, match="gan.align_slabs"):
-        physics.check_hparams(HP, 3)
+    hp = GanSettings.from_config({"physics": "penalty", "align_slabs": True, "localise": True}).model
+    off = physics.applicable(hp, 2)  # options on alpha_iz maps do not apply to nine-component outputs
+    assert not off.align_slabs and not off.localise and not off.wall_residual
+    on = physics.applicable(GanSettings.from_config({"align_slabs": True, "wall_map": True}).model, 2)
+    assert on.align_slabs and on.wall_map
+    assert not physics.applicable(on, 3).align_slabs
+    with pytest.raises(ValueError, match="gan.physics"):
+        physics.applicable(GanSettings.from_config({}).model.__class__(**{**vars(on), "physics": "magic"}), 2)

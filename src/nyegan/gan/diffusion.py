@@ -71,7 +71,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         if spec.dim != 2 or hp.physics != "builtin":
             raise ValueError("the diffusion generator models 2D fields with the built-in physics (dataset.dim = 2, "
                              "gan.physics = builtin); use gan.family = wgan otherwise")  # fmt: skip
-        physics.check_hparams(hp, spec.dim)
+        hp = physics.applicable(hp, spec.dim)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.hp = hp

@@ -93,7 +93,7 @@ class NyeGAN(IterationState, pl.LightningModule):
         super().__init__()
         hp = ModelHParams(**model)
         spec = DataSpec(**{**data, "grid": tuple(data["grid"])})
-        physics.check_hparams(hp, spec.dim)
+        hp = physics.applicable(hp, spec.dim)
         self.save_hyperparameters()
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme

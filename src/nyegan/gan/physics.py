@@ -20,6 +20,7 @@ All physics runs in float32/float64 outside autocast (FFTs are not bf16-safe).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -39,19 +40,15 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
     return t, cond_raw[:, INDEX["kind_gb"]] > 0.5
 
 
-def check_hparams(hp, dim: int) -> None:
-    """Refuse model settings that the physics mode and the dataset's dimension cannot honour."""
+def applicable(hp, dim: int):
+    """``hp`` with the options that act on the α_iz maps of the 2D built-in physics (``align_slabs``,
+    ``localise``, ``wall_residual``) switched off where they do not apply (3D fields, ``physics: penalty``), and
+    ``wall_residual`` off without ``wall_map``; an unknown physics mode is refused."""
     if hp.physics not in MODES:
         raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {MODES}")
-    if hp.align_slabs and output_channels(hp.physics, dim) != 3:
-        raise ValueError(f"gan.align_slabs needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
-                         f"{hp.physics!r}): it moves the rows of alpha_iz only; set gan.align_slabs: false")  # fmt: skip
-    if hp.localise and output_channels(hp.physics, dim) != 3:
-        raise ValueError(f"gan.localise needs 2D fields and gan.physics = builtin (dataset dim {dim}, physics "
-                         f"{hp.physics!r}): it masks alpha_iz maps; set gan.localise: false")  # fmt: skip
-    if hp.wall_residual and (not hp.wall_map or output_channels(hp.physics, dim) != 3):
-        raise ValueError("gan.wall_residual needs gan.wall_map: true, 2D fields and gan.physics = builtin (got "
-                         f"wall_map {hp.wall_map}, dim {dim}, physics {hp.physics!r}); set gan.wall_residual: false")  # fmt: skip
+    column = output_channels(hp.physics, dim) == 3
+    return replace(hp, align_slabs=hp.align_slabs and column, localise=hp.localise and column,
+                   wall_residual=hp.wall_residual and hp.wall_map and column)  # fmt: skip
 
 
 def envelope(maps: torch.Tensor) -> torch.Tensor:

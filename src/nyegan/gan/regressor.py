@@ -27,11 +27,10 @@ class RegressorModel(torch.nn.Module):
 
     def __init__(self, hp: ModelHParams, ds):
         super().__init__()
-        self.hp = hp
         self.dim = int(ds.attrs["dim"])
         self.grid = tuple(int(g) for g in ds.attrs["grid"])
         self.scheme = str(ds.attrs["difference_scheme"])
-        physics.check_hparams(hp, self.dim)
+        self.hp = hp = physics.applicable(hp, self.dim)
         out_ch = physics.output_channels(hp.physics, self.dim)
         scale = np.asarray(ds["alpha_scale"].values, float)
         self.maps = GeometryMaps(self.grid, self.dim, scale[1, 2], hp.wall_map, hp.align_slabs)
@@ -68,7 +67,7 @@ def train_regressor(ds, hp: ModelHParams, steps: int, batch_size: int, device="c
         real, cond, L, gbf, cores = (t.index_select(0, idx) for t in data)
         real, cond, cores = augment_batch(real, cond, cores, model.dim, generator=g, shift=hp.augment_shift,
                                           mirror_x=hp.augment_mirror_x, mirror_z=hp.augment_mirror_z,
-                                          gb_frac=gbf, align_slabs=hp.align_slabs)  # fmt: skip
+                                          gb_frac=gbf, align_slabs=model.hp.align_slabs)  # fmt: skip
         pred = model(cond, L, gbf, cores)
         loss = ((model.scaled(pred) - model.scaled(real)) ** 2).mean()
         opt.zero_grad(set_to_none=True)
