@@ -18,6 +18,7 @@ import math
 import torch
 
 from nyegan import content as content_mod
+from nyegan.dataset.conditions import INDEX
 
 
 def alignment_shifts(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.Tensor, dim: int,
@@ -62,6 +63,12 @@ def shift_x(alpha: torch.Tensor, shifts: torch.Tensor, dim: int) -> torch.Tensor
     shape[axis] = n
     f = torch.fft.fft(alpha.double(), dim=axis) * ph.reshape(shape)
     return torch.fft.ifft(f, dim=axis).real.to(alpha.dtype)
+
+
+def second_slab_periods(cond: torch.Tensor) -> torch.Tensor:
+    """(B,) CSL periods for :func:`align_slabs` and the wall map: those of boundary cells without a dislocation,
+    0 (no alignment) for the rest: a boundary + dislocation cell keeps its rigid registry (its cores are inputs)."""
+    return cond[:, INDEX["periods_x"]] * (cond[:, INDEX["kind_gb"]] > 0.5).to(cond.dtype)
 
 
 def align_slabs(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.Tensor, dim: int) -> torch.Tensor:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from nyegan.dataset.align import align_slabs as align_slabs_fn
-from nyegan.dataset.align import alignment_shifts, shift_x
+from nyegan.dataset.align import alignment_shifts, second_slab_periods, shift_x
 from nyegan.dataset.conditions import INDEX
 
 
@@ -167,6 +167,5 @@ def augment_batch(
     if align_slabs:
         if gb_frac is None or dim != 2:
             raise ValueError("align_slabs needs 2D fields and their gb_frac")
-        pure = (cond[:, INDEX["kind_gb"]] > 0.5).to(cond.dtype)  # a dislocation's cell keeps its rigid registry
-        alpha = align_slabs_fn(alpha, gb_frac, cond[:, INDEX["periods_x"]] * pure, dim)
+        alpha = align_slabs_fn(alpha, gb_frac, second_slab_periods(cond), dim)
     return alpha, cond, cores

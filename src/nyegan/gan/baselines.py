@@ -17,9 +17,10 @@ Fields are (N, 3, 3, nx, ny) in 1/Å; conditions are the raw dataset features.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from nyegan.dataset.conditions import INDEX
-from nyegan.gan.inputs import WALL_BURGERS_A
+from nyegan.gan.inputs import WALL_BURGERS_A, wall_map
 
 LINE_WIDTH_A = 2.0
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -60,10 +61,6 @@ def frank_bilby_line(cond, gb_frac, lengths, grid, width: float = LINE_WIDTH_A) 
 def dislocation_wall(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
     """Discrete edge-dislocation walls (α_yz only) with Gaussian cores of ``width`` Å (see the module doc): the
     generator's wall map (``nyegan.gan.inputs.wall_map``, placed by the alignment rule) in 1/Å."""
-    import torch
-
-    from nyegan.gan.inputs import wall_map
-
     c = np.asarray(cond, float)
     out = np.zeros((len(c), 3, 3) + tuple(grid))
     w = wall_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),

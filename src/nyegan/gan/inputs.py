@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from nyegan.dataset.align import alignment_shifts
+from nyegan.dataset.align import alignment_shifts, second_slab_periods
 from nyegan.dataset.conditions import INDEX
 
 HARMONICS = 3
@@ -146,7 +146,7 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     periods = cond[:, INDEX["periods_x"]].double()
     g = gb_frac.double()
     s0 = alignment_shifts(alpha, g, periods, 2)
-    s1 = alignment_shifts(alpha, g, periods * (cond[:, INDEX["kind_gb"]] > 0.5).double(), 2, slab=1) if slabs else s0
+    s1 = alignment_shifts(alpha, g, second_slab_periods(cond).double(), 2, slab=1) if slabs else s0
     if slabs:  # a cell whose second slab has no defined phase keeps the rigid shift
         s1 = torch.where(s1 == 0, s0, s1)
     return (walls((s0, s1))[:, 1, 2] / line_scale).to(cond.dtype)

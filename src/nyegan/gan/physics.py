@@ -27,8 +27,10 @@ import torch
 from nyegan import content as content_mod
 from nyegan import fieldops
 from nyegan.dataset.conditions import INDEX
+from nyegan.gan.inputs import CHANNELS
 
 MODES = ("builtin", "penalty")
+ENVELOPE_CHANNELS = tuple(CHANNELS.index(n) for n in ("gb1_w4", "gb2_w4", "cores"))  # input maps of envelope()
 
 
 def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,10 +56,7 @@ def applicable(hp, dim: int):
 def envelope(maps: torch.Tensor) -> torch.Tensor:
     """(B, 1, *grid) in [0, 1]: where a Nye field may live, from the input maps: the 4 Å Gaussians of both
     boundaries plus the dislocation-core blobs, clipped at 1 (``nyegan.gan.inputs``)."""
-    from nyegan.gan.inputs import CHANNELS
-
-    idx = [CHANNELS.index(n) for n in ("gb1_w4", "gb2_w4", "cores")]
-    return maps[:, idx].sum(dim=1, keepdim=True).clamp(max=1.0)
+    return maps[:, list(ENVELOPE_CHANNELS)].sum(dim=1, keepdim=True).clamp(max=1.0)
 
 
 def network_field(raw: torch.Tensor, maps: torch.Tensor, hp) -> torch.Tensor:

@@ -65,9 +65,10 @@ def train_regressor(ds, hp: ModelHParams, steps: int, batch_size: int, device="c
     for _ in range(steps):
         idx = torch.randint(0, n, (batch_size,), generator=g, device=dev)
         real, cond, L, gbf, cores = (t.index_select(0, idx) for t in data)
-        real, cond, cores = augment_batch(real, cond, cores, model.dim, generator=g, shift=hp.augment_shift,
-                                          mirror_x=hp.augment_mirror_x, mirror_z=hp.augment_mirror_z,
-                                          gb_frac=gbf, align_slabs=model.hp.align_slabs)  # fmt: skip
+        o = model.hp  # the settings as they apply to this dataset (physics.applicable)
+        real, cond, cores = augment_batch(real, cond, cores, model.dim, generator=g, shift=o.augment_shift,
+                                          mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z, gb_frac=gbf,
+                                          align_slabs=o.align_slabs)  # fmt: skip
         pred = model(cond, L, gbf, cores)
         loss = ((model.scaled(pred) - model.scaled(real)) ** 2).mean()
         opt.zero_grad(set_to_none=True)
