@@ -263,3 +263,32 @@ def test_microstates_of_a_case_become_samples_with_its_split(tmp_path):
     assert set(ds.split.values[ds.case.values != "gb1"]) <= {"train", "validation"}
     with pytest.raises(ValueError, match=r"heldout_cases \['nope'\] match no case"):
         build_dataset(nye, meta, tmp_path / "e.nc", grid=(16, 32), heldout_cases=["nope"])
+
+
+def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_correspondence(tmp_path):
+    # a 77.32 deg [001] boundary is a 12.68 deg one in the other cubic description; the Nye stage measures its
+    # field against that lattice correspondence (content 2 sin(12.68/2) = 0.22, not 2 sin(77.32/2) = 1.25) and, in
+    # an ensemble file (relax.ensemble), stores the angle per state as a variable: the dataset's conditions (the
+    # content the generator's physics imposes) and the Nye summary read it there
+    from nyegan.contracts import NYE_FIELD
+    from nyegan.dataset.conditions import INDEX
+    from nyegan.nye.output import FieldSeriesWriter, summary_row
+
+    nye, meta = synthetic.write_case(tmp_path, "gb77", "gb", 77.32, (18.0, 70.0, 4.0), grid=(24, 48), seed=0)
+    one = NYE_FIELD.open(nye)
+    one.attrs.update(correspondence_angle_deg=-12.68, cell=np.diag([18.0, 70.0, 4.0]).ravel().tolist(),
+                     origin=[0.0, 0.0, 0.0])  # fmt: skip
+    one.attrs.pop("misorientation_angle_deg", None)
+    one.attrs.update(burgers_content="[]", n_atoms=100, n_atoms_unmatched=0)
+    one["mask"] = (("x", "y"), np.zeros((one.sizes["x"], one.sizes["y"]), np.int8))
+    ens = tmp_path / "ensemble.nc"
+    w = FieldSeriesWriter(ens, frame_dim="state")
+    for rank in range(2):
+        w.append(one, timestep=rank)
+    w.close()
+    assert "correspondence_angle_deg" not in NYE_FIELD.open(ens).attrs  # a per-state variable
+    ds = build_dataset([ens], [meta], tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
+    expected = 2 * np.sin(np.radians(12.68) / 2)
+    assert np.allclose(ds.cond.values[:, INDEX["fb_content"]], expected)
+    assert np.allclose(ds.correspondence_angle_deg.values, -12.68)
+    assert summary_row("gb77", NYE_FIELD.open(ens))["correspondence_angle_deg"] == pytest.approx(-12.68)

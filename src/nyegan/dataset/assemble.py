@@ -38,6 +38,7 @@ from nyegan.dataset.align import alignment_shifts
 from nyegan.dataset.conditions import FEATURES, condition_vector, periods_along_x
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
+from nyegan.nye.output import frame_as_field
 from nyegan.progress import progress_bar
 from nyegan.provenance import as_attr, provenance
 
@@ -70,7 +71,9 @@ def _field_values(ds: xr.Dataset, nc_path, dim: int) -> tuple[np.ndarray, dict]:
     values = np.asarray(a.values, dtype=np.float64)
     if "state" not in a.dims:
         values = values[None]
-    attrs = dict(ds.attrs)
+    # per-frame numbers (the correspondence angle) are variables along ``state`` in an ensemble file: read the
+    # lowest-energy state's as attributes, as a single-state file has them
+    attrs = dict(frame_as_field(ds, 0).attrs)
     attrs["_coords"] = {d: np.asarray(ds[d].values, float) for d in spatial if d in ds.coords}
     n = values.shape[0]
     attrs["_labels"] = {k: np.asarray(ds[k].values, float) if k in ds else np.full(n, np.nan) for k in STATE_LABELS}

@@ -182,7 +182,9 @@ def write_atom_dump(path, structure: Structure, atoms: dict) -> None:
 
 
 def summary_row(case: str, ds: xr.Dataset) -> dict:
-    """One summary-table row: net Burgers content (boundary content per length, or |b| per core, averaged)."""
+    """One summary-table row: net Burgers content (boundary content per length, or |b| per core, averaged); of the
+    first frame (the lowest-energy state) for an ensemble or trajectory file."""
+    ds = frame_as_field(ds, 0)
     content = json.loads(ds.attrs.get("burgers_content", "[]"))
     kind = content[0]["kind"] if content else "none"
     mags = [e["magnitude"] for e in content]
