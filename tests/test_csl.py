@@ -94,3 +94,35 @@ def test_plane_must_contain_axis_with_hint():
 def test_axis_without_twofold_is_rejected():
     with pytest.raises(ValueError, match="no 2-fold axis"):
         twofold_reference((1, 2, 3))
+
+
+def _projected_sites_coincide(s, shift: float) -> bool:
+    """Whether the atoms projected along z (x, y) map onto themselves under x -> x + shift (periodic in x)."""
+    from scipy.spatial import cKDTree
+
+    p = s.wrapped().positions[:, :2] - s.origin[:2]
+    L = np.diag(s.cell)[:2]
+    q = p.copy()
+    q[:, 0] = np.mod(q[:, 0] + shift, L[0])
+    d, _ = cKDTree(np.mod(p, L), boxsize=L).query(np.mod(q, L))
+    return bool(d.max() < 1e-6)
+
+
+@pytest.mark.parametrize(
+    "axis, plane, k",
+    [((0, 0, 1), (6, 1, 0), 2), ((0, 0, 1), (5, 1, 0), 1), ((0, 0, 1), (2, 1, 0), 2), ((1, 1, 1), (7, -1, -6), 3),
+     ((1, 1, 1), (8, -1, -7), 1), ((1, 1, 0), (1, -1, 3), 2), ((1, 1, 0), (3, -3, 2), 1)],
+)  # fmt: skip
+def test_projected_period_is_the_symmetry_of_the_bicrystal_seen_along_the_axis(axis, plane, k):
+    # the atoms of a built bicrystal projected along the tilt axis repeat after Lx / k along x, and after no
+    # shorter shift of the form Lx / j (j = k + 1 .. 6): the period of the z-averaged Nye field
+    from nyegan.csl import projected_periods
+    from nyegan.structures.gb import build_stgb
+
+    assert projected_periods(axis, plane) == k
+    s, meta = build_stgb(axis, plane, a0=4.05, overlap_cutoff=0.0)
+    Lx = s.cell[0, 0]
+    assert Lx == pytest.approx(meta["periodic_cell"][0])
+    assert _projected_sites_coincide(s, Lx / k)
+    assert not any(_projected_sites_coincide(s, Lx * i / j) for j in range(k + 1, 7) for i in range(1, j)
+                   if (i * k) % j)  # fmt: skip

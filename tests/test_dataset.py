@@ -265,6 +265,37 @@ def test_microstates_of_a_case_become_samples_with_its_split(tmp_path):
         build_dataset(nye, meta, tmp_path / "e.nc", grid=(16, 32), heldout_cases=["nope"])
 
 
+def test_x_alignment_uses_the_strongest_harmonic_of_the_period():
+    # two units per period (mode 2m) and almost nothing at the fundamental m, whose phase differs from sample to
+    # sample (as for a boundary whose projected structure has two units per period): every shifted copy aligns
+    # its units onto the same x; phasing the weak fundamental instead would scatter them over the period
+    import torch
+
+    from nyegan.dataset.align import alignment_shifts, shift_x
+
+    nx, ny, m = 32, 32, 1
+    x = torch.arange(nx, dtype=torch.float64) / nx
+    y = (torch.arange(ny, dtype=torch.float64) + 0.5) / ny
+    band = torch.exp(-(((y - 0.25) / 0.05) ** 2))[None, :]
+    rng = np.random.default_rng(0)
+    fields = []
+    for phase in rng.uniform(0, 2 * np.pi, 5):
+        a = torch.zeros(3, 3, nx, ny, dtype=torch.float64)
+        a[1, 2] = (1.0 + torch.cos(2 * torch.pi * 2 * m * x) + 0.01 * torch.cos(2 * torch.pi * m * x + phase))[
+            :, None
+        ] * band
+        fields.append(shift_x(a[None], torch.tensor([rng.uniform()]), 2)[0])
+    alpha = torch.stack(fields)
+    gb = torch.tensor([[0.25, 0.75]] * len(fields), dtype=torch.float64)
+    s = alignment_shifts(alpha, gb, torch.full((len(fields),), float(m)), 2)
+    assert bool(((s >= 0) & (s < 1.0 / (2 * m))).all())
+    aligned = shift_x(alpha, s, 2)[:, 1, 2, :, 8]  # the boundary row
+    units = aligned.argmax(dim=1)
+    assert set(units.tolist()) <= {0, nx // 2, nx - 1, nx // 2 - 1}  # units at x = 0 and 1/2 in every sample
+    spread = (aligned - aligned.mean(0)).abs().max() / aligned.abs().max()
+    assert spread < 0.03  # the samples coincide up to the weak fundamental
+
+
 def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_correspondence(tmp_path):
     # a 77.32 deg [001] boundary is a 12.68 deg one in the other cubic description; the Nye stage measures its
     # field against that lattice correspondence (content 2 sin(12.68/2) = 0.22, not 2 sin(77.32/2) = 1.25) and, in

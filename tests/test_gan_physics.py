@@ -191,6 +191,33 @@ def test_wall_map_carries_the_frank_bilby_content_and_follows_the_alignment_rule
     assert row.max() > 5 * row.min().clamp(min=1e-12)  # a discrete core, not a line
 
 
+def test_wall_puts_the_same_number_of_cores_in_every_period():
+    # Σ37(610) about [001]: c Lx / b = 2.83 dislocations per CSL period, but the structure seen along z repeats
+    # twice per CSL period (periods_x = 2 in a 2D dataset), so the wall holds 2 cores, one per projected period,
+    # each carrying half the content; with periods_x = 1 the nearest whole count, 3
+    import torch
+
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan.inputs import wall_map
+
+    nx, ny = 64, 64
+    theta = torch.tensor([18.92, 18.92])
+    cond = torch.zeros(2, len(FEATURES))
+    cond[:, INDEX["kind_gb"]] = 1.0
+    cond[:, INDEX["fb_content"]] = 2 * torch.sin(torch.deg2rad(theta) / 2)
+    cond[:, INDEX["content_sign"]] = 1.0
+    cond[:, INDEX["periods_x"]] = torch.tensor([2.0, 1.0])
+    L = torch.tensor([[24.6, 60.0], [24.6, 60.0]])
+    gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    row = wall_map(cond, gbf, L, (nx, ny), width=1.0)[:, :, 16]  # through the first boundary
+    peaks = (
+        (row > torch.roll(row, 1, 1)) & (row > torch.roll(row, -1, 1)) & (row > 0.5 * row.max(1, keepdim=True).values)
+    )
+    assert peaks.sum(1).tolist() == [2, 3]
+    spectrum = torch.fft.rfft(row[0]).abs()
+    assert int(spectrum[1:].argmax()) + 1 == 2  # the wall repeats with the projected period
+
+
 def test_wall_residual_of_a_zero_network_is_the_wall():
     # gan.wall_residual: a network that outputs zero gives exactly the dislocation wall (in 1/Å), whose content
     # already matches Frank-Bilby, so the content projection adds nothing

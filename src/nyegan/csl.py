@@ -218,3 +218,37 @@ def nearest_tilt_boundary(axis, misorientation_deg: float, sigma_max: int) -> tu
         raise ValueError(f"no tilt boundary about {list(axis)} with Σ ≤ {sigma_max}; raise sigma_max")
     best = min(options, key=lambda b: (abs(b.angle_deg - misorientation_deg), b.sigma))
     return best, best.angle_deg - misorientation_deg
+
+
+def projected_periods(axis, plane) -> int:
+    """How many periods the boundary structure seen along the tilt axis (the field averaged along z) has in one
+    CSL period along x = n × t of the STGB about ``axis`` on ``plane``.
+
+    Every lattice vector of grain A that lies in the boundary plane is a CSL vector of the mirror bicrystal, so
+    the bicrystal is invariant under each of them; averaged along z, only their x components count. The period
+    along x (``periodic_cell`` x) is the shortest such vector with no z component; a vector with one can have a
+    shorter x component (e.g. ½[1 -6 1] on (610) about [001]: x component half of |[1 -6 0]|). Returns the
+    ratio (an integer: 1, 2, 3 for the low-index axes). Exact integer arithmetic in units of a0/2, the fcc
+    lattice being the integer vectors with an even sum."""
+    b = tilt_boundary(axis, plane)
+    return _projected_periods(b.axis, b.plane)
+
+
+@lru_cache(maxsize=4096)
+def _projected_periods(axis: tuple[int, int, int], plane: tuple[int, int, int]) -> int:
+    t, n = np.array(axis), np.array(plane)
+    x = reduce_indices(np.cross(n, t))
+
+    def period_vector(v):  # shortest fcc vector along v, in units of a0/2
+        return v if int(v.sum()) % 2 == 0 else 2 * v
+
+    xp, tp = period_vector(x), period_vector(t)
+    # a vector w of the in-plane lattice with the smallest positive x component can be reduced modulo the axis
+    # period to |w| <= |xp| + |tp|, which bounds its integer components
+    bound = int(np.ceil(np.linalg.norm(xp) + np.linalg.norm(tp)))
+    r = np.arange(-bound, bound + 1)
+    v = np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(-1, 3)
+    v = v[(v.sum(axis=1) % 2 == 0) & (v @ n == 0)]
+    q = np.abs(v @ x)
+    g = int(np.gcd.reduce(q[q > 0]))
+    return int(xp @ x) // g

@@ -1,9 +1,12 @@
 """The dataset's x-alignment convention, batched in torch (used by the dataset assembly and by the augmentation).
 
-Convention. A boundary cell holding m CSL periods along x is shifted so that the line-z column's modulation at
-the CSL period, summed over the rows of the first boundary's slab, has zero phase in its strongest component
-(α_xz, α_yz or α_zz): that component's mode-m Fourier coefficient is real and positive, so its structural units
-(or discrete cores) sit at the same fractional x in every sample, modulo one period 1/m.
+Convention. A boundary cell holding m periods along x (``periods_x``: in 2D those of the z-projected structure)
+is shifted so that the line-z column's modulation, summed over the rows of the first boundary's slab, has zero
+phase in its strongest harmonic of the period: among the modes q·m (q = 1..HARMONICS, q·m ≤ nx/2) of α_xz,
+α_yz and α_zz, the Fourier coefficient of largest modulus is made real and positive, so the structural units
+(or discrete cores) sit at the same fractional x in every sample, modulo 1/(q m). The strongest harmonic, not
+the fundamental: many boundaries carry two units per period and almost nothing at the fundamental, whose phase
+would then be noise and would scatter the units of neighbouring boundaries over the period.
 
 A mirror x sends α_yz(x) to −α_yz(−x): a zero-phase mode becomes a phase-π one, half a period away from the
 convention. Left so, a mirrored sample and an original one of the same condition would carry the same units
@@ -20,15 +23,17 @@ import torch
 from nyegan import content as content_mod
 from nyegan.dataset.conditions import INDEX
 
+HARMONICS = 3  # harmonics of the period the alignment looks at
+
 
 def alignment_shifts(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.Tensor, dim: int,
                      slab: int = 0) -> torch.Tensor:  # fmt: skip
-    """(B,) fractional x shifts s in [0, 1/m) such that α(x + s) follows the convention (module doc) in the slab
-    of boundary ``slab`` (0: the first, the dataset's convention; 1: the second, see :func:`align_slabs`).
+    """(B,) fractional x shifts s in [0, 1/(q m)) such that α(x + s) follows the convention (module doc) in the
+    slab of boundary ``slab`` (0: the first, the dataset's convention; 1: the second, see :func:`align_slabs`).
 
     ``alpha`` (B, 3, 3, nx, ny[, nz]) in 1/Å; ``gb_frac`` (B, 2) boundary fractions along y; ``periods`` (B,)
-    CSL periods along x in the cell (rounded; 0 for cells without a boundary). The shift is 0 where m < 1,
-    m > nx/2 or the mode-m modulation vanishes (below 1e-9 of the slab's largest row sum times nx)."""
+    periods along x in the cell (rounded; 0 for cells without a boundary). The shift is 0 where m < 1,
+    m > nx/2 or the modulation vanishes (below 1e-9 of the slab's largest row sum times nx)."""
     B = alpha.shape[0]
     nx, ny = alpha.shape[-dim], alpha.shape[-dim + 1]
     col = alpha[:, :, 2].double()  # alpha_iz: (B, 3, nx, ny[, nz])
@@ -38,14 +43,18 @@ def alignment_shifts(alpha: torch.Tensor, gb_frac: torch.Tensor, periods: torch.
     rows = (col * slab[:, None, None, :]).sum(-1)  # (B, 3, nx)
     m = periods.round().long()
     ok = (m >= 1) & (m <= nx // 2)
-    mi = m.clamp(min=0, max=nx - 1)
-    harmonic = torch.fft.fft(rows, dim=-1).gather(2, mi.reshape(B, 1, 1).expand(B, 3, 1))[..., 0]  # (B, 3)
-    k = harmonic.abs().argmax(dim=1)
-    h = harmonic.gather(1, k[:, None])[:, 0]
+    q = torch.arange(1, HARMONICS + 1, device=alpha.device)
+    modes = m.clamp(min=0)[:, None] * q[None, :]  # (B, Q)
+    usable = (modes <= nx // 2) & (modes >= 1)
+    spectrum = torch.fft.fft(rows, dim=-1)  # (B, 3, nx)
+    coef = spectrum.gather(2, modes.clamp(max=nx - 1)[:, None, :].expand(B, 3, len(q)))  # (B, 3, Q)
+    size = torch.where(usable[:, None, :], coef.abs(), torch.zeros_like(coef.real)).flatten(1)
+    best = size.argmax(dim=1)
+    h = coef.flatten(1).gather(1, best[:, None])[:, 0]
+    mode = modes.gather(1, (best % len(q))[:, None])[:, 0].clamp(min=1).double()
     floor = 1e-9 * (rows.abs().flatten(1).max(dim=1).values * nx + 1e-300)
     ok = ok & (h.abs() >= floor)
-    mf = m.clamp(min=1).double()
-    s = torch.remainder(-torch.angle(h) / (2 * math.pi * mf), 1.0 / mf)  # f(x + s): phase + 2 pi m s -> 0
+    s = torch.remainder(-torch.angle(h) / (2 * math.pi * mode), 1.0 / mode)  # f(x + s): phase + 2 pi k s -> 0
     return torch.where(ok, s, torch.zeros_like(s)).to(alpha.dtype)
 
 

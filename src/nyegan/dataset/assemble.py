@@ -4,8 +4,8 @@ Per case: read ``alpha`` (dims ("i","j","x","y"[,"z"]), 1/Å, or a leading ``sta
 several microstates: each state becomes a sample sharing the case's conditions and split); average along z for a
 2D dataset; resample spectrally onto the common grid (cells differ in size: the physical box lengths are kept in
 ``cell_lengths``); shift along y (spectrally) so the first boundary sits at y = 1/4 of the cell; optionally shift
-along x so the boundary's modulation at its CSL period has zero phase (``align_x``: the cores of every boundary
-then line up at the same fractional x, modulo one CSL period); optionally project onto the discrete div-free,
+along x so the boundary's modulation has zero phase in its strongest harmonic of the period (``align_x``: the
+cores or units of every boundary then line up at the same fractional x, ``nyegan.dataset.align``); optionally project onto the discrete div-free,
 zero-mean subspace of the chosen difference scheme (for 2D fields this keeps the line-z Burgers content exactly).
 The raw relative divergence residual before projection is stored per sample.
 
@@ -107,9 +107,9 @@ def _cell_lengths(attrs: dict, meta: dict) -> np.ndarray:
 
 
 def x_alignment_shift(alpha: np.ndarray, gb_frac, periods: float, dim: int) -> float:
-    """Fractional x shift (in [0, 1/m)) that gives the line-z column's modulation at the CSL period zero phase in the
-    slab of the first boundary: m = ``periods`` CSL periods per cell (``nyegan.dataset.align``). 0 when there is
-    no such modulation."""
+    """Fractional x shift that gives the line-z column's modulation zero phase in its strongest harmonic of the
+    period, in the slab of the first boundary: m = ``periods`` periods per cell (``nyegan.dataset.align``). 0 when
+    there is no such modulation."""
     s = alignment_shifts(torch.from_numpy(np.asarray(alpha, np.float64)[None]),
                          torch.tensor(np.asarray(gb_frac, float))[None], torch.tensor([float(periods)]), dim)  # fmt: skip
     return float(s[0])
@@ -148,7 +148,7 @@ def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> d
     fields, attrs = _field_values(ds, nye_path, dim)
     L = _cell_lengths(attrs, meta)
     has_gb = "gb_y" in meta and meta.get("kind") in ("gb", "gb_dislocation")
-    periods = periods_along_x(meta, L)
+    periods = periods_along_x(meta, L, dim)
     lengths = L[:dim]
     cores0 = core_fractions(meta, attrs, L)
     out = []
@@ -184,7 +184,7 @@ def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> d
     # 53.13 deg <001> boundary), recorded in its attrs; else the metadata misorientation
     fb_angle = float(attrs.get("correspondence_angle_deg") or meta.get("misorientation_deg", np.nan))
     cond = condition_vector(meta, L, out[0]["gb_frac"] if has_gb else None, sign,
-                            fb_angle_deg=fb_angle if has_gb and np.isfinite(fb_angle) else None)  # fmt: skip
+                            fb_angle_deg=fb_angle if has_gb and np.isfinite(fb_angle) else None, dim=dim)  # fmt: skip
     return dict(case=str(meta.get("case", Path(nye_path).stem)), meta=meta, samples=out, lengths=L, has_gb=has_gb,
                 content_sign=sign, cond=cond, fb_angle=fb_angle if has_gb else np.nan, periods_x=periods,
                 source_scheme=str(attrs["difference_scheme"]))  # fmt: skip
@@ -310,7 +310,8 @@ def build_dataset(
             "burgers_box": (("sample", "component"), meta_vec("burgers_box"), {"units": "angstrom"}),
             "cell_lengths": (("sample", "axis"), np.stack([recs[i]["lengths"] for i in idx]), {"units": "angstrom"}),
             "periods_x": ("sample", np.array([recs[i]["periods_x"] for i in idx]),
-                          {"long_name": "CSL periods of the boundary along x in the cell (0: no boundary)"}),
+                          {"long_name": "periods of the boundary along x in the cell, of the z-projected "
+                                        "structure in a 2D dataset (0: no boundary)"}),
             "gb_frac": (("sample", "boundary"), sample_array("gb_frac"),
                         {"long_name": "fractional y of the two boundaries after canonical shift"}),
             "cores": (("sample", "core", "core_field"), np.stack([s["cores"] for s in samples]),

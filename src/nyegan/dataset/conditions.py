@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from nyegan.csl import projected_periods
 from nyegan.defects.frank_bilby import frank_bilby_content
 
 KINDS = ("gb", "dislocation", "gb_dislocation")
@@ -42,8 +43,8 @@ FEATURES = (
     "burgers_x",
     "burgers_y",
     "burgers_z",  # burgers_box / a0
-    "periods_x",  # CSL periods of the boundary along x in the cell (0 without a boundary)
-    "log_period_x",  # log of the CSL period along x (Å), 0 without a boundary
+    "periods_x",  # periods of the boundary along x in the cell, z-projected in 2D (0 without a boundary)
+    "log_period_x",  # log of that period along x (Å), 0 without a boundary
 )
 INDEX = {name: k for k, name in enumerate(FEATURES)}
 
@@ -56,17 +57,26 @@ def _canonical_direction(v) -> list[float]:
     return sorted((v / n).tolist(), reverse=True)
 
 
-def periods_along_x(meta: dict, cell_lengths) -> float:
-    """CSL periods of the boundary along x in the cell (Lx / periodic_cell x); 0 for cells without a boundary."""
+def periods_along_x(meta: dict, cell_lengths, dim: int = 3) -> float:
+    """Periods of the boundary along x in the cell; 0 for cells without a boundary.
+
+    ``dim`` 3: CSL periods, Lx / periodic_cell x. ``dim`` 2 (fields averaged along the line z): periods of the
+    projected structure, which for a symmetric tilt boundary can be 2 or 3 times more (a CSL vector in the
+    boundary plane with a z component has a shorter x component, ``nyegan.csl.projected_periods``); the
+    atomistic modulation of a 2D field repeats with this period, and its alignment and input maps use it."""
     if meta.get("kind") not in ("gb", "gb_dislocation") or "periodic_cell" not in meta:
         return 0.0
-    return float(np.asarray(cell_lengths, float)[0] / float(meta["periodic_cell"][0]))
+    m = float(np.asarray(cell_lengths, float)[0] / float(meta["periodic_cell"][0]))
+    if dim == 2 and meta.get("boundary_type") == "symmetric_tilt" and "axis" in meta and "plane" in meta:
+        m *= projected_periods(meta["axis"], meta["plane"])
+    return m
 
 
 def condition_vector(
-    meta: dict, cell_lengths, gb_frac, content_sign: float, fb_angle_deg: float | None = None
+    meta: dict, cell_lengths, gb_frac, content_sign: float, fb_angle_deg: float | None = None, dim: int = 3
 ) -> np.ndarray:
-    """Raw feature vector (len(FEATURES),) for one case's metadata (see the build-metadata contract).
+    """Raw feature vector (len(FEATURES),) for one case's metadata (see the build-metadata contract); ``dim``:
+    the field's (2: periods along x of the z-projected structure, :func:`periods_along_x`).
 
     ``fb_angle_deg``: angle of the lattice correspondence giving the Frank-Bilby content (default: the
     metadata misorientation).
@@ -96,7 +106,7 @@ def condition_vector(
     if gb_frac is not None and np.all(np.isfinite(gb_frac)):
         f[INDEX["gb_spacing_frac"]] = (gb_frac[1] - gb_frac[0]) % 1.0
     f[INDEX["content_sign"]] = content_sign
-    m = periods_along_x(meta, L)
+    m = periods_along_x(meta, L, dim)
     if m > 0:
         f[INDEX["periods_x"]] = m
         f[INDEX["log_period_x"]] = math.log(L[0] / m)

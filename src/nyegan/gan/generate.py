@@ -79,7 +79,7 @@ def conditions_from_requests(requests: list[dict], ds) -> dict:
                 r["kind"],
                 "requested",
                 float(r.get("misorientation_deg", np.nan)),
-                condition_vector(r, L, gb if has_gb else None, sign),
+                condition_vector(r, L, gb if has_gb else None, sign, dim=int(ds.attrs["dim"])),
                 L,
                 gb,
                 cores,

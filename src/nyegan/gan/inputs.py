@@ -4,8 +4,8 @@ A conditional generator that sees only a condition vector has to invent where th
 sit and how far apart they are; for boundaries it never saw, it cannot. These maps give it the geometry instead,
 so its convolutions only have to learn the local shape of cores and units:
 
-- ``periodic x``: cos / sin (2π h m x) for harmonics h = 1..H, m = CSL periods of the boundary along x in the cell
-  (``periods_x``; zero maps for cells without a boundary). Samples are aligned along x (``dataset.align_x``), so
+- ``periodic x``: cos / sin (2π h m x) for harmonics h = 1..H, m = periods of the boundary along x in the cell
+  (``periods_x``: of the z-projected structure in 2D; zero maps for cells without a boundary). Samples are aligned along x (``dataset.align_x``), so
   the phase is the dataset's, and these maps place the units of an unseen boundary at its own period;
 - ``boundaries``: Gaussians of the periodic distance to each boundary (widths 1.5 and 4 Å), and the slab sign
   (+1 nearer boundary 1, −1 nearer boundary 2);
@@ -14,8 +14,8 @@ so its convolutions only have to learn the local shape of cores and units:
 - ``cores``: Gaussian blobs (2 Å) at the dislocation cores of the cell, unsigned and signed;
 - ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful);
 - ``wall`` (optional, ``gan.wall_map``, last): the discrete dislocation wall of the Frank–Bilby content,
-  n = round(|c| L_x / b) edge dislocations (b = a0/√2) per boundary per cell with Gaussian cores of 2 Å, carrying
-  c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
+  n = m · max(1, round(|c| L_x / (m b))) edge dislocations (b = a0/√2; the same number in each of the m periods
+  along x) per boundary per cell with Gaussian cores of 2 Å, carrying c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
   (``nyegan.dataset.align``), so that on a low-angle boundary (one dislocation per CSL period) its cores sit
   where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map.
 
@@ -119,7 +119,9 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).double() > 0.5
     c = torch.where(has_gb, (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).double(), 0.0)
     Lx, Ly = lengths[:, 0].double(), lengths[:, 1].double()
-    n = torch.clamp(torch.round(c.abs() * Lx / WALL_BURGERS_A), min=1.0)  # (B,)
+    # the same number of cores in each of the m periods of the (projected) structure along x
+    m = torch.clamp(torch.round(cond[:, INDEX["periods_x"]].double()), min=1.0)
+    n = m * torch.clamp(torch.round(c.abs() * Lx / (WALL_BURGERS_A * m)), min=1.0)  # (B,)
     j = torch.arange(int(n.max().item()) if B else 1, device=dev, dtype=torch.float64)
     on = (j[None, :] < n[:, None]).double()
     w = float(width)
