@@ -126,3 +126,29 @@ def test_projected_period_is_the_symmetry_of_the_bicrystal_seen_along_the_axis(a
     assert _projected_sites_coincide(s, Lx / k)
     assert not any(_projected_sites_coincide(s, Lx * i / j) for j in range(k + 1, 7) for i in range(1, j)
                    if (i * k) % j)  # fmt: skip
+
+
+def test_frank_bilby_wall_is_commensurate_with_the_boundary():
+    # Frank's formula on the limiting low-angle boundary: edge dislocations with b along its normal, spacing
+    # |b| / c. The boundary is periodic (CSL period L along x), so its wall must hold a whole number c L / |b| of
+    # them per period, for every boundary of the three axes up to Σ 99 (not true for an arbitrary b: a0/√2
+    # everywhere gives 2.83 on Σ37(610))
+    from nyegan.defects.frank_bilby import frank_bilby_content, tilt_wall_burgers_length
+    from nyegan.lattice import fcc_repeat_length, rotation_from_rows
+    from nyegan.nye.reference import minimum_angle_correspondence
+
+    a0 = 4.05
+    counts = {}
+    for axis in ((0, 0, 1), (1, 1, 0), (1, 1, 1)):
+        for b in enumerate_tilt_boundaries(axis, 99):
+            t, n = np.array(b.axis), np.array(b.plane)
+            rot_a = rotation_from_rows(np.cross(n, t), n, t)
+            corr = minimum_angle_correspondence(rot_a, np.diag([-1.0, 1.0, -1.0]) @ rot_a, axis=(0, 0, 1))
+            c = abs(frank_bilby_content(np.degrees(corr.angle)))
+            k = c * fcc_repeat_length(np.cross(n, t), a0) / tilt_wall_burgers_length(axis, b.plane, a0)
+            assert abs(k - round(k)) < 1e-6, (axis, b.plane, k)
+            counts[(axis, b.plane)] = round(k)
+    assert len(counts) > 80
+    assert tilt_wall_burgers_length((0, 0, 1), (6, 1, 0), a0) == pytest.approx(a0)  # near (100): b = a0[100]
+    assert tilt_wall_burgers_length((0, 0, 1), (5, 4, 0), a0) == pytest.approx(a0 / np.sqrt(2))  # near (110)
+    assert counts[((0, 0, 1), (6, 1, 0))] == 2 and counts[((0, 0, 1), (5, 1, 0))] == 1

@@ -192,28 +192,29 @@ def test_wall_map_carries_the_frank_bilby_content_and_follows_the_alignment_rule
 
 
 def test_wall_puts_the_same_number_of_cores_in_every_period():
-    # Σ37(610) about [001]: c Lx / b = 2.83 dislocations per CSL period, but the structure seen along z repeats
-    # twice per CSL period (periods_x = 2 in a 2D dataset), so the wall holds 2 cores, one per projected period,
-    # each carrying half the content; with periods_x = 1 the nearest whole count, 3
+    # Σ37(610) about [001]: with b = a0/√2, c Lx / b = 2.83 dislocations per CSL period. The structure seen along z
+    # repeats twice per CSL period (periods_x = 2 in a 2D dataset), so the wall holds 2 cores, one per projected
+    # period, each carrying half the content; with periods_x = 1 the nearest whole count, 3; with the wall's own
+    # Burgers vector (a0[100], the wall_burgers_A condition) c Lx / b = 2 exactly, whatever periods_x says
     import torch
 
     from nyegan.dataset.conditions import FEATURES, INDEX
     from nyegan.gan.inputs import wall_map
 
     nx, ny = 64, 64
-    theta = torch.tensor([18.92, 18.92])
-    cond = torch.zeros(2, len(FEATURES))
+    theta = torch.full((3,), 18.92)
+    cond = torch.zeros(3, len(FEATURES))
     cond[:, INDEX["kind_gb"]] = 1.0
     cond[:, INDEX["fb_content"]] = 2 * torch.sin(torch.deg2rad(theta) / 2)
     cond[:, INDEX["content_sign"]] = 1.0
-    cond[:, INDEX["periods_x"]] = torch.tensor([2.0, 1.0])
-    L = torch.tensor([[24.6, 60.0], [24.6, 60.0]])
-    gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    cond[:, INDEX["periods_x"]] = torch.tensor([2.0, 1.0, 1.0])
+    cond[2, INDEX["wall_burgers_A"]] = 4.05
+    L = torch.tensor([[24.6, 60.0]] * 3)
+    gbf = torch.tensor([[0.25, 0.75]] * 3)
     row = wall_map(cond, gbf, L, (nx, ny), width=1.0)[:, :, 16]  # through the first boundary
-    peaks = (
-        (row > torch.roll(row, 1, 1)) & (row > torch.roll(row, -1, 1)) & (row > 0.5 * row.max(1, keepdim=True).values)
-    )
-    assert peaks.sum(1).tolist() == [2, 3]
+    top = row.max(1, keepdim=True).values
+    peaks = (row > torch.roll(row, 1, 1)) & (row > torch.roll(row, -1, 1)) & (row > 0.5 * top)
+    assert peaks.sum(1).tolist() == [2, 3, 2]
     spectrum = torch.fft.rfft(row[0]).abs()
     assert int(spectrum[1:].argmax()) + 1 == 2  # the wall repeats with the projected period
 

@@ -495,7 +495,7 @@ NYE_FIELD = NetcdfContract(
 
 DATASET = NetcdfContract(
     name="dataset",
-    version=1,
+    version=2,
     writer="dataset stage (rule gan_dataset, `nyegan dataset`)",
     rewrite="`nyegan dataset results/nye/*.nc -o results/dataset.nc` or `snakemake --forcerun gan_dataset`",
     description=(

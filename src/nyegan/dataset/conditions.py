@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from nyegan.csl import projected_periods
-from nyegan.defects.frank_bilby import frank_bilby_content
+from nyegan.defects.frank_bilby import frank_bilby_content, tilt_wall_burgers_length
 
 KINDS = ("gb", "dislocation", "gb_dislocation")
 CHARACTERS = ("edge", "screw", "mixed")
@@ -45,6 +45,7 @@ FEATURES = (
     "burgers_z",  # burgers_box / a0
     "periods_x",  # periods of the boundary along x in the cell, z-projected in 2D (0 without a boundary)
     "log_period_x",  # log of that period along x (Å), 0 without a boundary
+    "wall_burgers_A",  # |b| (Å) of the dislocations of the boundary's Frank-Bilby wall, 0 without a boundary
 )
 INDEX = {name: k for k, name in enumerate(FEATURES)}
 
@@ -70,6 +71,16 @@ def periods_along_x(meta: dict, cell_lengths, dim: int = 3) -> float:
     if dim == 2 and meta.get("boundary_type") == "symmetric_tilt" and "axis" in meta and "plane" in meta:
         m *= projected_periods(meta["axis"], meta["plane"])
     return m
+
+
+def wall_burgers(meta: dict) -> float:
+    """|b| (Å) of the edge dislocations of the Frank–Bilby wall of the case's boundary
+    (``nyegan.defects.frank_bilby.tilt_wall_burgers_length``); a0/√2 where the boundary is not a symmetric tilt
+    boundary with known axis and plane (a0: the metadata's, else aluminium's 4.05 Å)."""
+    a0 = float(meta.get("a0", 4.05))
+    if meta.get("boundary_type", "symmetric_tilt") == "symmetric_tilt" and "axis" in meta and "plane" in meta:
+        return tilt_wall_burgers_length(meta["axis"], meta["plane"], a0)
+    return a0 / math.sqrt(2.0)
 
 
 def condition_vector(
@@ -110,6 +121,8 @@ def condition_vector(
     if m > 0:
         f[INDEX["periods_x"]] = m
         f[INDEX["log_period_x"]] = math.log(L[0] / m)
+    if f[INDEX["kind_gb"]] or f[INDEX["kind_gb_dislocation"]]:
+        f[INDEX["wall_burgers_A"]] = wall_burgers(meta)
     if "burgers_box" in meta:
         a0 = float(meta.get("a0", 1.0))
         f[INDEX["burgers_x"] : INDEX["burgers_z"] + 1] = np.asarray(meta["burgers_box"], float) / a0

@@ -197,3 +197,9 @@ def check_model_grid(model, ds, ckpt_path, dataset_path) -> None:
             f"holds {int(ds.attrs['dim'])}D fields on {list(grid)}: generate with the dataset the model was trained "
             f"on, or retrain on this one"
         )
+    n_cond = int(model.cond_mean.numel()) if hasattr(model, "cond_mean") else None
+    if n_cond is not None and n_cond != int(ds.sizes["feature"]):
+        raise ValueError(
+            f"checkpoint {ckpt_path} was trained with {n_cond} condition features, but dataset {dataset_path} has "
+            f"{int(ds.sizes['feature'])} (another nyegan version): retrain the model on this dataset"
+        )

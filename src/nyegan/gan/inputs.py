@@ -14,8 +14,10 @@ so its convolutions only have to learn the local shape of cores and units:
 - ``cores``: Gaussian blobs (2 Å) at the dislocation cores of the cell, unsigned and signed;
 - ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful);
 - ``wall`` (optional, ``gan.wall_map``, last): the discrete dislocation wall of the Frank–Bilby content,
-  n = m · max(1, round(|c| L_x / (m b))) edge dislocations (b = a0/√2; the same number in each of the m periods
-  along x) per boundary per cell with Gaussian cores of 2 Å, carrying c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
+  n = m · max(1, round(|c| L_x / (m b))) edge dislocations per boundary per cell (b: the ``wall_burgers_A``
+  condition, the lattice repeat along the boundary normal of the limiting low-angle boundary, which makes
+  c L_x / b a whole number; the same number of cores in each of the m periods along x) with Gaussian cores of
+  2 Å, carrying c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
   (``nyegan.dataset.align``), so that on a low-angle boundary (one dislocation per CSL period) its cores sit
   where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map.
 
@@ -47,7 +49,7 @@ CHANNELS = (
     "sin_y",
 )
 N_CHANNELS = len(CHANNELS)
-WALL_BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium
+WALL_BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
 
 
@@ -119,9 +121,12 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).double() > 0.5
     c = torch.where(has_gb, (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).double(), 0.0)
     Lx, Ly = lengths[:, 0].double(), lengths[:, 1].double()
-    # the same number of cores in each of the m periods of the (projected) structure along x
+    # |b| of the wall's dislocations (a0/√2 where the condition does not give it), the same number of cores in
+    # each of the m periods of the (projected) structure along x
+    b = cond[:, INDEX["wall_burgers_A"]].double()
+    b = torch.where(b > 0, b, torch.full_like(b, WALL_BURGERS_A))
     m = torch.clamp(torch.round(cond[:, INDEX["periods_x"]].double()), min=1.0)
-    n = m * torch.clamp(torch.round(c.abs() * Lx / (WALL_BURGERS_A * m)), min=1.0)  # (B,)
+    n = m * torch.clamp(torch.round(c.abs() * Lx / (b * m)), min=1.0)  # (B,)
     j = torch.arange(int(n.max().item()) if B else 1, device=dev, dtype=torch.float64)
     on = (j[None, :] < n[:, None]).double()
     w = float(width)
