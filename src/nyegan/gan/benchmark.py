@@ -246,10 +246,11 @@ def _nanmedian(values) -> float:
 
 def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, seeds=(0,), n_samples: int = 8,
                   potential: str = "Al_mm.eam.fs", max_folds: int | None = None, device: str = "auto",
-                  log=print, generators=("wgan",), cubic=None) -> dict:  # fmt: skip
+                  log=print, generators=("wgan",), cubic=None, only=None) -> dict:  # fmt: skip
     """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it. ``generators``: families trained
     and scored ("wgan", "diffusion"); ``cubic``: (C11, C12, C44) GPa of the stress error (default: from
-    ``potential``, computed with LAMMPS and cached)."""
+    ``potential``, computed with LAMMPS and cached); ``only``: names of the folds to run (e.g. "gbdisl-d12"),
+    after ``max_folds``."""
     from nyegan.dataset import load_dataset
     from nyegan.potentials import cubic_properties
 
@@ -259,6 +260,11 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         raise ValueError(f"{dataset_path}: the generative benchmark compares 2D fields (dataset.dim = 2)")
     cubic = tuple(cubic) if cubic else (lambda p: (p.c11, p.c12, p.c44))(cubic_properties(potential))
     all_folds = make_folds(ds, folds)[:max_folds] if max_folds else make_folds(ds, folds)
+    if only:
+        unknown = sorted(set(only) - {f["name"] for f in all_folds})
+        if unknown:
+            raise ValueError(f"folds {unknown} do not exist; this dataset has {[f['name'] for f in all_folds]}")
+        all_folds = [f for f in all_folds if f["name"] in set(only)]
     per_case: dict = {}
     timings = {}
     examples = {}
