@@ -323,3 +323,35 @@ def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_corresponden
     assert np.allclose(ds.cond.values[:, INDEX["fb_content"]], expected)
     assert np.allclose(ds.correspondence_angle_deg.values, -12.68)
     assert summary_row("gb77", NYE_FIELD.open(ens))["correspondence_angle_deg"] == pytest.approx(-12.68)
+
+
+def test_dislocations_that_left_their_build_position_are_dropped_from_the_core_inputs(tmp_path):
+    # a dipole whose cores sit where the metadata says keeps them; the same field with metadata positions a
+    # quarter cell away (as after a dislocation glided into a boundary or annihilated during the relaxation)
+    # gives a warning naming the case and no core inputs there: Burgers content measured around each core
+    import json
+
+    from nyegan.dataset.assemble import dislocations_present
+
+    Lx, Ly = 30.0, 40.0
+    nye, meta = [], []
+    for name, (fx, fy) in (("kept", (0.5, 0.25)), ("moved", (0.0, 0.5))):
+        n, m = synthetic.write_case(tmp_path, name, "dislocation", lengths=(Lx, Ly, 4.0), grid=(32, 32), seed=1)
+        md = json.loads(m.read_text())
+        md["dislocations"] = [
+            {"position": [fx * Lx, fy * Ly], "sign": 1},
+            {"position": [fx * Lx, (fy + 0.5) * Ly], "sign": -1},
+        ]
+        m.write_text(json.dumps(md))
+        nye.append(n)
+        meta.append(m)
+    with pytest.warns(UserWarning, match=r"case moved: dislocations not in the relaxed field .*state 0: 2 of 2"):
+        ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(32, 32), heldout_misorientations=[])
+    cores = {str(c): ds.cores.values[k] for k, c in enumerate(ds.case.values)}
+    assert np.isfinite(cores["kept"][:2, 0]).all() and np.isnan(cores["moved"][:, 0]).all()
+    # the check itself: the sign matters (a core of the opposite sign is not the dislocation asked for)
+    alpha = synthetic.dislocation_dipole_field((2.86, 0.0, 0.0), (Lx, Ly), (32, 32), noise=0.0)
+    full = np.zeros((3, 3, 32, 32))
+    full[:, 2] = alpha[:, 2]
+    at = np.array([[0.5, 0.25, 1.0], [0.5, 0.75, -1.0], [0.5, 0.25, -1.0], [np.nan] * 3])
+    assert dislocations_present(full, at, (Lx, Ly), (2.86, 0.0, 0.0), 2).tolist() == [True, True, False, False]
