@@ -130,13 +130,26 @@ def test_batch_augmentation_moves_cores_and_keeps_units_aligned():
         g = torch.Generator().manual_seed(seed)
         a, c, k = augment_batch(field, cond, cores, 2, generator=g, shift=True, mirror_x=False, mirror_z=False)
         assert torch.allclose(a[0], field[0], atol=1e-6)  # units stay where the alignment put them
-        i = int(torch.nonzero(a[1, 1, 2])[0, 0])
+        i = int(a[1, 1, 2].abs().amax(dim=1).argmax())
         assert abs(float(k[1, 0, 0]) - (i + 0.5) / nx) < 1e-6  # the core moved with the field
+    # m = 3 periods on 32 grid steps: a whole period is not a whole number of steps, the shift stays exact
+    three = torch.zeros(1, 3, 3, nx, ny, dtype=torch.float64)
+    three[0, 1, 2] = torch.cos(2 * torch.pi * 3 * x.double())[:, None]
+    c3 = torch.zeros(1, len(FEATURES), dtype=torch.float64)
+    c3[0, INDEX["periods_x"]] = 3.0
+    moved = 0
+    for seed in range(6):
+        g = torch.Generator().manual_seed(seed)
+        a, _, _ = augment_batch(three, c3, torch.full((1, 4, 3), float("nan")), 2, generator=g, shift=True,
+                                mirror_x=False, mirror_z=False)  # fmt: skip
+        assert torch.allclose(a, three, atol=1e-9)
+        moved += int(not torch.equal(a, three))
+    assert moved  # some seeds did shift (by a whole period)
     g = torch.Generator().manual_seed(0)
     a, c, k = augment_batch(field, cond, cores, 2, generator=g, shift=False, mirror_x=True, mirror_z=False)
     flipped = float(c[1, INDEX["content_sign"]]) < 0
     if flipped:
-        i = int(torch.nonzero(a[1, 1, 2])[0, 0])
+        i = int(a[1, 1, 2].abs().amax(dim=1).argmax())
         assert abs(float(k[1, 0, 0]) - (i + 0.5) / nx) < 1e-6
 
 

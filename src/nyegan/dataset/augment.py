@@ -147,9 +147,11 @@ def augment_batch(
     if shift:
         m = cond[:, INDEX["periods_x"]].round().clamp(min=0).long()
         k = torch.randint(0, 1 << 16, (B,), generator=g, device=gdev).to(dev)
-        steps = torch.where(m > 0, (k % m.clamp(min=1)) * nx // m.clamp(min=1), k % nx)
-        alpha = roll_batch(alpha, steps, alpha.ndim - dim)
-        cores[:, :, 0] = (cores[:, :, 0] + steps[:, None].to(cores.dtype) / nx) % 1.0
+        # whole periods k / m (spectral: exact for these band-limited fields also where nx is not a multiple of
+        # m), whole grid steps for cells without a period
+        t = torch.where(m > 0, (k % m.clamp(min=1)).double() / m.clamp(min=1).double(), (k % nx).double() / nx)
+        alpha = shift_x(alpha, -t, dim)
+        cores[:, :, 0] = (cores[:, :, 0] + t[:, None].to(cores.dtype)) % 1.0
         if dim == 3:
             nz = alpha.shape[-1]
             alpha = roll_batch(alpha, torch.randint(0, nz, (B,), generator=g, device=gdev).to(dev), alpha.ndim - 1)
