@@ -68,7 +68,12 @@ def periods_along_x(meta: dict, cell_lengths, dim: int = 3) -> float:
     if meta.get("kind") not in ("gb", "gb_dislocation") or "periodic_cell" not in meta:
         return 0.0
     m = float(np.asarray(cell_lengths, float)[0] / float(meta["periodic_cell"][0]))
-    if dim == 2 and meta.get("boundary_type") == "symmetric_tilt" and "axis" in meta and "plane" in meta:
+    if (
+        dim == 2
+        and meta.get("boundary_type", "symmetric_tilt") == "symmetric_tilt"
+        and "axis" in meta
+        and "plane" in meta
+    ):
         m *= projected_periods(meta["axis"], meta["plane"])
     return m
 
