@@ -1,5 +1,6 @@
 """Dataset assembly from per-case Nye files (analytic fields in the atomistic contract)."""
 
+import json
 import math
 
 import numpy as np
@@ -303,6 +304,7 @@ def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_corresponden
     # content the generator's physics imposes) and the Nye summary read it there
     from nyegan.contracts import NYE_FIELD
     from nyegan.dataset.conditions import INDEX
+    from nyegan.nye.checks import write_checks
     from nyegan.nye.output import FieldSeriesWriter, summary_row
 
     nye, meta = synthetic.write_case(tmp_path, "gb77", "gb", 77.32, (18.0, 70.0, 4.0), grid=(24, 48), seed=0)
@@ -310,7 +312,10 @@ def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_corresponden
     one.attrs.update(correspondence_angle_deg=-12.68, cell=np.diag([18.0, 70.0, 4.0]).ravel().tolist(),
                      origin=[0.0, 0.0, 0.0])  # fmt: skip
     one.attrs.pop("misorientation_angle_deg", None)
-    one.attrs.update(burgers_content="[]", n_atoms=100, n_atoms_unmatched=0)
+    fb = 2 * np.sin(np.radians(12.68) / 2)
+    boundary = {"kind": "boundary", "normal": "y", "line": "z", "position": 17.5, "magnitude": fb,
+                "content_per_length": [0.0, fb, 0.0]}  # fmt: skip
+    one.attrs.update(burgers_content=json.dumps([boundary]), n_atoms=100, n_atoms_unmatched=0)
     one["mask"] = (("x", "y"), np.zeros((one.sizes["x"], one.sizes["y"]), np.int8))
     ens = tmp_path / "ensemble.nc"
     w = FieldSeriesWriter(ens, frame_dim="state")
@@ -323,6 +328,8 @@ def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_corresponden
     assert np.allclose(ds.cond.values[:, INDEX["fb_content"]], expected)
     assert np.allclose(ds.correspondence_angle_deg.values, -12.68)
     assert summary_row("gb77", NYE_FIELD.open(ens))["correspondence_angle_deg"] == pytest.approx(-12.68)
+    rows, _ = write_checks({"gb77": ens})  # the Frank-Bilby check reads the first state too
+    assert len(rows) == 1 and rows[0]["relative_error"] < 1e-9
 
 
 def test_dislocations_that_left_their_build_position_are_dropped_from_the_core_inputs(tmp_path):

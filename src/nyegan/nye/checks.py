@@ -259,13 +259,16 @@ def write_checks(
     burgers_png=None,
 ) -> tuple[list[dict], list[dict]]:
     """Frank–Bilby and Burgers tables and figures of the Nye fields {case: netCDF path} (structure JSONs
-    {case: path} label the rows); each output is written when its path is given. Returns (boundary rows, core rows)."""
+    {case: path} label the rows; of the first frame of an ensemble or trajectory file); each output is written
+    when its path is given. Returns (boundary rows, core rows)."""
     from nyegan.contracts import STRUCTURE
-    from nyegan.nye.output import read_field
+    from nyegan.nye.output import frame_as_field, read_field
 
     opened = {case: read_field(p) for case, p in fields.items()}
+    # an ensemble or trajectory file keeps its content and angle per frame: check its first (lowest-energy) one
+    frames = {case: frame_as_field(ds, 0) for case, ds in opened.items()}
     meta = {case: STRUCTURE.read(p) for case, p in (metadata or {}).items()}
-    fb, cores = frank_bilby_rows(opened, meta), burgers_rows(opened, meta)
+    fb, cores = frank_bilby_rows(frames, meta), burgers_rows(frames, meta)
     for ds in opened.values():
         ds.close()
     for rows, columns, csv_path, png_path, plot in (
