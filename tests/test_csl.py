@@ -133,8 +133,9 @@ def test_frank_bilby_wall_is_commensurate_with_the_boundary():
     # |b| / c. The boundary is periodic (CSL period L along x), so its wall must hold a whole number c L / |b| of
     # them per period, for every boundary of the three axes up to Σ 99 (not true for an arbitrary b: a0/√2
     # everywhere gives 2.83 on Σ37(610))
+    from nyegan.csl import stgb_rotations
     from nyegan.defects.frank_bilby import frank_bilby_content, tilt_wall_burgers_length
-    from nyegan.lattice import fcc_repeat_length, rotation_from_rows
+    from nyegan.lattice import fcc_repeat_length
     from nyegan.nye.reference import minimum_angle_correspondence
 
     a0 = 4.05
@@ -142,8 +143,7 @@ def test_frank_bilby_wall_is_commensurate_with_the_boundary():
     for axis in ((0, 0, 1), (1, 1, 0), (1, 1, 1)):
         for b in enumerate_tilt_boundaries(axis, 99):
             t, n = np.array(b.axis), np.array(b.plane)
-            rot_a = rotation_from_rows(np.cross(n, t), n, t)
-            corr = minimum_angle_correspondence(rot_a, np.diag([-1.0, 1.0, -1.0]) @ rot_a, axis=(0, 0, 1))
+            corr = minimum_angle_correspondence(*stgb_rotations(t, n), axis=(0, 0, 1))
             c = abs(frank_bilby_content(np.degrees(corr.angle)))
             k = c * fcc_repeat_length(np.cross(n, t), a0) / tilt_wall_burgers_length(axis, b.plane, a0)
             assert abs(k - round(k)) < 1e-6, (axis, b.plane, k)

@@ -18,7 +18,7 @@ from math import gcd
 
 import numpy as np
 
-from nyegan.lattice import as_int_vector, cubic_point_group, reduce_indices
+from nyegan.lattice import as_int_vector, cubic_point_group, reduce_indices, rotation_from_rows
 
 
 def odd_part(n: int) -> int:
@@ -218,6 +218,19 @@ def nearest_tilt_boundary(axis, misorientation_deg: float, sigma_max: int) -> tu
         raise ValueError(f"no tilt boundary about {list(axis)} with Σ ≤ {sigma_max}; raise sigma_max")
     best = min(options, key=lambda b: (abs(b.angle_deg - misorientation_deg), b.sigma))
     return best, best.angle_deg - misorientation_deg
+
+
+MIRROR_ROTATION = np.diag([-1.0, 1.0, -1.0])  # mirror in y composed with the lattice's inversion
+
+
+def stgb_rotations(axis, plane) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations (rows = crystal directions along box x, y, z) of grains A and B of the mirror bicrystal of the
+    STGB about ``axis`` on ``plane``: x = n × t, y = n, z = t for A; B is A's mirror image in the plane, a proper
+    rotation (``nyegan.structures.gb``)."""
+    t = as_int_vector(axis, "axis")
+    n = as_int_vector(plane, "plane")
+    rot_a = rotation_from_rows(np.cross(n, t), n, t)
+    return rot_a, MIRROR_ROTATION @ rot_a
 
 
 def projected_periods(axis, plane) -> int:

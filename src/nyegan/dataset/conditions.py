@@ -58,6 +58,12 @@ def _canonical_direction(v) -> list[float]:
     return sorted((v / n).tolist(), reverse=True)
 
 
+def _symmetric_tilt(meta: dict) -> bool:
+    """Whether the case's boundary is a symmetric tilt boundary with known axis and plane (a request without
+    ``boundary_type`` is one)."""
+    return meta.get("boundary_type", "symmetric_tilt") == "symmetric_tilt" and "axis" in meta and "plane" in meta
+
+
 def periods_along_x(meta: dict, cell_lengths, dim: int = 3) -> float:
     """Periods of the boundary along x in the cell; 0 for cells without a boundary.
 
@@ -68,12 +74,7 @@ def periods_along_x(meta: dict, cell_lengths, dim: int = 3) -> float:
     if meta.get("kind") not in ("gb", "gb_dislocation") or "periodic_cell" not in meta:
         return 0.0
     m = float(np.asarray(cell_lengths, float)[0] / float(meta["periodic_cell"][0]))
-    if (
-        dim == 2
-        and meta.get("boundary_type", "symmetric_tilt") == "symmetric_tilt"
-        and "axis" in meta
-        and "plane" in meta
-    ):
+    if dim == 2 and _symmetric_tilt(meta):
         m *= projected_periods(meta["axis"], meta["plane"])
     return m
 
@@ -83,7 +84,7 @@ def wall_burgers(meta: dict) -> float:
     (``nyegan.defects.frank_bilby.tilt_wall_burgers_length``); a0/√2 where the boundary is not a symmetric tilt
     boundary with known axis and plane (a0: the metadata's, else aluminium's 4.05 Å)."""
     a0 = float(meta.get("a0", 4.05))
-    if meta.get("boundary_type", "symmetric_tilt") == "symmetric_tilt" and "axis" in meta and "plane" in meta:
+    if _symmetric_tilt(meta):
         return tilt_wall_burgers_length(meta["axis"], meta["plane"], a0)
     return a0 / math.sqrt(2.0)
 

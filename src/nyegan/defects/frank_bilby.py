@@ -33,19 +33,17 @@ def tilt_wall_burgers_length(axis, plane, a0: float) -> float:
     along it: a0 for n0 = <100>, a0/√2 for <110>, a0√3 for <111>. Then c L / |b| is a whole number of
     dislocations per CSL period L (the wall is commensurate with the boundary). Where n0 is none of those
     directions, a0/√2 (the shortest fcc vector)."""
-    from nyegan.lattice import as_int_vector, fcc_repeat_length, rotation_from_rows
+    from nyegan.csl import stgb_rotations
+    from nyegan.lattice import fcc_repeat_length
     from nyegan.nye.reference import minimum_angle_correspondence
     from nyegan.rotations import rotation_about_axis_rad
 
-    t = as_int_vector(axis, "axis").astype(float)
-    n = as_int_vector(plane, "plane").astype(float)
-    rot_a = rotation_from_rows(np.cross(n, t), n, t)
-    rot_b = np.diag([-1.0, 1.0, -1.0]) @ rot_a  # the mirror bicrystal's grain B (nyegan.structures.gb)
+    rot_a, rot_b = stgb_rotations(axis, plane)
     corr = minimum_angle_correspondence(rot_a, rot_b, axis=(0.0, 0.0, 1.0))
     median = rotation_about_axis_rad(corr.axis, corr.angle / 2.0) @ rot_a
     n0 = median.T @ np.array([0.0, 1.0, 0.0])  # boundary normal in the median lattice's crystal frame
+    family = np.sort(np.abs(n0))[::-1]
     for d in LOW_INDEX_DIRECTIONS:
-        ref = np.sort(np.abs(n0))[::-1]
-        if np.allclose(ref, np.array(d, float) / np.linalg.norm(d), atol=1e-6):
+        if np.allclose(family, np.array(d, float) / np.linalg.norm(d), atol=1e-6):
             return fcc_repeat_length(d, a0)
     return a0 / math.sqrt(2.0)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 import nyegan
-from nyegan.csl import nearest_tilt_boundary, tilt_boundary
-from nyegan.lattice import fcc_repeat_length, fill_box_with_lattice, rotation_from_rows
+from nyegan.csl import nearest_tilt_boundary, stgb_rotations, tilt_boundary
+from nyegan.lattice import fcc_repeat_length, fill_box_with_lattice
 from nyegan.structure import Structure
 from nyegan.structures.names import gb_case_name
 
 MIRROR_Y = np.diag([1.0, -1.0, 1.0])
-ROT_Y_180 = np.diag([-1.0, 1.0, -1.0])
 
 
 def remove_close_pairs(s: Structure, cutoff: float, prefer_remove_grain: int = 2) -> tuple[Structure, int]:
@@ -106,8 +105,7 @@ def build_stgb(
     t = np.array(boundary.axis)
     n = np.array(boundary.plane)
     x_dir = np.cross(n, t)
-    rot_a = rotation_from_rows(x_dir, n, t)
-    rot_b = ROT_Y_180 @ rot_a  # mirror in y composed with the lattice's inversion: a proper rotation
+    rot_a, rot_b = stgb_rotations(t, n)
     periods = np.array([fcc_repeat_length(x_dir, a0), 2.0 * fcc_repeat_length(n, a0), fcc_repeat_length(t, a0)])
     reps = np.maximum(1, np.ceil(min_size / periods - 1e-9)).astype(int)
     lengths = periods * reps
