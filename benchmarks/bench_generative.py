@@ -59,6 +59,13 @@ def main():
     ap.add_argument("--folds", type=int)
     ap.add_argument("--max-folds", type=int)
     ap.add_argument("--only", nargs="+", metavar="FOLD", help="run these folds only (e.g. gbdisl-d8 gbdisl-d12)")
+    ap.add_argument(
+        "--figure-cases",
+        nargs="+",
+        default=[],
+        metavar="CASE",
+        help="held-out cases to draw besides the median one of each regime",
+    )
     ap.add_argument("--steps", type=int)
     ap.add_argument("--seeds", type=int, nargs="+")
     ap.add_argument("--cubic", type=float, nargs=3, metavar=("C11", "C12", "C44"))
@@ -85,7 +92,8 @@ def main():
         t0 = time.perf_counter()
         res = run_benchmark(args.dataset, args.output / name, s, folds=b["folds"], seeds=tuple(b["seeds"]),
                             n_samples=b["n_samples"], max_folds=b["max_folds"], generators=tuple(b["generators"]),
-                            cubic=args.cubic, log=lambda m: print(m, flush=True), only=args.only)  # fmt: skip
+                            cubic=args.cubic, log=lambda m: print(m, flush=True), only=args.only,
+                            figure_cases=args.figure_cases)  # fmt: skip
         report["variants"][name] = {"overrides": json.loads(overrides), "summary": res["summary"],
                                     "wall_s": time.perf_counter() - t0}  # fmt: skip
         print(f"\n## {name} {overrides} ({time.perf_counter() - t0:.0f} s)\n{summary_table(res)}\n", flush=True)

@@ -37,7 +37,22 @@ def test_metrics_are_calibrated():
     wrong = compare(_boundary(units=4), real, gb, Ly)
     assert wrong["period"] == 0.0 and wrong["detail_yz"] > 0.5 and wrong["detail_xz"] > 1.0
     # ensembles: the same distribution is ~0 apart; memorisation compares with the training fields
-    assert same["energy_distance"] < 1e-6
+    assert same["energy_distance"] < 1e-6 and same["coverage"] < 1e-6
+    # coverage: a zero field scores 1; noise on a prediction only raises it (the energy distance can fall);
+    # two samples that reproduce two microstates beat their mean
+    zero = compare(np.zeros_like(real[:1]), real, gb, Ly)
+    assert zero["coverage"] == pytest.approx(1.0, abs=1e-9)
+    rng = np.random.default_rng(0)
+    rms = np.sqrt((real**2).mean(axis=(0, 3, 4)))[None, :, :, None, None]
+    flat4 = np.repeat(flat[:1], 4, axis=0)
+    noisy = compare(flat4 + 0.5 * rms * rng.standard_normal(flat4.shape), real, gb, Ly)
+    clean = compare(flat4, real, gb, Ly)
+    assert noisy["coverage"] > clean["coverage"]
+    assert noisy["energy_distance"] < clean["energy_distance"]  # why coverage is reported beside it
+    states = np.concatenate([_boundary(seed=1), _boundary(seed=2, units=4)])
+    both = compare(states, states, gb, Ly)["coverage"]
+    mean = compare(states.mean(axis=0, keepdims=True), states, gb, Ly)["coverage"]
+    assert both < 1e-6 < 0.2 < mean
     mem = compare(real, real, gb, Ly, train=_boundary(seed=5))
     assert mem["memorisation"] > 1.0  # closer to the truth (itself) than to a training field
 
@@ -81,7 +96,7 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     from _gan_fixtures import TINY_GAN, write_tiny_cases
 
     from nyegan.dataset import build_dataset
-    from nyegan.gan.benchmark import run_benchmark, summary_table
+    from nyegan.gan.benchmark import figure_cases, run_benchmark, summary_table
     from nyegan.gan.config import GanSettings
 
     nye, meta = write_tiny_cases(tmp_path, thetas=(10.0, 15.0, 20.0, 25.0), seeds=1)
@@ -106,6 +121,16 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     assert saved["summary"]["all"]["wgan"]["detail_yz"] == pytest.approx(np.median(w))
     assert saved["summary"]["all"]["wins"]["wgan"]["regressor"] == pytest.approx(np.mean(np.less(w, r)))
     assert (tmp_path / "out" / "benchmark_fields.png").stat().st_size > 0
+    # the figure: the median case of each regime, then the cases asked for (held-out ones only)
+    examples = dict.fromkeys(saved["cases"], {})
+    extra = ("gb10_0", "gb25_0", "gb15_0")
+    chosen = figure_cases(saved["cases"], examples, extra=extra)
+    assert [saved["cases"][c]["regime"] for c in chosen[:2]] == ["interpolation", "extrapolation"]
+    assert chosen[2:] == [c for c in extra if c not in chosen[:2]]
+    assert len(set(chosen)) == len(chosen) == 4
+    with pytest.raises(ValueError, match="nope"):  # an unknown case is refused before any training
+        run_benchmark(tmp_path / "d.nc", tmp_path / "out2", settings, figure_cases=("nope",), log=lambda m: None)
+    assert not (tmp_path / "out2").exists()
 
 
 def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_path):

@@ -246,11 +246,11 @@ def _nanmedian(values) -> float:
 
 def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, seeds=(0,), n_samples: int = 8,
                   potential: str = "Al_mm.eam.fs", max_folds: int | None = None, device: str = "auto",
-                  log=print, generators=("wgan",), cubic=None, only=None) -> dict:  # fmt: skip
+                  log=print, generators=("wgan",), cubic=None, only=None, figure_cases=()) -> dict:  # fmt: skip
     """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it. ``generators``: families trained
     and scored ("wgan", "diffusion"); ``cubic``: (C11, C12, C44) GPa of the stress error (default: from
     ``potential``, computed with LAMMPS and cached); ``only``: names of the folds to run (e.g. "gbdisl-d12"),
-    after ``max_folds``."""
+    after ``max_folds``; ``figure_cases``: cases drawn in the figure besides the median one of each regime."""
     from nyegan.dataset import load_dataset
     from nyegan.potentials import cubic_properties
 
@@ -258,6 +258,9 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
     ds = load_dataset(dataset_path)
     if int(ds.attrs["dim"]) != 2:
         raise ValueError(f"{dataset_path}: the generative benchmark compares 2D fields (dataset.dim = 2)")
+    unknown = sorted(set(figure_cases) - set(ds["case"].values.astype(str)))
+    if unknown:
+        raise ValueError(f"figure cases {unknown} are not in {dataset_path}; see its 'case' variable")
     cubic = tuple(cubic) if cubic else (lambda p: (p.c11, p.c12, p.c44))(cubic_properties(potential))
     all_folds = make_folds(ds, folds)[:max_folds] if max_folds else make_folds(ds, folds)
     if only:
@@ -291,33 +294,40 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "wall_time_s": time.perf_counter() - t0,
         "dataset": str(dataset_path),
         "metric_notes": "every error is relative to the atomistic component's own norm (1 = predicting zero); "
-        "energy_distance 0 = same distribution; memorisation < 1 = closer to training than to the truth",
+        "energy_distance 0 = same distribution (it also falls with added noise: read it with coverage); "
+        "coverage 0 = every atomistic microstate reproduced by some sample, 1 = a zero field; memorisation < 1 = closer to training than to the truth",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
     with atomic_path(out_dir / "benchmark.md") as tmp_md:
         Path(tmp_md).write_text(summary_table(result) + "\n")
-    plot_heldout(per_case, examples, out_dir / "benchmark_fields.png")
+    plot_heldout(per_case, examples, out_dir / "benchmark_fields.png", extra=figure_cases)
     return result
 
 
-def plot_heldout(per_case: dict, examples: dict, path, per_regime: int = 1) -> None:
-    """Generated vs atomistic fields of held-out cases: the one with the median generator detail error of each
-    regime (interpolation, extrapolation, boundary + dislocation)."""
+def plot_heldout(per_case: dict, examples: dict, path, per_regime: int = 1, extra=()) -> None:
+    """Generated vs atomistic fields of the held-out cases :func:`figure_cases` chooses."""
     from nyegan.gan.plots import heldout_figure
 
-    chosen = []
-    for name in ("interpolation", "extrapolation", "gb_dislocation"):
-        cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
-        cases.sort(key=lambda c: per_case[c]["methods"].get("wgan", {}).get("detail_yz", np.inf))
-        chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
+    chosen = figure_cases(per_case, examples, per_regime, extra)
     if chosen:
         heldout_figure([examples[c] for c in chosen], path,
                        title="held out: atomistic ground state, generated samples and baselines "
                              "(colour scale per component: atomistic max)")  # fmt: skip
 
 
+def figure_cases(per_case: dict, examples: dict, per_regime: int = 1, extra=()) -> list[str]:
+    """The held-out cases of the figure: the one with the median generator detail error of each regime
+    (interpolation, extrapolation, boundary + dislocation), then the ``extra`` cases that were held out."""
+    chosen = []
+    for name in ("interpolation", "extrapolation", "gb_dislocation"):
+        cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
+        cases.sort(key=lambda c: per_case[c]["methods"].get("wgan", {}).get("detail_yz", np.inf))
+        chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
+    return chosen + [c for c in extra if c in examples and c not in chosen]
+
+
 def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "period",
-                                          "energy_distance", "stress", "memorisation")) -> str:  # fmt: skip
+                                          "energy_distance", "coverage", "stress", "memorisation")) -> str:  # fmt: skip
     """Markdown table: regime × method × metric medians over held-out cases, then the generators' win rates."""
     lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for regime_name, row in result["summary"].items():
