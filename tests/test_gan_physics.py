@@ -259,7 +259,7 @@ def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
     from nyegan.gan.module import GeometryMaps
 
     class HP:
-        localise, wall_residual = True, False
+        localise, wall_residual, periodic_x, band_limit_A = True, False, False, 0.0
 
     nx, ny = 16, 64
     cond = torch.zeros(1, len(FEATURES))
@@ -270,7 +270,7 @@ def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
     gbf = torch.tensor([[0.25, 0.75]])
     maps = GeometryMaps((nx, ny), 2, 0.1)(cond, gbf, L, torch.full((1, 4, 3), float("nan")))
     raw = torch.randn(1, 3, nx, ny, generator=torch.Generator().manual_seed(0))
-    alpha = physics.fields_from_output(physics.network_field(raw, maps, HP), "builtin", L, gbf, cond,
+    alpha = physics.fields_from_output(physics.network_field(raw, maps, cond, L, HP), "builtin", L, gbf, cond,
                                        torch.full((3, 3), 0.1), 1.0, 2)  # fmt: skip
     col = alpha[0, :, 2]  # (3, nx, ny)
     mid = col[..., ny // 2 - 1 : ny // 2 + 1].abs().max()  # 20 Å from both boundaries
@@ -278,3 +278,129 @@ def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
     assert float(mid) < 0.01 * float(near)
     B = content.slab_content(alpha, gbf, L[:, 1], 2)
     torch.testing.assert_close(B[0, :, 1], torch.tensor([0.5, -0.5]), rtol=1e-5, atol=1e-6)
+
+
+def test_periodic_projection_keeps_the_boundary_period_and_the_physics():
+    # gan.periodic_x: a boundary cell with m periods along x keeps only the x modes q = 0, m, 2m, ... of the
+    # network output (whatever the output), a field of that period passes unchanged, a boundary + dislocation
+    # cell passes unchanged, and the built-in physics still gives the Frank-Bilby slab contents
+    import torch
+
+    from nyegan import content
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.gan import physics
+
+    nx, ny, m = 32, 48, 3  # nx not a multiple of m: the projection works on modes, not on grid shifts
+    cond = torch.zeros(2, len(FEATURES))
+    cond[0, INDEX["kind_gb"]] = 1.0
+    cond[1, INDEX["kind_gb_dislocation"]] = 1.0
+    cond[:, INDEX["periods_x"]] = m
+    cond[:, INDEX["fb_content"]] = 0.4
+    cond[:, INDEX["content_sign"]] = 1.0
+    raw = torch.randn(2, 3, nx, ny, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    out = physics.periodic_projection(raw, cond)
+    spec = torch.fft.rfft(out[0], dim=1).abs()  # (3, nx//2 + 1, ny)
+    q = torch.arange(nx // 2 + 1)
+    assert float(spec[:, q % m != 0].max()) < 1e-10 * float(spec.max())
+    assert float(spec[:, q == m].min()) > 0.0  # the boundary's own modes survive
+    torch.testing.assert_close(out[1], raw[1])  # dislocations break the period: left free
+    x = (torch.arange(nx, dtype=torch.float64) + 0.5) / nx
+    periodic = torch.cos(2 * torch.pi * m * x)[None, :, None] + 0.3 * torch.sin(4 * torch.pi * m * x)[None, :, None]
+    periodic = periodic * torch.exp(-(torch.linspace(-3, 3, ny, dtype=torch.float64) ** 2))[None, None, :]
+    torch.testing.assert_close(physics.periodic_projection(periodic.expand(1, 3, nx, ny), cond[:1])[0],
+                               periodic.expand(3, nx, ny))  # fmt: skip
+
+    class HP:
+        localise, wall_residual, periodic_x, band_limit_A = False, False, True, 0.0
+
+    L = torch.tensor([[30.0, 80.0], [30.0, 80.0]])
+    gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    maps = torch.zeros(2, 1, nx, ny)
+    alpha = physics.fields_from_output(physics.network_field(raw.float(), maps, cond, L, HP), "builtin", L, gbf, cond,
+                                       torch.full((3, 3), 0.1), 1.0, 2)  # fmt: skip
+    spec = torch.fft.rfft(alpha[0, :, 2] - alpha[0, :, 2].mean(dim=1, keepdim=True), dim=1).abs()
+    assert float(spec[:, q % m != 0].max()) < 1e-5 * float(spec.max())
+    B = content.slab_content(alpha, gbf, L[:, 1], 2)
+    torch.testing.assert_close(B[0, :, 1], torch.tensor([0.4, -0.4]), rtol=1e-5, atol=1e-6)  # boundary cell
+
+
+def _axis_condition(axis, kind="kind_gb"):
+    """Raw conditions of a 20 degree tilt cell about ``axis`` (canonical features: sorted |unit components|)."""
+    import numpy as np
+    import torch
+
+    from nyegan.dataset.conditions import FEATURES, INDEX
+
+    f = torch.zeros(len(FEATURES))
+    f[INDEX[kind]] = 1.0
+    a = np.abs(np.asarray(axis, float))
+    if a.any():
+        f[INDEX["axis_a"] : INDEX["axis_c"] + 1] = torch.as_tensor(np.sort(a / np.linalg.norm(a))[::-1].copy())
+        f[INDEX["fb_content"]] = 2 * np.sin(np.radians(10.0))
+        f[INDEX["content_sign"]] = 1.0
+    return f
+
+
+def test_in_plane_components_only_where_no_mirror_is_normal_to_the_axis():
+    # a mirror plane normal to z (cubic <100>, <110>) maps W_iz to -W_iz: no in-plane 2D components there;
+    # <111> (ABC stacking) and a general axis have none, so W_iz is allowed; cells without a boundary get none
+    import torch
+
+    from nyegan.gan import physics
+
+    cond = torch.stack([_axis_condition(a) for a in ([0, 0, 1], [1, -1, 0], [1, 1, 1], [1, 2, 3])]
+                       + [_axis_condition([1, 1, 1], "kind_gb_dislocation"), _axis_condition([0, 0, 0], "kind_dislocation")])  # fmt: skip
+    assert physics.in_plane_allowed(cond).tolist() == [False, False, True, True, True, False]
+
+
+def test_in_plane_field_is_divergence_free_keeps_the_content_and_inverts():
+    # gan.in_plane_2d: the six output maps give alpha_iz plus alpha_ix = d_y W_iz, alpha_iy = -d_x W_iz on a
+    # <111> cell (div alpha = 0 for every difference scheme, slab contents the Frank-Bilby ones) and exactly zero
+    # in-plane components on a <100> cell; the potential recovered from the field gives the same field back
+    import torch
+
+    from nyegan import content, fieldops
+    from nyegan.gan import physics
+
+    nx, ny = 24, 48
+    cond = torch.stack([_axis_condition([1, 1, 1]), _axis_condition([0, 0, 1])])
+    L = torch.tensor([[30.0, 80.0], [30.0, 80.0]])
+    gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    scale = torch.full((3, 3), 0.05)
+    raw = torch.randn(2, 6, nx, ny, generator=torch.Generator().manual_seed(3))
+    for scheme in ("spectral", "central"):
+        alpha = physics.fields_from_output(raw, "builtin", L, gbf, cond, scale, 1.0, 2, scheme).double()
+        inplane = alpha[:, :, :2]
+        assert float(inplane[0].abs().max()) > 0.01 and float(inplane[1].abs().max()) == 0.0
+        div = fieldops.relative_divergence(alpha, L.double(), 2, scheme)
+        assert float(div.max()) < 1e-6
+        B = content.slab_content(alpha, gbf.double(), L[:, 1].double(), 2)
+        fb = float(cond[0, 3])  # fb_content = 2 sin(10 deg)
+        torch.testing.assert_close(B[:, :, 1], torch.tensor([[fb, -fb], [fb, -fb]], dtype=torch.float64),
+                                   rtol=1e-5, atol=1e-6)  # fmt: skip
+        w = physics.in_plane_channels(alpha, L, scale, scheme)
+        again = physics.in_plane_field(w, cond, L, scale, scheme)
+        torch.testing.assert_close(again[0, :, :2].double(), inplane[0], rtol=0, atol=1e-5 * float(inplane.abs().max()))
+
+
+def test_band_limit_removes_only_scales_finer_than_the_wavelength():
+    # gan.band_limit_A: modes with |k| > 1/lambda (cycles/Å, each sample with its own cell) vanish, a field made
+    # of longer waves passes unchanged, in 2D and 3D
+    import torch
+
+    from nyegan.gan import physics
+
+    gen = torch.Generator().manual_seed(2)
+    for grid, L in (((32, 48), [[20.0, 40.0], [30.0, 30.0]]), ((8, 12, 6), [[10.0, 12.0, 6.0], [8.0, 16.0, 9.0]])):
+        dim = len(grid)
+        lengths = torch.tensor(L, dtype=torch.float64)
+        raw = torch.randn((2, 3) + grid, generator=gen, dtype=torch.float64)
+        out = physics.band_limit(raw, lengths, 3.0)
+        for b in range(2):
+            f = torch.fft.fftn(out[b], dim=tuple(range(1, 1 + dim))).abs()
+            k2 = sum((torch.fft.fftfreq(n, d=1.0 / n, dtype=torch.float64) / lengths[b, a]).reshape(
+                     [n if d == a else 1 for d in range(dim)]) ** 2 for a, n in enumerate(grid))  # fmt: skip
+            assert float(f[:, k2 > 1 / 9.0].max()) < 1e-10 * float(f.max())
+            assert float(f[:, (k2 > 0) & (k2 < 1 / 16.0)].min()) > 0.0  # longer waves survive
+        smooth = physics.band_limit(out, lengths, 3.0)
+        torch.testing.assert_close(smooth, out)  # a projection: band-limited fields pass unchanged

@@ -200,3 +200,16 @@ def invert_derivative_z_column(p, lengths, dim: int, scheme: str = "spectral"):
     Wz = torch.zeros_like(ph)
     W = _ifft(torch.stack([Wx, Wy, Wz], dim=-dim - 1), dim)
     return _back(W, was_np)
+
+
+def in_plane_potential(alpha, lengths, scheme: str = "spectral"):
+    """2D fields: the z column w_i = W_iz whose curl is closest (L2) to the in-plane columns of ``alpha``
+    (``(..., 3, 3, nx, ny)``): curl(W)_ix = d_y w_i, curl(W)_iy = -d_x w_i; returns w, shape ``(..., 3, nx, ny)``,
+    zero mean (Å times the unit of alpha). Exact when (alpha_ix, alpha_iy) is divergence-free with zero mean."""
+    alpha, was_np, lam, ah = _to_spectral(alpha, lengths, 2, scheme, 2)
+    lx, ly = lam[0].unsqueeze(-3), lam[1].unsqueeze(-3)
+    n2 = lx.abs() ** 2 + ly.abs() ** 2
+    keep = n2 > 0
+    inv = torch.where(keep, 1.0 / torch.where(keep, n2, torch.ones_like(n2)), torch.zeros_like(n2))
+    wh = (torch.conj(ly) * ah[..., :, 0, :, :] - torch.conj(lx) * ah[..., :, 1, :, :]) * inv
+    return _back(_ifft(wh, 2), was_np)

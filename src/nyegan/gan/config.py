@@ -92,6 +92,9 @@ class ModelHParams:
     wall_map: bool
     wall_residual: bool
     localise: bool
+    periodic_x: bool
+    band_limit_A: float
+    in_plane_2d: bool
     seed: int
     images: bool
 

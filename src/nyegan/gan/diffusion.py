@@ -76,7 +76,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         self.automatic_optimization = False
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
-        self.field_channels = physics.output_channels(hp.physics, spec.dim)
+        self.field_channels = physics.output_channels(hp.physics, spec.dim, hp.in_plane_2d)
         self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs)
         self.denoiser = Denoiser(spec.dim, self.field_channels, self.maps.n_channels, spec.n_cond, hp.width_g,
                                  hp.depth, hp.embed)  # fmt: skip
@@ -90,10 +90,16 @@ class NyeDiffusion(IterationState, pl.LightningModule):
     def normalise(self, cond_raw):
         return (cond_raw - self.cond_mean) / self.cond_std
 
-    def to_channels(self, alpha: torch.Tensor) -> torch.Tensor:
-        """Field -> network channels (each component over its dataset rms); 2D: the α_iz maps."""
+    def to_channels(self, alpha: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Field -> network channels (each component over its dataset rms); 2D: the α_iz maps, and with
+        ``gan.in_plane_2d`` the W_iz maps of α_ix, α_iy (``nyegan.gan.physics.in_plane_channels``)."""
         scaled = alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
-        return scaled[:, :, 2] if self.field_channels == 3 else scaled.flatten(1, 2)
+        if self.field_channels == 9:
+            return scaled.flatten(1, 2)
+        if self.field_channels == 6:
+            w = physics.in_plane_channels(alpha, lengths, self.alpha_scale, self.scheme).to(scaled.dtype)
+            return torch.cat([scaled[:, :, 2], w], dim=1)
+        return scaled[:, :, 2]
 
     def from_channels(self, x, cond_raw, lengths, gb_frac) -> torch.Tensor:
         return physics.fields_from_output(x, self.hp.physics, lengths, gb_frac, cond_raw, self.alpha_scale,
@@ -110,7 +116,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
                                           mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z, gb_frac=gbf,
                                           align_slabs=o.align_slabs)  # fmt: skip
         maps = self.maps(cond, gbf, lengths, cores)
-        x0 = self.to_channels(real)
+        x0 = self.to_channels(real, lengths)
         if o.wall_residual:  # the model diffuses the correction to the wall map
             x0 = physics.add_wall(x0, maps, sign=-1.0)
         B = x0.shape[0]
@@ -149,7 +155,9 @@ class NyeDiffusion(IterationState, pl.LightningModule):
             x0 = (ab.sqrt() * x - (1 - ab).sqrt() * v).clamp(-X0_CLIP, X0_CLIP)
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-        x = physics.network_field(x, maps, self.hp)  # the sampled correction, masked and on the wall as set
+        x = physics.network_field(
+            x, maps, cond_raw, lengths, self.hp
+        )  # the sampled correction, masked and on the wall as set
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
 
     def validation_step(self, batch, batch_idx):

@@ -98,7 +98,7 @@ class NyeGAN(IterationState, pl.LightningModule):
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.automatic_optimization = False
-        out_ch = physics.output_channels(hp.physics, spec.dim)
+        out_ch = physics.output_channels(hp.physics, spec.dim, hp.in_plane_2d)
         self.field_channels = out_ch if out_ch == 3 else 9
         self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs)
         self.generator = Generator(spec.dim, self.maps.n_channels, spec.n_cond, out_ch, hp.width_g, hp.depth, hp.embed,
@@ -129,7 +129,7 @@ class NyeGAN(IterationState, pl.LightningModule):
         z, noise = latent
         maps = self.maps(cond_raw, gb_frac, lengths, cores) if maps is None else maps
         raw = self.generator(maps, self.normalise(cond_raw), z, noise)
-        raw = physics.network_field(raw, maps, self.hp)
+        raw = physics.network_field(raw, maps, cond_raw, lengths, self.hp)
         return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond_raw, self.alpha_scale,
                                           self.w_scale, self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 

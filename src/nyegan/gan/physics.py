@@ -4,10 +4,11 @@ Two ways to make generated fields compatible (chosen by ``physics``):
 
 - ``"builtin"``: in 3D the generator outputs a periodic distortion W (dimensionless) and alpha = curl W with the
   dataset's difference scheme, so div alpha = 0 and the cell mean vanishes to round-off. In 2D (fields averaged
-  along the line z) only alpha_iz survives: alpha_ix = d_y W_iz and alpha_iy = -d_x W_iz vanish because a
-  z-invariant displacement has no W_iz, and every zero-mean alpha_iz is the curl of a periodic (W_ix, W_iy). So
-  the generator outputs the three alpha_iz maps, their cell mean is removed, and alpha_ix = alpha_iy = 0 exactly
-  (div alpha = 0 holds identically). In both cases ``nyegan.content.project_content`` then makes the net Burgers
+  along the line z) every zero-mean alpha_iz is the curl of a periodic (W_ix, W_iy), and the z average leaves
+  alpha_ix = d_y <W_iz>, alpha_iy = -d_x <W_iz>. So the generator outputs the three alpha_iz maps (their cell
+  mean is removed) and, with ``gan.in_plane_2d``, three maps of W_iz, whose curl is used only where the crystal
+  symmetry allows a non-zero <W_iz> (:func:`in_plane_allowed`: tilt axes without a mirror plane normal to them,
+  e.g. <111>); elsewhere alpha_ix = alpha_iy = 0 exactly. div alpha = 0 holds identically. In both cases ``nyegan.content.project_content`` then makes the net Burgers
   content of each boundary slab equal to the Frank-Bilby value +-2 sin(theta/2) e_y (tilt-boundary cells).
 - ``"penalty"``: the generator outputs alpha directly and the losses ``penalty_terms`` push the relative
   divergence, the cell mean and the content error towards zero.
@@ -44,13 +45,14 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 def applicable(hp, dim: int):
     """``hp`` with the options that act on the α_iz maps of the 2D built-in physics (``align_slabs``,
-    ``localise``, ``wall_residual``) switched off where they do not apply (3D fields, ``physics: penalty``), and
-    ``wall_residual`` off without ``wall_map``; an unknown physics mode is refused."""
+    ``localise``, ``wall_residual``, ``in_plane_2d``) switched off where they do not apply (3D fields,
+    ``physics: penalty``), and ``wall_residual`` off without ``wall_map``; an unknown physics mode is refused."""
     if hp.physics not in MODES:
         raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {MODES}")
     column = output_channels(hp.physics, dim) == 3
     return replace(hp, align_slabs=hp.align_slabs and column, localise=hp.localise and column,
-                   wall_residual=hp.wall_residual and hp.wall_map and column)  # fmt: skip
+                   wall_residual=hp.wall_residual and hp.wall_map and column,
+                   in_plane_2d=hp.in_plane_2d and column)  # fmt: skip
 
 
 def envelope(maps: torch.Tensor) -> torch.Tensor:
@@ -59,15 +61,70 @@ def envelope(maps: torch.Tensor) -> torch.Tensor:
     return maps[:, list(ENVELOPE_CHANNELS)].sum(dim=1, keepdim=True).clamp(max=1.0)
 
 
-def network_field(raw: torch.Tensor, maps: torch.Tensor, hp) -> torch.Tensor:
+def network_field(raw: torch.Tensor, maps: torch.Tensor, cond_raw: torch.Tensor, lengths: torch.Tensor,
+                  hp) -> torch.Tensor:  # fmt: skip
     """The networks' output channels as the physics layer takes them: ``gan.localise`` multiplies them by the
-    :func:`envelope` (a Nye field vanishes in perfect crystal: no noise or smear in the grains), then
-    ``gan.wall_residual`` adds the wall map (:func:`add_wall`)."""
+    :func:`envelope` (a Nye field vanishes in perfect crystal: no noise or smear in the grains),
+    ``gan.periodic_x`` keeps the x modes of a boundary cell's period (:func:`periodic_projection`; ``cond_raw``:
+    the batch's raw conditions), ``gan.band_limit_A`` removes wavelengths shorter than that (:func:`band_limit`;
+    ``lengths``: (B, ≥ dim) cell lengths, Å), then ``gan.wall_residual`` adds the wall map (:func:`add_wall`)."""
     if hp.localise:
         raw = raw * envelope(maps).to(raw.dtype)
+    if hp.periodic_x:
+        raw = periodic_projection(raw, cond_raw)
+    if hp.band_limit_A > 0:
+        raw = band_limit(raw, lengths, hp.band_limit_A)
     if hp.wall_residual:
         raw = add_wall(raw, maps)
     return raw
+
+
+def periodic_projection(raw: torch.Tensor, cond_raw: torch.Tensor) -> torch.Tensor:
+    """``gan.periodic_x``: channels (B, C, nx, ...) of boundary cells (``kind_gb``) with m = ``periods_x`` ≥ 1
+    periods along x keep only their x Fourier modes q with q mod m = 0 (and the x mean).
+
+    A relaxed boundary repeats with its period along x (2D fields: the period of the z-projected structure,
+    ``nyegan.dataset.conditions.periods_along_x``), so its Nye field has no other x modes: on the study data they
+    hold a median 2e-8 of the modulation's power. Anything a network puts there is noise. The projection is
+    linear and commutes with the curl and with the content projection (both act along y or per x mode), so
+    div α = 0 and the Frank–Bilby content still hold. Cells with dislocations are not periodic and pass
+    unchanged."""
+    B, nx = raw.shape[0], raw.shape[2]
+    m = cond_raw[:, INDEX["periods_x"]].round()
+    use = (cond_raw[:, INDEX["kind_gb"]] > 0.5) & (m >= 1)
+    if not bool(use.any()):
+        return raw
+    q = torch.arange(nx // 2 + 1, device=raw.device, dtype=m.dtype)
+    keep = (torch.remainder(q[None, :], m.clamp(min=1)[:, None]) == 0) | ~use[:, None]  # (B, nx//2 + 1)
+    with torch.autocast(device_type=raw.device.type, enabled=False):
+        f = torch.fft.rfft(raw if raw.dtype == torch.float64 else raw.float(), dim=2)
+        f = f * keep.reshape((B, 1, -1) + (1,) * (raw.ndim - 3)).to(f.real.dtype)
+        return torch.fft.irfft(f, n=nx, dim=2).to(raw.dtype)
+
+
+def band_limit(raw: torch.Tensor, lengths: torch.Tensor, wavelength_A: float) -> torch.Tensor:
+    """``gan.band_limit_A``: channels (B, C, *grid) keep only the Fourier modes of wavelength ≥ ``wavelength_A``
+    (|k| ≤ 1/λ, k in cycles/Å from the per-sample cell ``lengths`` (B, ≥ dim), Å).
+
+    A Nye field computed from atoms varies on no scale finer than the interatomic distance (2.86 Å in
+    aluminium): on the study data, modes shorter than 2.9 Å hold at most 6e-4 of each component's power, while
+    the grid resolves down to about 1.1 Å along x and 1.75 Å along y. What a network puts at those scales is
+    noise. Linear and translation-invariant, the filter commutes with the curl (div α = 0 holds) and with
+    :func:`periodic_projection`; the content projection comes after it and stays exact."""
+    grid = raw.shape[2:]
+    dim = len(grid)
+    B = raw.shape[0]
+    with torch.autocast(device_type=raw.device.type, enabled=False):
+        x = raw if raw.dtype == torch.float64 else raw.float()
+        L = lengths[:, :dim].to(device=raw.device, dtype=x.dtype).reshape((B, dim) + (1,) * dim)
+        k2 = torch.zeros((), dtype=x.dtype, device=raw.device)
+        for ax, n in enumerate(grid):  # modes (integers) of the rfftn layout: the last axis is halved
+            freq = torch.fft.rfftfreq if ax == dim - 1 else torch.fft.fftfreq
+            m = freq(n, d=1.0 / n, device=raw.device, dtype=x.dtype)
+            k2 = k2 + (m.reshape([1] + [len(m) if d == ax else 1 for d in range(dim)]) / L[:, ax]) ** 2
+        keep = (k2 <= 1.0 / float(wavelength_A) ** 2).to(x.dtype).unsqueeze(1)
+        f = torch.fft.rfftn(x, dim=tuple(range(2, 2 + dim)))
+        return torch.fft.irfftn(f * keep, s=tuple(grid), dim=tuple(range(2, 2 + dim))).to(raw.dtype)
 
 
 def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.Tensor:
@@ -77,9 +134,57 @@ def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.
     return torch.cat([raw[:, :1], raw[:, 1:2] + sign * maps[:, -1:].to(raw.dtype), raw[:, 2:]], dim=1)
 
 
-def output_channels(mode: str, dim: int) -> int:
-    """Generator output channels: 3 (alpha_iz) for the built-in physics in 2D, else 9."""
-    return 3 if (mode == "builtin" and dim == 2) else 9
+def output_channels(mode: str, dim: int, in_plane: bool = False) -> int:
+    """Generator output channels: for the built-in physics in 2D, 3 (alpha_iz) and with ``in_plane`` 3 more
+    (the potential W_iz of alpha_ix, alpha_iy, :func:`in_plane_allowed`); else 9."""
+    if mode == "builtin" and dim == 2:
+        return 6 if in_plane else 3
+    return 9
+
+
+def in_plane_allowed(cond_raw: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: cells whose 2D (z-averaged) Nye field may carry in-plane components alpha_ix, alpha_iy.
+
+    Averaged along the line z, alpha_ix = d_y <W_iz> and alpha_iy = -d_x <W_iz>. A mirror plane of the crystal
+    normal to z maps W_iz to -W_iz (i = x, y), so where both grains keep such a mirror (tilt axes along cubic
+    <100> and <110>, which are normal to {100} and {110} mirrors) the average vanishes; on the study data these
+    components are a median 2e-5 of alpha_iz there. Along <111> (no mirror normal to it: ABC stacking) they are a
+    median 5 % and up to 7.5 %. Allowed: cells with a boundary whose canonical tilt axis (sorted |components|,
+    the ``axis_*`` features) is neither <100> nor <110>."""
+    a = cond_raw[:, INDEX["axis_a"] : INDEX["axis_c"] + 1].float()
+    has_axis = a.abs().sum(dim=1) > 0.5
+    tol = 1e-4
+    mirror = (a[:, 2] < tol) & ((a[:, 1] < tol) | ((a[:, 0] - a[:, 1]).abs() < tol))
+    has_gb = (cond_raw[:, INDEX["kind_gb"]] > 0.5) | (cond_raw[:, INDEX["kind_gb_dislocation"]] > 0.5)
+    return has_axis & has_gb & ~mirror
+
+
+IN_PLANE_LENGTH_A = 2.0  # W_iz = output x (rms of alpha_ix, alpha_iy) x this length: O(1) outputs, cores of ~2 Å
+
+
+def in_plane_scale(alpha_scale: torch.Tensor) -> torch.Tensor:
+    """(3,) Å/Å: W_iz per unit output channel, the mean dataset rms of alpha_ix, alpha_iy times IN_PLANE_LENGTH_A."""
+    return alpha_scale[:, :2].float().mean(dim=1) * IN_PLANE_LENGTH_A
+
+
+def in_plane_field(w_raw: torch.Tensor, cond_raw, lengths, alpha_scale, scheme: str) -> torch.Tensor:
+    """(B, 3, 3, nx, ny) the curl of W with only the z column W_iz = w_raw (B, 3, nx, ny) x ``in_plane_scale``
+    (``lengths``: (B, 2 or 3) cell lengths, Å),
+    zero where :func:`in_plane_allowed` is false: alpha_ix = d_y W_iz, alpha_iy = -d_x W_iz, divergence-free
+    with the dataset's difference ``scheme``."""
+    B = w_raw.shape[0]
+    w = w_raw.float() * in_plane_scale(alpha_scale).reshape(1, 3, 1, 1)
+    w = w * in_plane_allowed(cond_raw).to(w.dtype).reshape(B, 1, 1, 1)
+    W = torch.zeros((B, 3, 3) + tuple(w.shape[2:]), dtype=w.dtype, device=w.device)
+    W[:, :, 2] = w
+    return fieldops.curl(W, lengths[:, :2].float(), 2, scheme)
+
+
+def in_plane_channels(alpha: torch.Tensor, lengths, alpha_scale, scheme: str) -> torch.Tensor:
+    """Inverse of :func:`in_plane_field` for a field: (B, 3, nx, ny) output channels whose in-plane curl is the
+    field's alpha_ix, alpha_iy (``nyegan.fieldops.in_plane_potential``)."""
+    w = fieldops.in_plane_potential(alpha.float(), lengths[:, :2].float(), scheme)
+    return w / in_plane_scale(alpha_scale).reshape(1, 3, 1, 1)
 
 
 def fields_from_output(
@@ -101,9 +206,12 @@ def fields_from_output(
     grid = raw.shape[2:]
     with torch.autocast(device_type=raw.device.type, enabled=False):
         if mode == "builtin" and dim == 2:
-            col = raw.float() * alpha_scale[:, 2].float().reshape(1, 3, 1, 1)  # alpha_iz, 1/Å
+            col = raw[:, :3].float() * alpha_scale[:, 2].float().reshape(1, 3, 1, 1)  # alpha_iz, 1/Å
             col = col - col.mean(dim=(2, 3), keepdim=True)
-            alpha = torch.zeros((B, 3, 3) + tuple(grid), dtype=col.dtype, device=col.device)
+            if raw.shape[1] == 6:  # gan.in_plane_2d: alpha_ix, alpha_iy from W_iz where the symmetry allows
+                alpha = in_plane_field(raw[:, 3:], cond_raw, lengths, alpha_scale, scheme)
+            else:
+                alpha = torch.zeros((B, 3, 3) + tuple(grid), dtype=col.dtype, device=col.device)
             alpha[:, :, 2] = col
             tgt, active = targets_from_condition(cond_raw.float())
             return content_mod.project_content(alpha, tgt, active, gb_frac.float(), lengths[:, 1].float(), dim,

@@ -31,7 +31,7 @@ class RegressorModel(torch.nn.Module):
         self.grid = tuple(int(g) for g in ds.attrs["grid"])
         self.scheme = str(ds.attrs["difference_scheme"])
         self.hp = hp = physics.applicable(hp, self.dim)
-        out_ch = physics.output_channels(hp.physics, self.dim)
+        out_ch = physics.output_channels(hp.physics, self.dim, hp.in_plane_2d)
         scale = np.asarray(ds["alpha_scale"].values, float)
         self.maps = GeometryMaps(self.grid, self.dim, scale[1, 2], hp.wall_map, hp.align_slabs)
         self.net = Regressor(self.dim, self.maps.n_channels, ds.sizes["feature"], out_ch, hp.width_g, hp.depth,
@@ -43,7 +43,7 @@ class RegressorModel(torch.nn.Module):
     def forward(self, cond, lengths, gb_frac, cores):
         maps = self.maps(cond, gb_frac, lengths, cores)
         raw = self.net(maps, (cond - self.cond_mean) / self.cond_std)
-        raw = physics.network_field(raw, maps, self.hp)
+        raw = physics.network_field(raw, maps, cond, lengths, self.hp)
         return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond, self.alpha_scale, 1.0,
                                           self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 
