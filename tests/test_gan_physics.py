@@ -329,13 +329,12 @@ def _axis_condition(axis, kind="kind_gb"):
     import numpy as np
     import torch
 
-    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.dataset.conditions import FEATURES, INDEX, _canonical_direction
 
     f = torch.zeros(len(FEATURES))
     f[INDEX[kind]] = 1.0
-    a = np.abs(np.asarray(axis, float))
-    if a.any():
-        f[INDEX["axis_a"] : INDEX["axis_c"] + 1] = torch.as_tensor(np.sort(a / np.linalg.norm(a))[::-1].copy())
+    if np.any(axis):
+        f[INDEX["axis_a"] : INDEX["axis_c"] + 1] = torch.as_tensor(_canonical_direction(axis))
         f[INDEX["fb_content"]] = 2 * np.sin(np.radians(10.0))
         f[INDEX["content_sign"]] = 1.0
     return f

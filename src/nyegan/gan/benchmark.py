@@ -295,7 +295,8 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "dataset": str(dataset_path),
         "metric_notes": "every error is relative to the atomistic component's own norm (1 = predicting zero); "
         "energy_distance 0 = same distribution (it also falls with added noise: read it with coverage); "
-        "coverage 0 = every atomistic microstate reproduced by some sample, 1 = a zero field; memorisation < 1 = closer to training than to the truth",
+        "coverage 0 = every atomistic microstate reproduced by some sample, 1 = a zero field; "
+        "memorisation < 1 = closer to training than to the truth",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
     with atomic_path(out_dir / "benchmark.md") as tmp_md:

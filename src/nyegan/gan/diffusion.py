@@ -155,9 +155,8 @@ class NyeDiffusion(IterationState, pl.LightningModule):
             x0 = (ab.sqrt() * x - (1 - ab).sqrt() * v).clamp(-X0_CLIP, X0_CLIP)
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-        x = physics.network_field(
-            x, maps, cond_raw, lengths, self.hp
-        )  # the sampled correction, masked and on the wall as set
+        # the sampled correction, masked, filtered and on the wall as set
+        x = physics.network_field(x, maps, cond_raw, lengths, self.hp)
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
 
     def validation_step(self, batch, batch_idx):

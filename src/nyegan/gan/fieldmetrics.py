@@ -175,10 +175,10 @@ def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
     dgr, _ = slab_aligned_distances(g, r, full_w, gb_frac)
     dgg, _ = slab_aligned_distances(g, g, full_w, gb_frac)
     drr, _ = slab_aligned_distances(r, r, full_w, gb_frac)
-    er = np.sqrt(((r * full_w[None, :, :, None, None]) ** 2).sum(axis=(1, 2, 3, 4))).mean()
+    nr = ((r * full_w[None, :, :, None, None]) ** 2).sum(axis=(1, 2, 3, 4))  # squared norms of the atomistic fields
+    er = np.sqrt(nr).mean()
     e = 2 * np.sqrt(dgr).mean() - np.sqrt(dgg).mean() - np.sqrt(drr).mean()
     out["energy_distance"] = float(e / er) if er > 0 else float("nan")
-    nr = ((r * full_w[None, :, :, None, None]) ** 2).sum(axis=(1, 2, 3, 4))
     out["coverage"] = float(np.mean(np.sqrt(dgr.min(axis=0) / np.maximum(nr, 1e-300))))
     if train is not None and len(train):
         dt, _ = slab_aligned_distances(g, as_2d(train), full_w, gb_frac)

@@ -8,8 +8,8 @@ Two ways to make generated fields compatible (chosen by ``physics``):
   alpha_ix = d_y <W_iz>, alpha_iy = -d_x <W_iz>. So the generator outputs the three alpha_iz maps (their cell
   mean is removed) and, with ``gan.in_plane_2d``, three maps of W_iz, whose curl is used only where the crystal
   symmetry allows a non-zero <W_iz> (:func:`in_plane_allowed`: tilt axes without a mirror plane normal to them,
-  e.g. <111>); elsewhere alpha_ix = alpha_iy = 0 exactly. div alpha = 0 holds identically. In both cases ``nyegan.content.project_content`` then makes the net Burgers
-  content of each boundary slab equal to the Frank-Bilby value +-2 sin(theta/2) e_y (tilt-boundary cells).
+  e.g. <111>); elsewhere alpha_ix = alpha_iy = 0 exactly. div alpha = 0 holds identically. In both cases
+  ``nyegan.content.project_content`` then makes the net Burgers content of each boundary slab equal to the Frank-Bilby value +-2 sin(theta/2) e_y (tilt-boundary cells).
 - ``"penalty"``: the generator outputs alpha directly and the losses ``penalty_terms`` push the relative
   divergence, the cell mean and the content error towards zero.
 
@@ -168,10 +168,9 @@ def in_plane_scale(alpha_scale: torch.Tensor) -> torch.Tensor:
 
 
 def in_plane_field(w_raw: torch.Tensor, cond_raw, lengths, alpha_scale, scheme: str) -> torch.Tensor:
-    """(B, 3, 3, nx, ny) the curl of W with only the z column W_iz = w_raw (B, 3, nx, ny) x ``in_plane_scale``
-    (``lengths``: (B, 2 or 3) cell lengths, Å),
+    """(B, 3, 3, nx, ny) the curl of W with only the z column W_iz = w_raw (B, 3, nx, ny) x ``in_plane_scale``,
     zero where :func:`in_plane_allowed` is false: alpha_ix = d_y W_iz, alpha_iy = -d_x W_iz, divergence-free
-    with the dataset's difference ``scheme``."""
+    with the dataset's difference ``scheme``; ``lengths``: (B, 2 or 3) cell lengths, Å."""
     B = w_raw.shape[0]
     w = w_raw.float() * in_plane_scale(alpha_scale).reshape(1, 3, 1, 1)
     w = w * in_plane_allowed(cond_raw).to(w.dtype).reshape(B, 1, 1, 1)
