@@ -22,8 +22,11 @@ import numpy as np
 import yaml
 
 from nyegan.config import validate_section
-from nyegan.gan.benchmark import run_benchmark, summary_table
+from nyegan.gan.benchmark import ordered_methods, run_benchmark, summary_table
 from nyegan.gan.config import GanSettings
+
+COLUMNS = ("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "energy_distance", "coverage", "spread", "stress",
+           "memorisation")  # fmt: skip
 
 
 def throughput(dataset, settings: GanSettings, out: Path, steps: int) -> dict:
@@ -67,6 +70,7 @@ def main():
         help="held-out cases to draw besides the median one of each regime",
     )
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--temperatures", type=float, nargs="+", help="sample each generator at these temperatures")
     ap.add_argument("--seeds", type=int, nargs="+")
     ap.add_argument("--cubic", type=float, nargs=3, metavar=("C11", "C12", "C44"))
     ap.add_argument("--throughput", type=int, default=0, metavar="STEPS", help="time this many training steps first")
@@ -75,7 +79,8 @@ def main():
     gan = dict(cfg.get("gan") or {})
     b = validate_section("benchmark", cfg.get("benchmark"))
     for key, val in (("folds", args.folds), ("max_folds", args.max_folds), ("steps", args.steps),
-                     ("seeds", args.seeds), ("generators", args.generators)):  # fmt: skip
+                     ("seeds", args.seeds), ("generators", args.generators),
+                     ("temperatures", args.temperatures)):  # fmt: skip
         if val is not None:
             b[key] = val
     args.output.mkdir(parents=True, exist_ok=True)
@@ -93,7 +98,7 @@ def main():
         res = run_benchmark(args.dataset, args.output / name, s, folds=b["folds"], seeds=tuple(b["seeds"]),
                             n_samples=b["n_samples"], max_folds=b["max_folds"], generators=tuple(b["generators"]),
                             cubic=args.cubic, log=lambda m: print(m, flush=True), only=args.only,
-                            figure_cases=args.figure_cases)  # fmt: skip
+                            figure_cases=args.figure_cases, temperatures=tuple(b["temperatures"]))  # fmt: skip
         report["variants"][name] = {"overrides": json.loads(overrides), "summary": res["summary"],
                                     "wall_s": time.perf_counter() - t0}  # fmt: skip
         print(f"\n## {name} {overrides} ({time.perf_counter() - t0:.0f} s)\n{summary_table(res)}\n", flush=True)
@@ -101,16 +106,11 @@ def main():
     lines = []
     for name, v in report["variants"].items():
         row = v["summary"].get("all", {})
-        for method in ("wgan", "diffusion", "regressor", "wall", "frank_bilby", "nearest"):
-            if method in row:
-                m = row[method]
-                lines.append(f"| {name} | {method} | " + " | ".join(
-                    f"{m.get(k, np.nan):.2f}" for k in ("mean_yz", "detail_yz", "detail_xz", "spectrum_yz",
-                                                         "energy_distance", "stress", "memorisation")) + " |")  # fmt: skip
-    head = (
-        "| variant | method | mean_yz | detail_yz | detail_xz | spectrum_yz | energy_distance | stress | memorisation |"
-    )
-    (args.output / "variants.md").write_text("\n".join([head, "|---" * 9 + "|", *lines]) + "\n")
+        for method in ordered_methods(k for k in row if k not in ("n_cases", "aggregate", "wins")):
+            m = row[method]
+            lines.append(f"| {name} | {method} | " + " | ".join(f"{m.get(k, np.nan):.2f}" for k in COLUMNS) + " |")
+    head = "| variant | method | " + " | ".join(COLUMNS) + " |"
+    (args.output / "variants.md").write_text("\n".join([head, "|---" * (len(COLUMNS) + 2) + "|", *lines]) + "\n")
     print((args.output / "variants.md").read_text())
 
 

@@ -136,6 +136,9 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
     )
     gen = xr.open_dataset(tmp_path / "gan" / "generated.nc")
     assert gen["alpha"].dims == ("sample", "i", "j", "x", "y") and gen.sizes["sample"] == 2 * 3
+    assert gen.attrs["temperature"] == 1.0
+    a = gen["alpha"].values
+    assert not np.allclose(a[0], a[1])  # samples of one condition differ at temperature 1
     assert set(gen["misorientation_deg"].values) == {20.0}  # the held-out misorientation
     cli_gan.run_evaluate(
         Namespace(
@@ -164,6 +167,12 @@ def test_end_to_end_dataset_train_generate_evaluate(tmp_path):
         }
     ]
     g = generate(ckpt, tmp_path / "dataset.nc", tmp_path / "req.nc", n_per_condition=2, requests=req)
+    cold = generate(ckpt, tmp_path / "dataset.nc", tmp_path / "cold.nc", n_per_condition=2, requests=req,
+                    temperature=0.0)  # fmt: skip
+    np.testing.assert_array_equal(cold["alpha"].values[0], cold["alpha"].values[1])  # no randomness left
+    with pytest.raises(ValueError, match="temperature"):
+        generate(ckpt, tmp_path / "dataset.nc", tmp_path / "bad.nc", requests=req, temperature=-0.5)
+    assert not (tmp_path / "bad.nc").exists()
     np.testing.assert_allclose(g["content"].values[:, 0, 1], 2 * np.sin(np.radians(12.5)), rtol=1e-5)
     np.testing.assert_allclose(g["content"].values[:, 1, 1], -2 * np.sin(np.radians(12.5)), rtol=1e-5)
 

@@ -53,6 +53,13 @@ def test_metrics_are_calibrated():
     both = compare(states, states, gb, Ly)["coverage"]
     mean = compare(states.mean(axis=0, keepdims=True), states, gb, Ly)["coverage"]
     assert both < 1e-6 < 0.2 < mean
+    # spread: an ensemble as diverse as the atomistic one scores 1, a scaled-up scatter its scale
+    pair = np.concatenate([_boundary(seed=1, phase=0.1), _boundary(seed=2, phase=0.1, amp=0.3)])
+    assert compare(pair, pair, gb, Ly)["spread"] == pytest.approx(1.0)
+    mid = pair.mean(axis=0, keepdims=True)
+    wide = mid + 2.0 * (pair - mid)
+    assert compare(wide, pair, gb, Ly)["spread"] == pytest.approx(2.0, rel=1e-6)
+    assert "spread" not in compare(pair[:1], pair, gb, Ly)  # one sample has no spread to compare
     mem = compare(real, real, gb, Ly, train=_boundary(seed=5))
     assert mem["memorisation"] > 1.0  # closer to the truth (itself) than to a training field
 
@@ -103,16 +110,20 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     build_dataset(nye, meta, tmp_path / "d.nc", grid=(16, 32), heldout_misorientations=[])
     settings = GanSettings.from_config(dict(TINY_GAN, steps=4, images=False))
     res = run_benchmark(tmp_path / "d.nc", tmp_path / "out", settings, folds=2, seeds=(0,), n_samples=2,
-                        log=lambda m: None, generators=("wgan", "diffusion"))  # fmt: skip
+                        log=lambda m: None, generators=("wgan", "diffusion"), temperatures=(1.0, 0.0))  # fmt: skip
     saved = json.loads((tmp_path / "out" / "benchmark.json").read_text())
     assert set(saved["cases"]) == {"gb10_0", "gb15_0", "gb20_0", "gb25_0"}
     regimes = {v["regime"] for v in saved["cases"].values()}
     assert regimes == {"interpolation", "extrapolation"}  # 10 and 25 deg lie at the ends of the range
     for v in saved["cases"].values():
-        assert set(v["methods"]) >= {"wgan", "diffusion", "regressor", "wall", "frank_bilby", "nearest"}
+        # one microstate per case here, so no other_state reference
+        assert set(v["methods"]) == {"wgan", "wgan@0", "diffusion", "diffusion@0", "regressor", "wall",
+                                     "frank_bilby", "nearest"}  # fmt: skip
         assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
+        # temperature 0 is scored as a method of its own (its samples are one field: see test_gan_training)
+        assert np.isfinite(v["methods"]["wgan@0"]["detail_yz"])
     table = summary_table(res)
-    assert "| all (n=4) | wgan |" in table and "vs regressor" in table
+    assert "| all (n=4) | wgan |" in table and "| all (n=4) | wgan@0 |" in table and "vs regressor" in table
     assert (tmp_path / "out" / "benchmark.md").read_text().strip() == table
     # medians over cases (robust to boundaries with nearly no detail) and head-to-head win rates
     cases = saved["cases"].values()
@@ -131,6 +142,37 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     with pytest.raises(ValueError, match="nope"):  # an unknown case is refused before any training
         run_benchmark(tmp_path / "d.nc", tmp_path / "out2", settings, figure_cases=("nope",), log=lambda m: None)
     assert not (tmp_path / "out2").exists()
+    with pytest.raises(ValueError, match="temperatures"):
+        run_benchmark(tmp_path / "d.nc", tmp_path / "out2", settings, temperatures=(-1.0,), log=lambda m: None)
+
+
+def test_other_state_reference_scores_the_ensemble_against_itself():
+    """Leave one out: identical microstates score 0; two different ones score each other's relative distance."""
+    from nyegan.gan.benchmark import leave_one_out
+
+    gb, L, C = np.array([0.25, 0.75]), np.array([20.0, 60.0, 4.0]), np.eye(6) * 50.0
+    one = _boundary(seed=1)
+    same = leave_one_out(np.concatenate([one, one]), gb, L, C, "central")
+    assert same["detail_yz"] < 1e-9 and same["coverage"] < 1e-6 and same["stress"] < 1e-6
+    assert leave_one_out(one, gb, L, C, "central") is None  # one state: nothing to compare with
+    a, b = _boundary(seed=1, amp=0.5), _boundary(seed=1, amp=0.25)
+    got = leave_one_out(np.concatenate([a, b]), gb, L, C, "central")["detail_yz"]
+    da, db = (f[0, 1, 2] - f[0, 1, 2].mean(axis=0) for f in (a, b))
+    expect = 0.5 * (np.linalg.norm(da - db) / np.linalg.norm(db) + np.linalg.norm(db - da) / np.linalg.norm(da))
+    assert got == pytest.approx(expect, rel=1e-3)  # 0.5 and 1.0: the amplitude ratio 2, seen from both sides
+    # in the summary it is a row of its own, never a rival in the win rates
+    from nyegan.gan.benchmark import summarise, summary_table
+
+    per_case = {c: {"regime": "interpolation", "methods": {"wgan": {"detail_yz": w}, "wgan@0.5": {"detail_yz": h},
+                                                           "wall": {"detail_yz": 1.0}, "other_state": {"detail_yz": 0.1}}}
+                for c, w, h in (("a", 0.8, 0.6), ("b", 1.2, 0.9))}  # fmt: skip
+    s = summarise(per_case)["all"]
+    assert s["wins"]["wgan"] == {"wgan@0.5": 0.0, "wall": 0.5} and s["wins"]["wgan@0.5"]["wall"] == 1.0
+    assert s["other_state"]["detail_yz"] == pytest.approx(0.1)
+    table = summary_table({"summary": {"all": s}})
+    assert (
+        table.index("| wgan |") < table.index("| wgan@0.5 |") < table.index("| wall |") < table.index("| other_state |")
+    )
 
 
 def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_path):
@@ -156,3 +198,7 @@ def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_p
     for i in (0, 1):  # α_xz, α_yz: rms over the training conditions
         ratio = np.sqrt((fake[:, i] ** 2).mean() / (real[:, i] ** 2).mean())
         assert 0.2 < ratio < 3.0, (i, ratio)
+    # temperature 0: DDIM from a zero start is deterministic, whatever the seed; at 1 the seeds differ
+    cold = [model.sample(*args, seed=s, temperature=0.0).numpy() for s in (3, 4)]
+    np.testing.assert_array_equal(cold[0], cold[1])
+    assert not np.allclose(fake, model.sample(*args, seed=4).numpy()[:, :, 2])

@@ -89,7 +89,10 @@ def run_generate(args) -> None:
         splits=gen.generate_splits,
         seed=gen.seed,
         allow_extrapolation=gen.allow_extrapolation or bool(getattr(args, "allow_extrapolation", False)),
+        temperature=gen.temperature,
     )
+    if getattr(args, "temperature", None) is not None:
+        kw["temperature"] = float(args.temperature)
     if getattr(args, "n_per_condition", None):
         kw["n_per_condition"] = int(args.n_per_condition)
     if getattr(args, "splits", None):
@@ -122,14 +125,14 @@ def run_benchmark(args) -> None:
     if getattr(args, "config", None):
         raw = (yaml.safe_load(Path(args.config).read_text()) or {}).get("benchmark") or {}
     b = validate_section("benchmark", raw)
-    for key in ("folds", "seeds", "n_samples", "steps", "max_folds", "generators"):
+    for key in ("folds", "seeds", "n_samples", "steps", "max_folds", "generators", "temperatures"):
         if getattr(args, key, None) is not None:
             b[key] = getattr(args, key)
     if b["steps"]:
         settings = replace(settings, trainer=replace(settings.trainer, steps=int(b["steps"])))
     res = bench(args.dataset, args.output, settings, folds=b["folds"], seeds=tuple(b["seeds"]),
                 n_samples=b["n_samples"], max_folds=b["max_folds"], potential=args.potential,
-                generators=tuple(b["generators"]), cubic=args.cubic)  # fmt: skip
+                generators=tuple(b["generators"]), cubic=args.cubic, temperatures=tuple(b["temperatures"]))  # fmt: skip
     print(summary_table(res))
 
 
@@ -177,6 +180,11 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="generate for conditions outside the training range (refused by default; config gan.allow_extrapolation)",
     )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        help="standard deviation of the random draws (default: the config's gan.temperature, 1 = as trained)",
+    )
     p.set_defaults(func=run_generate)
 
     p = subparsers.add_parser(
@@ -201,6 +209,12 @@ def add_parser(subparsers) -> None:
         help="cubic elastic constants (GPa) of the stress error instead of computing them from --potential",
     )
     p.add_argument("--generators", nargs="+", choices=["wgan", "diffusion"], help="generator families to train")
+    p.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        help="standard deviations of the random draws at which each generator is scored (default 1: as trained)",
+    )
     p.set_defaults(func=run_benchmark)
 
     p = subparsers.add_parser("evaluate", help="compare generated with held-out atomistic fields")

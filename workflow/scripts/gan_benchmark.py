@@ -14,5 +14,5 @@ with log_to(snakemake.log[0]) as log:
     result = run_benchmark(snakemake.input[0], snakemake.params.outdir, settings, folds=b["folds"],
                            seeds=tuple(b["seeds"]), n_samples=b["n_samples"], max_folds=b["max_folds"],
                            potential=snakemake.params.potential, log=log.info,
-                           generators=tuple(b["generators"]))  # fmt: skip
+                           generators=tuple(b["generators"]), temperatures=tuple(b["temperatures"]))  # fmt: skip
     log.info("\n%s", summary_table(result))

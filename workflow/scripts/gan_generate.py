@@ -14,5 +14,6 @@ with log_to(snakemake.log[0]) as log:
         splits=gen.generate_splits,
         seed=gen.seed,
         allow_extrapolation=gen.allow_extrapolation,
+        temperature=gen.temperature,
     )
     log.info("%d generated fields -> %s", ds.sizes["sample"], snakemake.output[0])

@@ -6,9 +6,12 @@ is *interpolation* when training boundaries of its axis lie on both sides of its
 *extrapolation*. Boundary + dislocation cells are held out by distance (all cells at one distance from the
 boundary). For every fold and seed the generator is trained on the rest (``nyegan.gan.train``), and so is the
 deterministic regressor (``nyegan.gan.regressor``); the dislocation-wall baseline fits its core width on the
-training boundaries. Every method is then scored on every held-out case by ``nyegan.gan.fieldmetrics.compare``
+training boundaries. Each trained generator is sampled at every temperature asked for (method ``wgan`` at 1,
+``wgan@0.5`` at 0.5, ...: the standard deviation of its random draws). Every method is then scored on every held-out case by ``nyegan.gan.fieldmetrics.compare``
 (per component, each normalised by its own atomistic norm) and by the FDM stress error
-(``nyegan.stress.solve``).
+(``nyegan.stress.solve``). A reference row, ``other_state``, scores each relaxed microstate of a held-out
+boundary against the other microstates of the same boundary (leave one out): what a generator that drew
+exactly the relaxed ensemble would score, the floor of the per-sample errors.
 
 Output (``benchmark.json``; ``benchmark.md`` is :func:`summary_table`): per case, method and metric; medians per method over interpolation, extrapolation
 and boundary + dislocation cases and each generator's head-to-head win rates (:func:`summarise`); the settings;
@@ -37,7 +40,28 @@ from nyegan.io import write_json
 from nyegan.io.atomic import atomic_path
 
 GENERATORS = ("wgan", "diffusion")
-METHODS = (*GENERATORS, "regressor", "wall", "frank_bilby", "nearest")
+BASELINES = ("regressor", "wall", "frank_bilby", "nearest")
+REFERENCE = "other_state"  # the relaxed ensemble scored against itself, leave one out
+METHODS = (*GENERATORS, *BASELINES, REFERENCE)  # at temperature 1; other temperatures add "family@T" methods
+
+
+def method_name(family: str, temperature: float) -> str:
+    """The benchmark's name of a generator sampled at ``temperature`` ("wgan", "wgan@0.5")."""
+    return family if float(temperature) == 1.0 else f"{family}@{float(temperature):g}"
+
+
+def generator_family(method: str) -> str | None:
+    """The generator family of a benchmark method name, or None for baselines and the reference."""
+    family = method.split("@")[0]
+    return family if family in GENERATORS else None
+
+
+def ordered_methods(names) -> list[str]:
+    """Generators (each at its temperatures, 1 first), then the baselines, then the reference row."""
+    names = set(names)
+    gens = sorted((m for m in names if generator_family(m)),
+                  key=lambda m: (GENERATORS.index(generator_family(m)), "@" in m, m))  # fmt: skip
+    return gens + [m for m in (*BASELINES, REFERENCE) if m in names]
 
 
 # -- folds ---------------------------------------------------------------------------------------------------------
@@ -121,6 +145,20 @@ def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarr
 
 
 # -- one fold --------------------------------------------------------------------------------------------------------
+def leave_one_out(real: np.ndarray, gb_frac, lengths, stiffness: np.ndarray, scheme: str) -> dict | None:
+    """The ``other_state`` reference: each microstate of one boundary scored against the others (metrics
+    averaged over the left-out states); None with fewer than two states."""
+    if len(real) < 2:
+        return None
+    runs = []
+    for s in range(len(real)):
+        rest = np.delete(real, s, axis=0)
+        m = compare(real[s : s + 1], rest, gb_frac, float(lengths[1]))
+        m["stress"] = stress_error(real[s : s + 1], rest, lengths, stiffness, scheme, gb_frac)
+        runs.append(m)
+    return _mean_metrics(runs)
+
+
 def _case_data(ds, case):
     sel = ds["case"].values.astype(str) == case
     return {key: ds[key].values[sel] for key in ("alpha", "cond", "cell_lengths", "gb_frac", "cores", "tilt_axis",
@@ -128,8 +166,9 @@ def _case_data(ds, case):
 
 
 def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n_samples: int, stiffness_cubic,
-             device: str = "auto", log=print, generators=("wgan",)) -> dict:  # fmt: skip
-    """Train and score every method on one fold; returns {case: {method: metrics}}, timings."""
+             device: str = "auto", log=print, generators=("wgan",), temperatures=(1.0,)) -> dict:  # fmt: skip
+    """Train and score every method on one fold; returns {case: {method: metrics}}, timings. Each generator is
+    sampled at each of ``temperatures`` (the first is the one drawn in the figure)."""
     from nyegan.gan.generate import generate
     from nyegan.gan.regressor import predict, train_regressor
     from nyegan.gan.train import train
@@ -147,7 +186,8 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
     path = workdir / "dataset.nc"
     DATASET.write(ds_fold, path)
-    results: dict = {c: {m: [] for m in METHODS} for c in held}
+    gen_methods = [method_name(g, tau) for g in generators for tau in temperatures]
+    results: dict = {c: {m: [] for m in (*gen_methods, *BASELINES)} for c in held}
     examples: dict = {}
     timings = {**{f"{g}_train_s": [] for g in generators}, "regressor_train_s": [], "wall_width_A": width}
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -162,8 +202,11 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             t0 = time.perf_counter()
             ckpt = train(path, workdir / f"{family}-seed{seed}", sf)
             timings[f"{family}_train_s"].append(time.perf_counter() - t0)
-            generated[family] = generate(ckpt, path, workdir / f"{family}-seed{seed}.nc", n_per_condition=n_samples,
-                                         splits=("heldout",), seed=int(seed), allow_extrapolation=True)  # fmt: skip
+            for tau in temperatures:
+                name = method_name(family, tau)
+                generated[name] = generate(ckpt, path, workdir / f"{name}-seed{seed}.nc", n_per_condition=n_samples,
+                                           splits=("heldout",), seed=int(seed), allow_extrapolation=True,
+                                           temperature=float(tau))  # fmt: skip
         reg, t_reg = train_regressor(ds_fold, s.model, s.trainer.steps, s.trainer.batch_size, dev, int(seed))
         timings["regressor_train_s"].append(t_reg)
         for case in held:
@@ -185,7 +228,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 fields["nearest"] = near
             if case not in examples:  # first seed: atomistic ground state, two samples of each generator, baselines
                 ex = {"atomistic": as_2d(real[:1])[0]}
-                for g in generated:
+                for g in (method_name(f, temperatures[0]) for f in generators):
                     ex.update({f"{g} {k}": as_2d(fields[g][k : k + 1])[0] for k in range(min(2, len(fields[g])))})
                 ex.update({m: as_2d(f[:1])[0] for m, f in fields.items() if m not in generated})
                 examples[case] = {"case": case, "lengths": [float(v) for v in L[:2]], "fields": ex}
@@ -195,6 +238,10 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 if method == "nearest":
                     m["nearest_case"] = near_case
                 results[case][method].append(m)
+            if seed == seeds[0]:  # the reference does not depend on the seed
+                ref = leave_one_out(as_2d(real), gbf, L, C, scheme)
+                if ref is not None:
+                    results[case][REFERENCE] = [ref]
             log(f"  {case}: " + ", ".join(f"{k} detail_yz {np.nanmean([r.get('detail_yz', np.nan) for r in v]):.2f}"
                                          for k, v in results[case].items() if v))  # fmt: skip
     return {"results": results, "timings": timings, "train_cases": train_cases, "examples": examples}
@@ -218,18 +265,19 @@ def summarise(per_case: dict, key_metric: str = "detail_yz") -> dict:
         if not cases:
             continue
         out[regime_name] = {"n_cases": len(cases), "aggregate": "median", "wins": {}}
-        for method in METHODS:
+        for method in ordered_methods(m for c in cases for m in per_case[c]["methods"]):
             rows = [per_case[c]["methods"][method] for c in cases if method in per_case[c]["methods"]]
             if rows:
                 keys = sorted({k for r in rows for k in r})
                 out[regime_name][method] = {k: _nanmedian([r.get(k, np.nan) for r in rows]) for k in keys}
-        for gen in GENERATORS:
+        methods = ordered_methods(m for c in cases for m in per_case[c]["methods"])
+        for gen in (m for m in methods if generator_family(m)):
             score = {c: per_case[c]["methods"].get(gen, {}).get(key_metric, np.nan) for c in cases}
             if all(np.isnan(v) for v in score.values()):
                 continue
             wins = {}
-            for other in METHODS:
-                if other == gen:
+            for other in methods:
+                if other == gen or other == REFERENCE:
                     continue
                 pairs = [(score[c], per_case[c]["methods"].get(other, {}).get(key_metric, np.nan)) for c in cases]
                 pairs = [(a, b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)]
@@ -246,9 +294,11 @@ def _nanmedian(values) -> float:
 
 def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, seeds=(0,), n_samples: int = 8,
                   potential: str = "Al_mm.eam.fs", max_folds: int | None = None, device: str = "auto",
-                  log=print, generators=("wgan",), cubic=None, only=None, figure_cases=()) -> dict:  # fmt: skip
+                  log=print, generators=("wgan",), cubic=None, only=None, figure_cases=(),
+                  temperatures=(1.0,)) -> dict:  # fmt: skip
     """The whole benchmark; writes ``out_dir/benchmark.json`` and returns it. ``generators``: families trained
-    and scored ("wgan", "diffusion"); ``cubic``: (C11, C12, C44) GPa of the stress error (default: from
+    and scored ("wgan", "diffusion"); ``temperatures``: each generator's samples are drawn and scored at each of
+    these standard deviations of its random draws (1: as trained); ``cubic``: (C11, C12, C44) GPa of the stress error (default: from
     ``potential``, computed with LAMMPS and cached); ``only``: names of the folds to run (e.g. "gbdisl-d12"),
     after ``max_folds``; ``figure_cases``: cases drawn in the figure besides the median one of each regime."""
     from nyegan.dataset import load_dataset
@@ -258,6 +308,8 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
     ds = load_dataset(dataset_path)
     if int(ds.attrs["dim"]) != 2:
         raise ValueError(f"{dataset_path}: the generative benchmark compares 2D fields (dataset.dim = 2)")
+    if not temperatures or any(not float(tau) >= 0 for tau in temperatures):
+        raise ValueError(f"temperatures {list(temperatures)}: give one or more numbers >= 0 (1: as trained)")
     unknown = sorted(set(figure_cases) - set(ds["case"].values.astype(str)))
     if unknown:
         raise ValueError(f"figure cases {unknown} are not in {dataset_path}; see its 'case' variable")
@@ -276,7 +328,7 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         for fold in all_folds:
             log(f"fold {fold['name']}: {len(fold['heldout'])} held out")
             res = run_fold(refold(ds, fold["heldout"]), settings, seeds, Path(tmp) / fold["name"], n_samples, cubic,
-                           device, log, generators)  # fmt: skip
+                           device, log, generators, tuple(float(tau) for tau in temperatures))  # fmt: skip
             timings[fold["name"]] = res["timings"]
             examples.update(res["examples"])
             for case, methods in res["results"].items():
@@ -288,6 +340,7 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "folds": [{k: v for k, v in f.items()} for f in all_folds],
         "seeds": list(seeds),
         "generators": list(generators),
+        "temperatures": [float(tau) for tau in temperatures],
         "n_samples": n_samples,
         "settings": {"model": settings.model.__dict__, "trainer": settings.trainer.__dict__},
         "timings": timings,
@@ -296,7 +349,9 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "metric_notes": "every error is relative to the atomistic component's own norm (1 = predicting zero); "
         "energy_distance 0 = same distribution (it also falls with added noise: read it with coverage); "
         "coverage 0 = every atomistic microstate reproduced by some sample, 1 = a zero field; "
-        "memorisation < 1 = closer to training than to the truth",
+        "spread 1 = samples as diverse as the relaxed microstates; "
+        "memorisation < 1 = closer to training than to the truth; "
+        "other_state = each relaxed microstate scored against the others of its boundary (the floor)",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
     with atomic_path(out_dir / "benchmark.md") as tmp_md:
@@ -322,24 +377,23 @@ def figure_cases(per_case: dict, examples: dict, per_regime: int = 1, extra=()) 
     chosen = []
     for name in ("interpolation", "extrapolation", "gb_dislocation"):
         cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
-        cases.sort(key=lambda c: per_case[c]["methods"].get("wgan", {}).get("detail_yz", np.inf))
+        cases.sort(key=lambda c: next((v.get("detail_yz", np.inf) for m, v in per_case[c]["methods"].items()
+                                       if generator_family(m)), np.inf))  # fmt: skip
         chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
     return chosen + [c for c in extra if c in examples and c not in chosen]
 
 
 def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "period",
-                                          "energy_distance", "coverage", "stress", "memorisation")) -> str:  # fmt: skip
+                                          "energy_distance", "coverage", "spread", "stress", "memorisation")) -> str:  # fmt: skip
     """Markdown table: regime × method × metric medians over held-out cases, then the generators' win rates."""
     lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for regime_name, row in result["summary"].items():
-        for method in METHODS:
+        for method in ordered_methods(k for k in row if k not in ("n_cases", "aggregate", "wins")):
             if method in row:
                 vals = [row[method].get(m, float("nan")) for m in metrics]
                 lines.append(f"| {regime_name} (n={row['n_cases']}) | {method} | "
                              + " | ".join("–" if not math.isfinite(v) else f"{v:.2f}" for v in vals) + " |")  # fmt: skip
-    others = [
-        m for m in METHODS if any(m in w for row in result["summary"].values() for w in row.get("wins", {}).values())
-    ]
+    others = ordered_methods(m for row in result["summary"].values() for w in row.get("wins", {}).values() for m in w)
     if others:
         lines += ["", "Fraction of held-out cases in which the generator's detail_yz error is lower:", "",
                   "| regime | generator | " + " | ".join(f"vs {m}" for m in others) + " |",

@@ -120,13 +120,14 @@ class TrainerSettings:
 
 @dataclass(frozen=True)
 class GenerateSettings:
-    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed, and whether
-    conditions outside the training range are allowed."""
+    """Generation: fields per condition, the dataset splits whose conditions are generated, the seed, whether
+    conditions outside the training range are allowed, and the temperature of the random draws."""
 
     n_per_condition: int
     generate_splits: tuple[str, ...]
     seed: int
     allow_extrapolation: bool
+    temperature: float
 
 
 def _pick(cls, c: dict):

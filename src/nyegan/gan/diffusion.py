@@ -135,15 +135,18 @@ class NyeDiffusion(IterationState, pl.LightningModule):
                       on_epoch=False)  # fmt: skip
 
     @torch.no_grad()
-    def sample(self, cond_raw, lengths, gb_frac, cores, seed: int | None = None) -> torch.Tensor:
-        """DDIM sampling (η = 0) over ``diffusion_sample_steps`` noise levels; fields (B, 3, 3, *grid) in 1/Å."""
+    def sample(
+        self, cond_raw, lengths, gb_frac, cores, seed: int | None = None, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """DDIM sampling (η = 0) over ``diffusion_sample_steps`` noise levels; fields (B, 3, 3, *grid) in 1/Å.
+        ``temperature`` scales the initial noise (below 1: less diverse samples, 0: one deterministic field)."""
         dev = self.device
         cond_raw, lengths, gb_frac, cores = (t.to(dev) for t in (cond_raw, lengths, gb_frac, cores))
         g = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         B = cond_raw.shape[0]
         maps = self.maps(cond_raw, gb_frac, lengths, cores)
         c = self.normalise(cond_raw)
-        x = torch.randn((B, self.field_channels, *self.grid), device=dev, generator=g)
+        x = torch.randn((B, self.field_channels, *self.grid), device=dev, generator=g) * temperature
         ts = torch.linspace(1.0, 0.0, self.hp.diffusion_sample_steps + 1, device=dev)
         for k in range(len(ts) - 1):
             t, t_next = ts[k], ts[k + 1]

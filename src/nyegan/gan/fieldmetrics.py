@@ -24,6 +24,9 @@ atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predi
 - ``coverage``: mean over atomistic samples of the distance to the nearest generated sample (aligned, whole
   normalised fields) over that sample's norm — 0 when every microstate is reproduced, 1 for a zero field; noise
   only raises it, and a generator that covers several microstates beats one that predicts their mean;
+- ``spread``: E||g − g'|| / E||r − r'|| over distinct pairs (aligned, whole normalised fields): the generated
+  samples' scatter over the atomistic microstates' — 1 for an ensemble as diverse as the relaxed states, above 1
+  overdispersed; NaN with fewer than two samples on either side;
 - ``memorisation``: mean over generated samples of (distance to the nearest *training* field) / (distance to
   the nearest atomistic field of this condition); below 1 means closer to the training data than to the truth.
 """
@@ -180,6 +183,10 @@ def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
     e = 2 * np.sqrt(dgr).mean() - np.sqrt(dgg).mean() - np.sqrt(drr).mean()
     out["energy_distance"] = float(e / er) if er > 0 else float("nan")
     out["coverage"] = float(np.mean(np.sqrt(dgr.min(axis=0) / np.maximum(nr, 1e-300))))
+    if len(g) > 1 and len(r) > 1:
+        off_g, off_r = ~np.eye(len(g), dtype=bool), ~np.eye(len(r), dtype=bool)
+        pair_r = np.sqrt(drr[off_r]).mean()
+        out["spread"] = float(np.sqrt(dgg[off_g]).mean() / pair_r) if pair_r > 0 else float("nan")
     if train is not None and len(train):
         dt, _ = slab_aligned_distances(g, as_2d(train), full_w, gb_frac)
         out["memorisation"] = float(np.mean(np.sqrt(dt.min(axis=1)) / np.maximum(np.sqrt(dgr.min(axis=1)), 1e-300)))

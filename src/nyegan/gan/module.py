@@ -117,12 +117,14 @@ class NyeGAN(IterationState, pl.LightningModule):
     def normalise(self, cond_raw: torch.Tensor) -> torch.Tensor:
         return (cond_raw - self.cond_mean) / self.cond_std
 
-    def latent(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(global latent (n, nz), spatial noise (n, noise_channels, *grid)), standard normal."""
+    def latent(self, n: int, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(global latent (n, nz), spatial noise (n, noise_channels, *grid)), normal with standard deviation
+        ``temperature`` (1 in training)."""
         g = generator if generator is not None else self._rng
         z = torch.randn(n, self.hp.nz, device=self.device, generator=g)
         noise = torch.randn((n, self.hp.noise_channels, *self.grid), device=self.device, generator=g)
-        return z, noise
+        return z * temperature, noise * temperature
 
     def fields(self, latent, cond_raw, lengths, gb_frac, cores, maps=None) -> torch.Tensor:
         """Generated Nye fields (B, 3, 3, *grid) in 1/Å for raw conditions."""
@@ -140,11 +142,15 @@ class NyeGAN(IterationState, pl.LightningModule):
         return scaled[:, :, 2] if self.field_channels == 3 else scaled.flatten(1, 2)
 
     @torch.no_grad()
-    def sample(self, cond_raw, lengths, gb_frac, cores, seed: int | None = None) -> torch.Tensor:
+    def sample(
+        self, cond_raw, lengths, gb_frac, cores, seed: int | None = None, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Generated fields (B, 3, 3, *grid) in 1/Å; ``temperature`` scales the latent and the noise maps (below 1:
+        samples closer to the generator's output at zero noise, less diverse)."""
         g = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
         dev = self.device
         args = [t.to(dev) for t in (cond_raw, lengths, gb_frac, cores)]
-        return self.fields(self.latent(cond_raw.shape[0], g), *args).float()
+        return self.fields(self.latent(cond_raw.shape[0], g, temperature), *args).float()
 
     def configure_optimizers(self):
         o = self.hp
