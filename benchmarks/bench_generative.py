@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from nyegan.config import validate_section
-from nyegan.gan.benchmark import ordered_methods, run_benchmark, summary_table
+from nyegan.gan.benchmark import row_methods, run_benchmark, summary_table
 from nyegan.gan.config import GanSettings
 
 COLUMNS = ("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "energy_distance", "coverage", "spread", "stress",
@@ -106,7 +106,7 @@ def main():
     lines = []
     for name, v in report["variants"].items():
         row = v["summary"].get("all", {})
-        for method in ordered_methods(k for k in row if k not in ("n_cases", "aggregate", "wins")):
+        for method in row_methods(row):
             m = row[method]
             lines.append(f"| {name} | {method} | " + " | ".join(f"{m.get(k, np.nan):.2f}" for k in COLUMNS) + " |")
     head = "| variant | method | " + " | ".join(COLUMNS) + " |"

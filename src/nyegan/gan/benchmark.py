@@ -42,7 +42,6 @@ from nyegan.io.atomic import atomic_path
 GENERATORS = ("wgan", "diffusion")
 BASELINES = ("regressor", "wall", "frank_bilby", "nearest")
 REFERENCE = "other_state"  # the relaxed ensemble scored against itself, leave one out
-METHODS = (*GENERATORS, *BASELINES, REFERENCE)  # at temperature 1; other temperatures add "family@T" methods
 
 
 def method_name(family: str, temperature: float) -> str:
@@ -62,6 +61,11 @@ def ordered_methods(names) -> list[str]:
     gens = sorted((m for m in names if generator_family(m)),
                   key=lambda m: (GENERATORS.index(generator_family(m)), "@" in m, m))  # fmt: skip
     return gens + [m for m in (*BASELINES, REFERENCE) if m in names]
+
+
+def row_methods(row: dict) -> list[str]:
+    """The methods of one regime of :func:`summarise`'s output, in :func:`ordered_methods` order."""
+    return ordered_methods(k for k in row if k not in ("n_cases", "aggregate", "wins"))
 
 
 # -- folds ---------------------------------------------------------------------------------------------------------
@@ -265,12 +269,12 @@ def summarise(per_case: dict, key_metric: str = "detail_yz") -> dict:
         if not cases:
             continue
         out[regime_name] = {"n_cases": len(cases), "aggregate": "median", "wins": {}}
-        for method in ordered_methods(m for c in cases for m in per_case[c]["methods"]):
+        methods = ordered_methods(m for c in cases for m in per_case[c]["methods"])
+        for method in methods:
             rows = [per_case[c]["methods"][method] for c in cases if method in per_case[c]["methods"]]
             if rows:
                 keys = sorted({k for r in rows for k in r})
                 out[regime_name][method] = {k: _nanmedian([r.get(k, np.nan) for r in rows]) for k in keys}
-        methods = ordered_methods(m for c in cases for m in per_case[c]["methods"])
         for gen in (m for m in methods if generator_family(m)):
             score = {c: per_case[c]["methods"].get(gen, {}).get(key_metric, np.nan) for c in cases}
             if all(np.isnan(v) for v in score.values()):
@@ -388,11 +392,10 @@ def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "s
     """Markdown table: regime × method × metric medians over held-out cases, then the generators' win rates."""
     lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for regime_name, row in result["summary"].items():
-        for method in ordered_methods(k for k in row if k not in ("n_cases", "aggregate", "wins")):
-            if method in row:
-                vals = [row[method].get(m, float("nan")) for m in metrics]
-                lines.append(f"| {regime_name} (n={row['n_cases']}) | {method} | "
-                             + " | ".join("–" if not math.isfinite(v) else f"{v:.2f}" for v in vals) + " |")  # fmt: skip
+        for method in row_methods(row):
+            vals = [row[method].get(m, float("nan")) for m in metrics]
+            lines.append(f"| {regime_name} (n={row['n_cases']}) | {method} | "
+                         + " | ".join("–" if not math.isfinite(v) else f"{v:.2f}" for v in vals) + " |")  # fmt: skip
     others = ordered_methods(m for row in result["summary"].values() for w in row.get("wins", {}).values() for m in w)
     if others:
         lines += ["", "Fraction of held-out cases in which the generator's detail_yz error is lower:", "",
