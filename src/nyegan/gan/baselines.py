@@ -6,6 +6,10 @@
   cell (c = 2 sin(θ/2), b = a0/√2), equally spaced along x, each carrying c L_x / n so the content is exact, with
   a Gaussian core of width w fitted on the training boundaries (:func:`fit_wall_width`); the same construction as
   the generator's wall map;
+- :func:`secondary_wall`: the Frank–Bilby line plus the structural-unit model's secondary dislocations (one per
+  period of the boundary, carrying the misorientation from the nearest delimiting boundary of the axis; the
+  generator's secondary-wall map, ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width
+  fitted on the training boundaries (:func:`fit_secondary_wall`);
 - :func:`nearest_training`: the fields of the training boundary with the same tilt axis and the nearest
   misorientation, as they are or mirrored in x (pseudo-tensor law), whichever matches the target better (an
   optimistic choice for the baseline);
@@ -20,7 +24,7 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
-from nyegan.gan.inputs import WALL_BURGERS_A, wall_map
+from nyegan.gan.inputs import WALL_BURGERS_A, secondary_content, secondary_wall_map, wall_map
 
 LINE_WIDTH_A = 2.0
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -86,6 +90,51 @@ def fit_wall_width(cond, gb_frac, lengths, real, grid, widths=WALL_WIDTHS_A) -> 
         if err < best_err:
             best, best_err = w, err
     return float(best)
+
+
+SECONDARY_AMPLITUDES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+SECONDARY_WIDTHS_A = (1.0, 2.0, 3.0)
+
+
+def _secondary_maps(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
+    w = secondary_wall_map(torch.as_tensor(np.asarray(cond, float)), torch.as_tensor(np.asarray(gb_frac, float)),
+                           torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), width=width)  # fmt: skip
+    return w.numpy()
+
+
+def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float) -> np.ndarray:
+    """The Frank–Bilby line plus ``amplitude`` times the secondary-dislocation map with cores of ``width`` Å
+    (α_yz only; see the module doc), in 1/Å."""
+    out = frank_bilby_line(cond, gb_frac, lengths, grid)
+    out[:, 1, 2] += amplitude * _secondary_maps(cond, gb_frac, lengths, grid, width)
+    return out
+
+
+def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_AMPLITUDES,
+                       widths=SECONDARY_WIDTHS_A) -> tuple[float, float]:  # fmt: skip
+    """(amplitude, width Å) of :func:`secondary_wall` with the lowest median detail error of α_yz over the
+    training samples that have secondary dislocations (at most about 40 of them); (1, 2 Å) when none has."""
+    from nyegan.gan.fieldmetrics import compare
+
+    cond = np.asarray(cond, float)
+    sc = secondary_content(torch.as_tensor(cond)).numpy()
+    sel = np.flatnonzero(sc != 0)
+    sel = sel[:: max(1, len(sel) // 40)]
+    if not len(sel):
+        return 1.0, 2.0
+    best, best_err = (1.0, 2.0), np.inf
+    for w in widths:
+        maps = _secondary_maps(cond[sel], np.asarray(gb_frac)[sel], np.asarray(lengths)[sel], grid, w)
+        for a in amplitudes:
+            errs = []
+            for i, k in enumerate(sel):
+                f = np.zeros((1, 3, 3) + tuple(grid))
+                f[0, 1, 2] = a * maps[i]
+                errs.append(compare(f, real[k : k + 1], gb_frac[k], float(lengths[k][1])).get("detail_yz", np.nan))
+            err = float(np.nanmedian(errs)) if np.isfinite(errs).any() else np.inf
+            if err < best_err:
+                best, best_err = (float(a), float(w)), err
+    return best
 
 
 def mirror_x(alpha: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from nyegan.io import write_json
 from nyegan.io.atomic import atomic_path
 
 GENERATORS = ("wgan", "diffusion")
-BASELINES = ("regressor", "wall", "frank_bilby", "nearest")
+BASELINES = ("regressor", "wall", "secondary_wall", "frank_bilby", "nearest")
 REFERENCE = "other_state"  # the relaxed ensemble scored against itself, leave one out
 
 
@@ -188,12 +188,19 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     train_alpha = as_2d(ds_fold["alpha"].values[tr])
     t_cond, t_gbf, t_len = ds_fold["cond"].values[tr], ds_fold["gb_frac"].values[tr], ds_fold["cell_lengths"].values[tr]
     width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
+    sec_amp, sec_width = baselines.fit_secondary_wall(t_cond, t_gbf, t_len, train_alpha, grid)
     path = workdir / "dataset.nc"
     DATASET.write(ds_fold, path)
     gen_methods = [method_name(g, tau) for g in generators for tau in temperatures]
     results: dict = {c: {m: [] for m in (*gen_methods, *BASELINES)} for c in held}
     examples: dict = {}
-    timings = {**{f"{g}_train_s": [] for g in generators}, "regressor_train_s": [], "wall_width_A": width}
+    timings = {
+        **{f"{g}_train_s": [] for g in generators},
+        "regressor_train_s": [],
+        "wall_width_A": width,
+        "secondary_amplitude": sec_amp,
+        "secondary_width_A": sec_width,
+    }
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     for seed in seeds:
         # one process: the many small trainings of a benchmark run one after the other in this job, whatever
@@ -223,6 +230,8 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             fields |= {
                 "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
+                "secondary_wall": baselines.secondary_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid,
+                                                           sec_width, sec_amp),
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
             near, near_case = baselines.nearest_training(

@@ -97,6 +97,7 @@ class ModelHParams:
     in_plane_2d: bool
     seed: int
     images: bool
+    secondary_wall_map: bool = False  # the only default here: checkpoints written before the option lack it
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ so its convolutions only have to learn the local shape of cores and units:
   c L_x / b a whole number; the same number of cores in each of the m periods along x) with Gaussian cores of
   2 Å, carrying c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
   (``nyegan.dataset.align``), so that on a low-angle boundary (one dislocation per CSL period) its cores sit
-  where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map.
+  where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map;
+- ``secondary wall`` (optional, ``gan.secondary_wall_map``, after the wall map): the structural-unit model's
+  secondary dislocations (``nyegan.defects.structural_units``), one per period of the boundary, carrying the
+  misorientation from the nearest delimiting boundary of the axis, 2 sin((θ − θ_f)/2) per unit length, as 2 Å
+  cores placed by the same alignment rule, minus their average along x: the modulation a high-angle boundary
+  adds to its nearest favoured one (zero on a delimiting boundary, on twist boundaries and for axes without a
+  table).
 
 2D fields only (dims x, y); ``CHANNELS`` lists the maps in order (without the optional wall map).
 """
@@ -53,9 +59,9 @@ WALL_BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions witho
 WALL_CORE_WIDTH_A = 2.0
 
 
-def n_channels(wall: bool) -> int:
-    """Number of input maps with or without the wall map."""
-    return N_CHANNELS + int(wall)
+def n_channels(wall: bool, secondary: bool = False) -> int:
+    """Number of input maps with or without the wall and secondary-wall maps."""
+    return N_CHANNELS + int(wall) + int(secondary)
 
 
 def _periodic_distance(frac: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
@@ -157,3 +163,45 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     if slabs:  # a cell whose second slab has no defined phase keeps the rigid shift
         s1 = torch.where(s1 == 0, s0, s1)
     return (walls((s0, s1))[:, 1, 2] / line_scale).to(cond.dtype)
+
+
+def secondary_content(cond: torch.Tensor) -> torch.Tensor:
+    """(B,) signed content of the secondary dislocations (``nyegan.defects.structural_units.secondary_content``,
+    times the content sign of the first boundary) from raw conditions, in float64; 0 for cells without a tilt
+    boundary of a tabulated axis, twist boundaries (plane along the axis) and delimiting boundaries."""
+    from nyegan.defects.structural_units import DELIMITING_DEG, TOLERANCE_DEG
+
+    c = cond.double()
+    axis = c[:, INDEX["axis_a"] : INDEX["axis_c"] + 1]  # canonical: |axis| / norm, sorted descending
+    plane = c[:, INDEX["plane_a"] : INDEX["plane_c"] + 1]
+    theta = torch.rad2deg(c[:, INDEX["theta_rad"]])
+    nearest = torch.full_like(theta, float("nan"))
+    for key, table in DELIMITING_DEG.items():
+        ref = torch.tensor(sorted(key, reverse=True), dtype=torch.float64, device=c.device)
+        ref = ref / ref.norm()
+        fam = (axis - ref).abs().max(dim=1).values < 1e-3
+        t = torch.tensor(table, dtype=torch.float64, device=c.device)
+        near = t[(theta[:, None] - t[None, :]).abs().argmin(dim=1)]
+        nearest = torch.where(fam, near, nearest)
+    has_gb = (c[:, INDEX["kind_gb"]] + c[:, INDEX["kind_gb_dislocation"]]) > 0.5
+    tilt = (axis - plane).abs().max(dim=1).values > 1e-3
+    delta = theta - nearest
+    ok = has_gb & tilt & torch.isfinite(delta) & (delta.abs() >= TOLERANCE_DEG)
+    sc = 2.0 * torch.sin(torch.deg2rad(torch.nan_to_num(delta)) / 2.0) * c[:, INDEX["content_sign"]]
+    return torch.where(ok, sc, torch.zeros_like(sc))
+
+
+def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid,
+                       line_scale: float = 1.0, slabs: bool = False, width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+    """(B, nx, ny) the secondary-dislocation map (module doc) over ``line_scale`` (1/Å), in ``cond``'s dtype: one
+    core per period of the boundary, each carrying |secondary content| L_x / m, placed like the wall map
+    (:func:`wall_map` on a wall of exactly m dislocations), minus its average along x (zero mean in every row)."""
+    sc = secondary_content(cond)
+    c = cond.double().clone()
+    m = torch.clamp(torch.round(c[:, INDEX["periods_x"]]), min=1.0)
+    c[:, INDEX["fb_content"]] = sc.abs()
+    c[:, INDEX["content_sign"]] = torch.where(sc < 0, -1.0, 1.0).double()
+    # |b| = the content of one period: round(|c| L_x / (b m)) = 1, one dislocation per period
+    c[:, INDEX["wall_burgers_A"]] = torch.clamp(sc.abs() * lengths[:, 0].double() / m, min=1e-12)
+    w = wall_map(c, gb_frac, lengths, grid, line_scale, slabs, width)
+    return (w - w.mean(dim=1, keepdim=True)).to(cond.dtype)

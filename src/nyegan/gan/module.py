@@ -29,7 +29,7 @@ import torch
 from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
-from nyegan.gan.inputs import condition_maps, n_channels, wall_map
+from nyegan.gan.inputs import condition_maps, n_channels, secondary_wall_map, wall_map
 from nyegan.gan.models import Critic, Generator, gradient_penalty, r1_penalty
 
 
@@ -51,16 +51,20 @@ class DataSpec:
 class GeometryMaps(torch.nn.Module):
     """The input maps of both networks (2D maps; broadcast along z for 3D fields)."""
 
-    def __init__(self, grid, dim: int, line_scale: float, wall: bool = False, slabs: bool = False):
+    def __init__(self, grid, dim: int, line_scale: float, wall: bool = False, slabs: bool = False,
+                 secondary: bool = False):  # fmt: skip
         super().__init__()
         self.grid, self.dim, self.line_scale = tuple(grid), dim, float(line_scale)
-        self.wall, self.slabs = bool(wall), bool(slabs)
-        self.n_channels = n_channels(self.wall)
+        self.wall, self.slabs, self.secondary = bool(wall), bool(slabs), bool(secondary)
+        self.n_channels = n_channels(self.wall, self.secondary)
 
     def forward(self, cond_raw, gb_frac, lengths, cores):
         maps = condition_maps(cond_raw, gb_frac, lengths[:, :2], cores, self.grid[:2], self.line_scale)
         if self.wall:
             w = wall_map(cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs)
+            maps = torch.cat([maps, w[:, None]], dim=1)
+        if self.secondary:
+            w = secondary_wall_map(cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs)
             maps = torch.cat([maps, w[:, None]], dim=1)
         if self.dim == 3:
             maps = maps[..., None].expand(*maps.shape, self.grid[2])
@@ -100,7 +104,9 @@ class NyeGAN(IterationState, pl.LightningModule):
         self.automatic_optimization = False
         out_ch = physics.output_channels(hp.physics, spec.dim, hp.in_plane_2d)
         self.field_channels = out_ch if out_ch == 3 else 9
-        self.maps = GeometryMaps(spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs)
+        self.maps = GeometryMaps(
+            spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs, hp.secondary_wall_map
+        )
         self.generator = Generator(spec.dim, self.maps.n_channels, spec.n_cond, out_ch, hp.width_g, hp.depth, hp.embed,
                                    hp.nz, hp.noise_channels)  # fmt: skip
         self.critic = Critic(spec.dim, self.field_channels, self.maps.n_channels, spec.n_cond, hp.width_d, hp.n_down,

@@ -28,7 +28,7 @@ import torch
 from nyegan import content as content_mod
 from nyegan import fieldops
 from nyegan.dataset.conditions import INDEX
-from nyegan.gan.inputs import CHANNELS
+from nyegan.gan.inputs import CHANNELS, N_CHANNELS
 
 MODES = ("builtin", "penalty")
 ENVELOPE_CHANNELS = tuple(CHANNELS.index(n) for n in ("gb1_w4", "gb2_w4", "cores"))  # input maps of envelope()
@@ -129,9 +129,10 @@ def band_limit(raw: torch.Tensor, lengths: torch.Tensor, wavelength_A: float) ->
 
 def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.Tensor:
     """``gan.wall_residual``: the network's α_yz channel (over the dataset's α_yz scale) becomes a correction to
-    the dislocation-wall map, the last input map (``nyegan.gan.inputs.wall_map``, same units): raw + sign × wall
-    in that channel (sign −1 turns a field into the correction a diffusion model learns)."""
-    return torch.cat([raw[:, :1], raw[:, 1:2] + sign * maps[:, -1:].to(raw.dtype), raw[:, 2:]], dim=1)
+    the dislocation-wall map, the first input map after the fixed ones (``nyegan.gan.inputs.wall_map``, same
+    units): raw + sign × wall in that channel (sign −1 turns a field into the correction a diffusion model learns)."""
+    wall = maps[:, N_CHANNELS : N_CHANNELS + 1].to(raw.dtype)
+    return torch.cat([raw[:, :1], raw[:, 1:2] + sign * wall, raw[:, 2:]], dim=1)
 
 
 def output_channels(mode: str, dim: int, in_plane: bool = False) -> int:

@@ -1,0 +1,162 @@
+"""Secondary dislocations of the structural-unit model: the content by Frank's formula, the input map and the
+baseline built on it."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from nyegan.dataset.conditions import FEATURES, INDEX
+from nyegan.defects.structural_units import (
+    DELIMITING_DEG,
+    canonical_axis,
+    delimiting_misorientation,
+    secondary_content,
+)
+
+
+def _frank(theta_deg):
+    return 2 * math.sin(math.radians(theta_deg) / 2)
+
+
+def test_delimiting_angles_are_the_csl_tilt_angles():
+    # Σ5 (310), (210) about [001]: tan(θ/2) = 1/3, 1/2; Σ3 (111) about [110]: cos θ = 1/3; Σ11 (113): cos θ = 7/11;
+    # Σ7 about [111]: cos θ = 11/14 (Ranganathan's rule for Σ = 7)
+    d = DELIMITING_DEG
+    assert d[(0, 0, 1)][1] == pytest.approx(36.8699, abs=1e-4) and d[(0, 0, 1)][2] == pytest.approx(53.1301, abs=1e-4)
+    assert math.cos(math.radians(d[(1, 1, 0)][2])) == pytest.approx(1 / 3)
+    assert math.cos(math.radians(d[(1, 1, 0)][1])) == pytest.approx(7 / 11)
+    assert math.cos(math.radians(d[(1, 1, 1)][1])) == pytest.approx(11 / 14)
+    # about [001] and [110] θ and θmax - θ are the two symmetric tilt planes of one misorientation (same Σ)
+    for key in ((0, 0, 1), (1, 1, 0)):
+        table = d[key]
+        np.testing.assert_allclose(np.array(table) + np.array(table[::-1]), table[-1] + table[0], atol=1e-9)
+
+
+def test_secondary_content_is_frank_formula_from_the_nearest_delimiting_boundary():
+    # a low-angle [001] boundary: the lattice dislocations of the wall; near 90° the perfect (110) description is
+    # nearer: Σ41 (540) at 77.32° is a wall 12.68° from it, with the opposite sign of Σ41 (910)
+    assert secondary_content([0, 0, 1], 12.68) == pytest.approx(_frank(12.68))
+    assert secondary_content([1, 0, 0], 77.32) == pytest.approx(-_frank(12.68))
+    assert secondary_content([0, 0, -3], 12.68) == pytest.approx(_frank(12.68))
+    # Σ37 (610) at 18.92° is nearer Σ5 (310) (17.95° away) than the perfect crystal
+    assert secondary_content([0, 0, 1], 18.92) == pytest.approx(-_frank(36.8699 - 18.92), abs=1e-5)
+    # between Σ5 (310) and Σ5 (210): a few degrees from the nearer one
+    assert delimiting_misorientation([0, 0, 1], 43.60) == pytest.approx(36.8699, abs=1e-4)
+    assert secondary_content([0, 0, 1], 43.60) == pytest.approx(_frank(43.60 - 36.8699), abs=1e-5)
+    # [110] Σ9 (2-21) at 141.06° is 11.54° beyond Σ11 (332) at 129.52°, as Σ9 (1-14) at 38.94° is before Σ11 (113)
+    assert secondary_content([1, -1, 0], 141.06) == pytest.approx(-secondary_content([1, 1, 0], 38.94), abs=1e-5)
+    # [111]: Σ13 at 27.80° is nearer Σ7 (38.21°) than the perfect crystal
+    assert delimiting_misorientation([1, 1, 1], 27.80) == pytest.approx(38.2132, abs=1e-4)
+
+
+@pytest.mark.parametrize("axis", [(0, 0, 1), (1, 1, 0), (1, 1, 1)])
+def test_delimiting_boundaries_have_no_secondary_dislocations(axis):
+    for theta in DELIMITING_DEG[axis]:
+        assert secondary_content(axis, theta) == 0.0
+        assert secondary_content(axis, theta + 1.0) != 0.0 or theta == DELIMITING_DEG[axis][-1]
+
+
+def test_axes_without_a_table_have_no_secondary_dislocations():
+    assert canonical_axis([1, 2, 3]) is None and canonical_axis([0, 0, 0]) is None
+    assert delimiting_misorientation([1, 2, 3], 20.0) is None
+    assert secondary_content([1, 2, 3], 20.0) == 0.0
+    assert canonical_axis([0, -2, 2]) == (1, 1, 0) and canonical_axis([-1, 1, 1]) == (1, 1, 1)
+
+
+def _conditions(theta_deg, periods, lengths, axis=(1.0, 0.0, 0.0), plane=(0.9939, 0.1104, 0.0), sign=1.0):
+    """Raw conditions of symmetric tilt boundaries (canonical axis and plane features as the dataset writes them)."""
+    n = len(theta_deg)
+    cond = torch.zeros(n, len(FEATURES), dtype=torch.float64)
+    cond[:, INDEX["kind_gb"]] = 1.0
+    cond[:, INDEX["theta_rad"]] = torch.deg2rad(torch.tensor(theta_deg, dtype=torch.float64))
+    a = torch.tensor(axis, dtype=torch.float64)
+    cond[:, INDEX["axis_a"] : INDEX["axis_c"] + 1] = a / a.norm()
+    p = torch.tensor(plane, dtype=torch.float64)
+    cond[:, INDEX["plane_a"] : INDEX["plane_c"] + 1] = p / p.norm()
+    cond[:, INDEX["content_sign"]] = sign
+    cond[:, INDEX["periods_x"]] = torch.tensor(periods, dtype=torch.float64)
+    cond[:, INDEX["fb_content"]] = torch.tensor([abs(_frank(t)) for t in theta_deg], dtype=torch.float64)
+    L = torch.tensor(lengths, dtype=torch.float64)
+    return cond, L, torch.tensor([[0.25, 0.75]] * n, dtype=torch.float64)
+
+
+def test_secondary_map_of_a_low_angle_boundary_is_its_lattice_wall_without_the_mean():
+    # θ_f = 0: the secondary dislocations are the wall's own; with the wall's Burgers vector set so that it has
+    # one dislocation per period, the two maps differ only by the line average along x
+    from nyegan.gan.inputs import secondary_wall_map, wall_map
+
+    nx, ny = 32, 64
+    cond, L, gbf = _conditions([12.68, 12.68], [1.0, 2.0], [[18.3, 60.0], [36.6, 60.0]])
+    cond[:, INDEX["wall_burgers_A"]] = cond[:, INDEX["fb_content"]] * L[:, 0] / cond[:, INDEX["periods_x"]]
+    sec = secondary_wall_map(cond, gbf, L, (nx, ny))
+    wall = wall_map(cond, gbf, L, (nx, ny))
+    torch.testing.assert_close(sec, wall - wall.mean(dim=1, keepdim=True), rtol=0, atol=1e-9 * float(wall.abs().max()))
+
+
+def test_secondary_map_has_one_core_per_period_and_no_line_average():
+    from nyegan.gan.inputs import secondary_wall_map
+
+    nx, ny = 64, 64
+    # Σ29 (520) about [001], 6.73° past Σ5 (310); periods along x 1, 2, 3 in cells of 3 repeats of 14.6 Å
+    cond, L, gbf = _conditions([43.60] * 3, [1.0, 2.0, 3.0], [[43.8, 60.0]] * 3)
+    sec = secondary_wall_map(cond, gbf, L, (nx, ny))
+    assert float(sec.mean(dim=1).abs().max()) < 1e-9 * float(sec.abs().max())  # every row: zero mean along x
+    row = sec[:, :, 16]  # through the first boundary
+    spectrum = torch.fft.rfft(row, dim=1).abs()
+    for k, m in enumerate((1, 2, 3)):
+        assert int(spectrum[k, 1:].argmax()) + 1 == m  # the fundamental is the period's
+        off = [q for q in range(1, nx // 2) if q % m] or [0]  # m = 1: the line average, zero
+        assert float(spectrum[k, off].max()) < 1e-6 * float(spectrum[k].max())  # nothing off the period
+    # the modulation grows with the secondary content: Σ41 (910) (12.68° from Σ1) against Σ29 (520) (6.73°)
+    big, _, _ = _conditions([12.68], [1.0], [[43.8, 60.0]])
+    amp_big = float(secondary_wall_map(big, gbf[:1], L[:1], (nx, ny)).abs().max())
+    assert amp_big / float(sec[0].abs().max()) == pytest.approx(_frank(12.68) / _frank(43.60 - 36.8699), rel=1e-6)
+
+
+def test_secondary_map_is_zero_on_delimiting_twist_and_dislocation_cells():
+    from nyegan.gan.inputs import secondary_wall_map
+
+    cond, L, gbf = _conditions([36.8699, 20.0, 20.0], [1.0] * 3, [[20.0, 60.0]] * 3)
+    cond[1, INDEX["plane_a"] : INDEX["plane_c"] + 1] = cond[1, INDEX["axis_a"] : INDEX["axis_c"] + 1]  # twist
+    cond[2, INDEX["kind_gb"]] = 0.0
+    cond[2, INDEX["kind_dislocation"]] = 1.0
+    sec = secondary_wall_map(cond, gbf, L, (16, 32))
+    assert float(sec.abs().max()) == 0.0
+
+
+def test_secondary_wall_baseline_fit_recovers_amplitude_and_width():
+    # atomistic-like fields made of the Frank-Bilby line plus 0.3 x the secondary map of 2 Å cores: the fit over
+    # the amplitude and width grid finds (0.3, 2 Å), and the baseline then reproduces the detail exactly
+    from nyegan.gan import baselines
+    from nyegan.gan.fieldmetrics import compare
+
+    grid = (32, 64)
+    cond, L, gbf = _conditions([12.68, 18.92, 43.60, 61.93], [1.0, 2.0, 1.0, 2.0], [[36.6, 60.0]] * 4)
+    cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
+    real = baselines.secondary_wall(cond, gbf, L, grid, width=2.0, amplitude=0.3)
+    assert baselines.fit_secondary_wall(cond, gbf, L, real, grid) == (0.3, 2.0)
+    for k in range(len(cond)):
+        assert compare(real[k : k + 1], real[k : k + 1], gbf[k], float(L[k, 1]))["detail_yz"] < 1e-6
+        other = baselines.secondary_wall(cond[k : k + 1], gbf[k : k + 1], L[k : k + 1], grid, 2.0, 0.6)
+        assert compare(other, real[k : k + 1], gbf[k], float(L[k, 1]))["detail_yz"] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_geometry_maps_append_the_secondary_map_after_the_wall():
+    # the wall stays the first extra channel (the one the wall residual adds), the secondary map comes next
+    from nyegan.gan import physics
+    from nyegan.gan.inputs import N_CHANNELS, n_channels, secondary_wall_map, wall_map
+    from nyegan.gan.module import GeometryMaps
+
+    nx, ny = 16, 32
+    cond, L, gbf = _conditions([43.60], [1.0], [[29.2, 50.0]])
+    cond, L, gbf = cond.float(), L.float(), gbf.float()
+    cores = torch.full((1, 4, 3), float("nan"))
+    gm = GeometryMaps((nx, ny), 2, 0.05, wall=True, secondary=True)
+    maps = gm(cond, gbf, L, cores)
+    assert maps.shape[1] == gm.n_channels == n_channels(True, True) == N_CHANNELS + 2
+    torch.testing.assert_close(maps[:, N_CHANNELS], wall_map(cond, gbf, L, (nx, ny), 0.05))
+    torch.testing.assert_close(maps[:, N_CHANNELS + 1], secondary_wall_map(cond, gbf, L, (nx, ny), 0.05))
+    raw = physics.add_wall(torch.zeros(1, 3, nx, ny), maps)
+    torch.testing.assert_close(raw[:, 1], maps[:, N_CHANNELS])
