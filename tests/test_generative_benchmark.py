@@ -118,7 +118,7 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
     for v in saved["cases"].values():
         # one microstate per case here, so no other_state reference
         assert set(v["methods"]) == {"wgan", "wgan@0", "diffusion", "diffusion@0", "regressor", "wall",
-                                     "secondary_wall", "frank_bilby", "nearest"}  # fmt: skip
+                                     "structural_units", "frank_bilby", "nearest"}  # fmt: skip
         assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
         # temperature 0 is scored as a method of its own (its samples are one field: see test_gan_training)
         assert np.isfinite(v["methods"]["wgan@0"]["detail_yz"])

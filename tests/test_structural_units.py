@@ -160,3 +160,23 @@ def test_geometry_maps_append_the_secondary_map_after_the_wall():
     torch.testing.assert_close(maps[:, N_CHANNELS + 1], secondary_wall_map(cond, gbf, L, (nx, ny), 0.05))
     raw = physics.add_wall(torch.zeros(1, 3, nx, ny), maps)
     torch.testing.assert_close(raw[:, 1], maps[:, N_CHANNELS])
+
+
+def test_lattice_referenced_boundaries_are_those_nearest_a_perfect_crystal_description():
+    from nyegan.defects.structural_units import lattice_referenced
+
+    assert lattice_referenced([0, 0, 1], 12.68) and lattice_referenced([0, 0, 1], 77.32)  # Σ41 (910), (540)
+    assert lattice_referenced([1, 1, 0], 159.95) and not lattice_referenced([1, 1, 1], 50.57)  # Σ33 (4-41); Σ37
+    assert not lattice_referenced([0, 0, 1], 43.60) and not lattice_referenced([1, 2, 3], 10.0)
+
+
+def test_structural_unit_baseline_is_the_wall_near_the_perfect_crystal_and_the_secondary_wall_elsewhere():
+    from nyegan.gan import baselines
+
+    grid = (32, 64)
+    cond, L, gbf = _conditions([12.68, 43.60], [1.0, 1.0], [[36.6, 60.0]] * 2)
+    cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
+    assert baselines.lattice_referenced(cond).tolist() == [True, False]
+    got = baselines.structural_units(cond, gbf, L, grid, wall_width=1.5, width=2.0, amplitude=0.4)
+    np.testing.assert_allclose(got[0], baselines.dislocation_wall(cond[:1], gbf[:1], L[:1], grid, 1.5)[0])
+    np.testing.assert_allclose(got[1], baselines.secondary_wall(cond[1:], gbf[1:], L[1:], grid, 2.0, 0.4)[0])

@@ -38,6 +38,7 @@ DELIMITING_DEG = {
     ),
     (1, 1, 1): (0.0, math.degrees(2 * math.atan(SQRT3 / 5)), 60.0),  # Σ7 38.21°, Σ3 60°
 }
+PERFECT_DEG = {(0, 0, 1): (0.0, 90.0), (1, 1, 0): (0.0, 180.0), (1, 1, 1): (0.0,)}  # Σ1 descriptions in each table
 TOLERANCE_DEG = 0.01
 
 
@@ -71,3 +72,11 @@ def secondary_content(axis, theta_deg: float) -> float:
     if tf is None or abs(float(theta_deg) - tf) < TOLERANCE_DEG:
         return 0.0
     return 2.0 * math.sin(math.radians(float(theta_deg) - tf) / 2.0)
+
+
+def lattice_referenced(axis, theta_deg: float) -> bool:
+    """Whether the nearest delimiting boundary is a description of the perfect crystal (a low-angle boundary,
+    or one near 90° about [001] or 180° about [110]): its secondary dislocations are lattice dislocations, the
+    wall of ``nyegan.defects.frank_bilby.tilt_wall_burgers_length``."""
+    tf = delimiting_misorientation(axis, theta_deg)
+    return tf is not None and tf in PERFECT_DEG[canonical_axis(axis)]

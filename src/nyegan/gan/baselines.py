@@ -6,10 +6,12 @@
   cell (c = 2 sin(θ/2), b = a0/√2), equally spaced along x, each carrying c L_x / n so the content is exact, with
   a Gaussian core of width w fitted on the training boundaries (:func:`fit_wall_width`); the same construction as
   the generator's wall map;
-- :func:`secondary_wall`: the Frank–Bilby line plus the structural-unit model's secondary dislocations (one per
-  period of the boundary, carrying the misorientation from the nearest delimiting boundary of the axis; the
-  generator's secondary-wall map, ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width
-  fitted on the training boundaries (:func:`fit_secondary_wall`);
+- :func:`structural_units`: the structural-unit model (``nyegan.defects.structural_units``). A boundary whose
+  nearest delimiting boundary is the perfect crystal is the dislocation wall above; any other is the Frank–Bilby
+  line plus its secondary dislocations (:func:`secondary_wall`: one per period of the boundary, carrying the
+  misorientation from the nearest delimiting boundary; the generator's secondary-wall map,
+  ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width fitted on the training boundaries
+  (:func:`fit_secondary_wall`);
 - :func:`nearest_training`: the fields of the training boundary with the same tilt axis and the nearest
   misorientation, as they are or mirrored in x (pseudo-tensor law), whichever matches the target better (an
   optimistic choice for the baseline);
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
+from nyegan.defects import structural_units as su
 from nyegan.gan.inputs import WALL_BURGERS_A, secondary_content, secondary_wall_map, wall_map
 
 LINE_WIDTH_A = 2.0
@@ -110,15 +113,38 @@ def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float)
     return out
 
 
+def lattice_referenced(cond) -> np.ndarray:
+    """(N,) whether each condition is a tilt boundary whose nearest delimiting boundary is the perfect crystal
+    (``nyegan.defects.structural_units.lattice_referenced``)."""
+    c = np.asarray(cond, float)
+    sc = secondary_content(torch.as_tensor(c)).numpy()
+    theta = np.degrees(c[:, INDEX["theta_rad"]])
+    axes = c[:, INDEX["axis_a"] : INDEX["axis_c"] + 1]
+    return np.array([s != 0 and su.lattice_referenced(a, t) for s, a, t in zip(sc, axes, theta)], dtype=bool)
+
+
+def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float) -> np.ndarray:
+    """The structural-unit baseline (module doc): :func:`dislocation_wall` (cores of ``wall_width`` Å) where the
+    nearest delimiting boundary is the perfect crystal, else :func:`secondary_wall`; in 1/Å."""
+    out = secondary_wall(cond, gb_frac, lengths, grid, width, amplitude)
+    lat = lattice_referenced(cond)
+    if lat.any():
+        sel = np.flatnonzero(lat)
+        out[sel] = dislocation_wall(np.asarray(cond, float)[sel], np.asarray(gb_frac)[sel], np.asarray(lengths)[sel],
+                                    grid, wall_width)  # fmt: skip
+    return out
+
+
 def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_AMPLITUDES,
                        widths=SECONDARY_WIDTHS_A) -> tuple[float, float]:  # fmt: skip
     """(amplitude, width Å) of :func:`secondary_wall` with the lowest median detail error of α_yz over the
-    training samples that have secondary dislocations (at most about 40 of them); (1, 2 Å) when none has."""
+    training samples whose secondary dislocations are not lattice dislocations (at most about 40 of them);
+    (1, 2 Å) when none has."""
     from nyegan.gan.fieldmetrics import compare
 
     cond = np.asarray(cond, float)
     sc = secondary_content(torch.as_tensor(cond)).numpy()
-    sel = np.flatnonzero(sc != 0)
+    sel = np.flatnonzero((sc != 0) & ~lattice_referenced(cond))
     sel = sel[:: max(1, len(sel) // 40)]
     if not len(sel):
         return 1.0, 2.0

@@ -40,7 +40,7 @@ from nyegan.io import write_json
 from nyegan.io.atomic import atomic_path
 
 GENERATORS = ("wgan", "diffusion")
-BASELINES = ("regressor", "wall", "secondary_wall", "frank_bilby", "nearest")
+BASELINES = ("regressor", "wall", "structural_units", "frank_bilby", "nearest")
 REFERENCE = "other_state"  # the relaxed ensemble scored against itself, leave one out
 
 
@@ -230,8 +230,8 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             fields |= {
                 "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
-                "secondary_wall": baselines.secondary_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid,
-                                                           sec_width, sec_amp),
+                "structural_units": baselines.structural_units(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1],
+                                                               grid, width, sec_width, sec_amp),  # fmt: skip
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
             near, near_case = baselines.nearest_training(
