@@ -202,3 +202,15 @@ def test_diffusion_samples_have_the_datas_magnitude_after_a_short_training(tmp_p
     cold = [model.sample(*args, seed=s, temperature=0.0).numpy() for s in (3, 4)]
     np.testing.assert_array_equal(cold[0], cold[1])
     assert not np.allclose(fake, model.sample(*args, seed=4).numpy()[:, :, 2])
+
+
+def test_figure_cases_fall_back_on_the_regressor_without_generators():
+    # a baselines-only run (no generator trained) draws the case of median regressor detail, not an arbitrary one
+    from nyegan.gan.benchmark import figure_cases
+
+    per_case = {f"gb{k}": {"regime": "interpolation", "methods": {"regressor": {"detail_yz": d}, "wall": {"detail_yz": 0.5}}}
+                for k, d in enumerate((0.9, 0.1, 3.0, 0.5, 2.0))}  # fmt: skip
+    examples = {c: {} for c in per_case}
+    assert figure_cases(per_case, examples) == ["gb0"]  # sorted 0.1, 0.5, 0.9, 2.0, 3.0: the median is 0.9
+    per_case["gb0"]["methods"]["wgan"] = {"detail_yz": 10.0}  # a generator's error decides where there is one
+    assert figure_cases(per_case, examples) == ["gb4"]

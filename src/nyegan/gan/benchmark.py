@@ -386,12 +386,18 @@ def plot_heldout(per_case: dict, examples: dict, path, per_regime: int = 1, extr
 
 def figure_cases(per_case: dict, examples: dict, per_regime: int = 1, extra=()) -> list[str]:
     """The held-out cases of the figure: the one with the median generator detail error of each regime
-    (interpolation, extrapolation, boundary + dislocation), then the ``extra`` cases that were held out."""
+    (interpolation, extrapolation, boundary + dislocation; the regressor's in a run without generators), then the
+    ``extra`` cases that were held out."""
+
+    def detail(c):
+        methods = per_case[c]["methods"]
+        fallback = methods.get("regressor", {}).get("detail_yz", np.inf)
+        return next((v.get("detail_yz", np.inf) for m, v in methods.items() if generator_family(m)), fallback)
+
     chosen = []
     for name in ("interpolation", "extrapolation", "gb_dislocation"):
         cases = [c for c, v in per_case.items() if v["regime"] == name and c in examples]
-        cases.sort(key=lambda c: next((v.get("detail_yz", np.inf) for m, v in per_case[c]["methods"].items()
-                                       if generator_family(m)), np.inf))  # fmt: skip
+        cases.sort(key=detail)
         chosen += cases[len(cases) // 2 : len(cases) // 2 + per_regime] if cases else []
     return chosen + [c for c in extra if c in examples and c not in chosen]
 

@@ -38,6 +38,7 @@ import torch
 
 from nyegan.dataset.align import alignment_shifts, second_slab_periods
 from nyegan.dataset.conditions import INDEX
+from nyegan.defects.structural_units import DELIMITING_DEG, TOLERANCE_DEG
 
 HARMONICS = 3
 BOUNDARY_WIDTHS_A = (1.5, 4.0)
@@ -169,8 +170,6 @@ def secondary_content(cond: torch.Tensor) -> torch.Tensor:
     """(B,) signed content of the secondary dislocations (``nyegan.defects.structural_units.secondary_content``,
     times the content sign of the first boundary) from raw conditions, in float64; 0 for cells without a tilt
     boundary of a tabulated axis, twist boundaries (plane along the axis) and delimiting boundaries."""
-    from nyegan.defects.structural_units import DELIMITING_DEG, TOLERANCE_DEG
-
     c = cond.double()
     axis = c[:, INDEX["axis_a"] : INDEX["axis_c"] + 1]  # canonical: |axis| / norm, sorted descending
     plane = c[:, INDEX["plane_a"] : INDEX["plane_c"] + 1]
