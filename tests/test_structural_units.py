@@ -180,3 +180,19 @@ def test_structural_unit_baseline_is_the_wall_near_the_perfect_crystal_and_the_s
     got = baselines.structural_units(cond, gbf, L, grid, wall_width=1.5, width=2.0, amplitude=0.4)
     np.testing.assert_allclose(got[0], baselines.dislocation_wall(cond[:1], gbf[:1], L[:1], grid, 1.5)[0])
     np.testing.assert_allclose(got[1], baselines.secondary_wall(cond[1:], gbf[1:], L[1:], grid, 2.0, 0.4)[0])
+
+
+@pytest.mark.parametrize("axis", [(0, 0, 1), (1, 1, 0), (1, 1, 1)])
+def test_vectorised_secondary_dislocations_follow_the_scalar_definitions(axis):
+    # the networks' batched lookup (torch, from the raw condition features) and the library's scalar functions
+    from nyegan.defects.structural_units import lattice_referenced
+    from nyegan.gan.inputs import secondary_dislocations
+
+    top = DELIMITING_DEG[axis][-1]
+    thetas = [float(t) for t in np.linspace(0.5, top - 0.5, 97)] + list(DELIMITING_DEG[axis])
+    canonical = tuple(sorted(axis, reverse=True))  # the dataset's axis features: |axis| / norm, sorted descending
+    cond, _, _ = _conditions(thetas, [1.0] * len(thetas), [[30.0, 60.0]] * len(thetas), axis=canonical, sign=-1.0)
+    content, lattice = secondary_dislocations(cond)
+    np.testing.assert_allclose(content.numpy(), [-secondary_content(axis, t) for t in thetas], atol=1e-12)
+    expected = [secondary_content(axis, t) != 0 and lattice_referenced(axis, t) for t in thetas]
+    assert lattice.tolist() == expected

@@ -26,8 +26,7 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
-from nyegan.defects import structural_units as su
-from nyegan.gan.inputs import WALL_BURGERS_A, secondary_content, secondary_wall_map, wall_map
+from nyegan.gan.inputs import WALL_BURGERS_A, secondary_dislocations, secondary_wall_map, wall_map
 
 LINE_WIDTH_A = 2.0
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -115,12 +114,8 @@ def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float)
 
 def lattice_referenced(cond) -> np.ndarray:
     """(N,) whether each condition is a tilt boundary whose nearest delimiting boundary is the perfect crystal
-    (``nyegan.defects.structural_units.lattice_referenced``)."""
-    c = np.asarray(cond, float)
-    sc = secondary_content(torch.as_tensor(c)).numpy()
-    theta = np.degrees(c[:, INDEX["theta_rad"]])
-    axes = c[:, INDEX["axis_a"] : INDEX["axis_c"] + 1]
-    return np.array([s != 0 and su.lattice_referenced(a, t) for s, a, t in zip(sc, axes, theta)], dtype=bool)
+    (``nyegan.gan.inputs.secondary_dislocations``)."""
+    return secondary_dislocations(torch.as_tensor(np.asarray(cond, float)))[1].numpy()
 
 
 def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float) -> np.ndarray:
@@ -143,8 +138,8 @@ def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_
     from nyegan.gan.fieldmetrics import compare
 
     cond = np.asarray(cond, float)
-    sc = secondary_content(torch.as_tensor(cond)).numpy()
-    sel = np.flatnonzero((sc != 0) & ~lattice_referenced(cond))
+    sc, lattice = (v.numpy() for v in secondary_dislocations(torch.as_tensor(cond)))
+    sel = np.flatnonzero((sc != 0) & ~lattice)
     sel = sel[:: max(1, len(sel) // 200)]
     if not len(sel):
         return 1.0, 2.0

@@ -27,7 +27,7 @@ so its convolutions only have to learn the local shape of cores and units:
   adds to its nearest favoured one (zero on a delimiting boundary, on twist boundaries and for axes without a
   table).
 
-2D fields only (dims x, y); ``CHANNELS`` lists the maps in order (without the optional wall map).
+2D fields only (dims x, y); ``CHANNELS`` lists the maps in order (without the optional wall and secondary maps).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import torch
 
 from nyegan.dataset.align import alignment_shifts, second_slab_periods
 from nyegan.dataset.conditions import INDEX
-from nyegan.defects.structural_units import DELIMITING_DEG, TOLERANCE_DEG
+from nyegan.defects.structural_units import DELIMITING_DEG, PERFECT_DEG, TOLERANCE_DEG
 
 HARMONICS = 3
 BOUNDARY_WIDTHS_A = (1.5, 4.0)
@@ -166,15 +166,18 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     return (walls((s0, s1))[:, 1, 2] / line_scale).to(cond.dtype)
 
 
-def secondary_content(cond: torch.Tensor) -> torch.Tensor:
-    """(B,) signed content of the secondary dislocations (``nyegan.defects.structural_units.secondary_content``,
-    times the content sign of the first boundary) from raw conditions, in float64; 0 for cells without a tilt
-    boundary of a tabulated axis, twist boundaries (plane along the axis) and delimiting boundaries."""
+def secondary_dislocations(cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For raw conditions (B, F): the signed content of the secondary dislocations, (B,) float64
+    (``nyegan.defects.structural_units.secondary_content`` times the content sign of the first boundary; 0 for
+    cells without a tilt boundary of a tabulated axis, twist boundaries (plane along the axis) and delimiting
+    boundaries), and (B,) bool whether they are lattice dislocations (the nearest delimiting boundary is the
+    perfect crystal, ``nyegan.defects.structural_units.lattice_referenced``)."""
     c = cond.double()
     axis = c[:, INDEX["axis_a"] : INDEX["axis_c"] + 1]  # canonical: |axis| / norm, sorted descending
     plane = c[:, INDEX["plane_a"] : INDEX["plane_c"] + 1]
     theta = torch.rad2deg(c[:, INDEX["theta_rad"]])
     nearest = torch.full_like(theta, float("nan"))
+    perfect = torch.zeros_like(theta, dtype=torch.bool)
     for key, table in DELIMITING_DEG.items():
         ref = torch.tensor(sorted(key, reverse=True), dtype=torch.float64, device=c.device)
         ref = ref / ref.norm()
@@ -182,12 +185,14 @@ def secondary_content(cond: torch.Tensor) -> torch.Tensor:
         t = torch.tensor(table, dtype=torch.float64, device=c.device)
         near = t[(theta[:, None] - t[None, :]).abs().argmin(dim=1)]
         nearest = torch.where(fam, near, nearest)
+        sigma1 = torch.tensor(PERFECT_DEG[key], dtype=torch.float64, device=c.device)
+        perfect = torch.where(fam, (near[:, None] == sigma1[None, :]).any(dim=1), perfect)
     has_gb = (c[:, INDEX["kind_gb"]] + c[:, INDEX["kind_gb_dislocation"]]) > 0.5
     tilt = (axis - plane).abs().max(dim=1).values > 1e-3
     delta = theta - nearest
     ok = has_gb & tilt & torch.isfinite(delta) & (delta.abs() >= TOLERANCE_DEG)
     sc = 2.0 * torch.sin(torch.deg2rad(torch.nan_to_num(delta)) / 2.0) * c[:, INDEX["content_sign"]]
-    return torch.where(ok, sc, torch.zeros_like(sc))
+    return torch.where(ok, sc, torch.zeros_like(sc)), ok & perfect
 
 
 def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid,
@@ -195,7 +200,7 @@ def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch
     """(B, nx, ny) the secondary-dislocation map (module doc) over ``line_scale`` (1/Å), in ``cond``'s dtype: one
     core per period of the boundary, each carrying |secondary content| L_x / m, placed like the wall map
     (:func:`wall_map` on a wall of exactly m dislocations), minus its average along x (zero mean in every row)."""
-    sc = secondary_content(cond)
+    sc = secondary_dislocations(cond)[0]
     c = cond.double().clone()
     m = torch.clamp(torch.round(c[:, INDEX["periods_x"]]), min=1.0)
     c[:, INDEX["fb_content"]] = sc.abs()
