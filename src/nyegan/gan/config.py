@@ -97,7 +97,14 @@ class ModelHParams:
     in_plane_2d: bool
     seed: int
     images: bool
-    secondary_wall_map: bool = False  # the only default here: checkpoints written before the option lack it
+    secondary_wall_map: bool
+    rec_aligned: bool
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> ModelHParams:
+        """The hyper-parameters saved in a checkpoint; keys the schema gained after it was written take their
+        schema defaults (the defaults live in the schema only), keys it has since lost are ignored."""
+        return _pick(cls, {**validate_section("gan", {}), **saved})
 
 
 @dataclass(frozen=True)

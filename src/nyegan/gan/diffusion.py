@@ -66,7 +66,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
 
     def __init__(self, model: dict, data: dict):
         super().__init__()
-        hp = ModelHParams(**model)
+        hp = ModelHParams.from_saved(model)
         spec = DataSpec(**{**data, "grid": tuple(data["grid"])})
         if spec.dim != 2 or hp.physics != "builtin":
             raise ValueError("the diffusion generator models 2D fields with the built-in physics (dataset.dim = 2, "

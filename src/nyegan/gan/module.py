@@ -6,7 +6,9 @@ real fields (``r1_weight``), a small drift term. Generator: the adversarial term
 (``rec_weight``): for every real field, ``rec_samples`` fields are generated for its condition and the mean of
 them is pulled towards it (squared error per component, each component scaled by its dataset rms). Pulling the
 *mean* of several samples, not each sample, fixes the conditional mean without collapsing the spread that the
-critic asks for; with several microstates per boundary the target is their mean.
+critic asks for; with several microstates per boundary the target is their mean. With ``rec_aligned`` the term
+is instead the error of the *nearest* of the samples after the best x shift per boundary slab
+(``nyegan.gan.losses``): one sample has to match each atomistic field in shape and strength, at any phase.
 
 Inputs. Both networks see the geometry maps of ``nyegan.gan.inputs`` (period along the boundary, boundary
 positions, Frank–Bilby line, cores) and the normalised condition vector; the generator also gets spatial noise
@@ -30,6 +32,7 @@ from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
 from nyegan.gan.inputs import condition_maps, n_channels, secondary_wall_map, wall_map
+from nyegan.gan.losses import aligned_squared_error
 from nyegan.gan.models import Critic, Generator, gradient_penalty, r1_penalty
 
 
@@ -95,7 +98,7 @@ class NyeGAN(IterationState, pl.LightningModule):
 
     def __init__(self, model: dict, data: dict):
         super().__init__()
-        hp = ModelHParams(**model)
+        hp = ModelHParams.from_saved(model)
         spec = DataSpec(**{**data, "grid": tuple(data["grid"])})
         hp = physics.applicable(hp, spec.dim)
         self.save_hyperparameters()
@@ -141,10 +144,14 @@ class NyeGAN(IterationState, pl.LightningModule):
         return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond_raw, self.alpha_scale,
                                           self.w_scale, self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 
+    def scaled(self, alpha: torch.Tensor) -> torch.Tensor:
+        """Each component over its dataset rms."""
+        return alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+
     def critic_input(self, alpha: torch.Tensor) -> torch.Tensor:
         """The field as the critic sees it: each component over its dataset rms; 2D built-in: the three
         alpha_iz maps (the other six vanish identically)."""
-        scaled = alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        scaled = self.scaled(alpha)
         return scaled[:, :, 2] if self.field_channels == 3 else scaled.flatten(1, 2)
 
     @torch.no_grad()
@@ -215,8 +222,12 @@ class NyeGAN(IterationState, pl.LightningModule):
             loss_g = loss_adv
             logs["train/loss_adv"] = loss_adv.detach()
             if o.rec_weight > 0:
-                mean_fake = fake_c.reshape(B, K, *fake_c.shape[1:]).mean(dim=1)
-                rec = ((mean_fake - real_c) ** 2).mean()
+                if o.rec_aligned:  # the nearest of the K samples, after the best x shift (nyegan.gan.losses)
+                    err = aligned_squared_error(self.scaled(fake), self.scaled(rep(real)), rep(gbf))
+                    rec = err.reshape(B, K).min(dim=1).values.mean()
+                else:
+                    mean_fake = fake_c.reshape(B, K, *fake_c.shape[1:]).mean(dim=1)
+                    rec = ((mean_fake - real_c) ** 2).mean()
                 loss_g = loss_g + o.rec_weight * rec
                 logs["train/rec"] = rec.detach()
             if o.physics == "penalty":

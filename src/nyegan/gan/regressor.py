@@ -2,7 +2,8 @@
 
 Same inputs (geometry maps + condition vector), same physics layer (2D: zero-mean α_iz, then the exact
 Frank–Bilby content), same augmentations; the loss is the mean squared error of every component over its dataset
-rms. It estimates the conditional mean field, so it sets the bar for the generator's mean-field error; what it
+rms (``gan.rec_aligned``: after the best x shift per boundary slab, ``nyegan.gan.losses``). It estimates the
+conditional mean field, so it sets the bar for the generator's mean-field error; what it
 cannot do is produce the spread of microstates. A plain PyTorch loop: it is a baseline, not a product.
 """
 
@@ -18,6 +19,7 @@ from nyegan.dataset.augment import augment_batch
 from nyegan.gan import physics
 from nyegan.gan.config import ModelHParams
 from nyegan.gan.data import dataset_tensors
+from nyegan.gan.losses import aligned_squared_error
 from nyegan.gan.models import Regressor
 from nyegan.gan.module import GeometryMaps
 
@@ -70,7 +72,10 @@ def train_regressor(ds, hp: ModelHParams, steps: int, batch_size: int, device="c
                                           mirror_x=o.augment_mirror_x, mirror_z=o.augment_mirror_z, gb_frac=gbf,
                                           align_slabs=o.align_slabs)  # fmt: skip
         pred = model(cond, L, gbf, cores)
-        loss = ((model.scaled(pred) - model.scaled(real)) ** 2).mean()
+        if o.rec_aligned:  # the phase along the boundary is free (nyegan.gan.losses)
+            loss = aligned_squared_error(model.scaled(pred), model.scaled(real), gbf).mean()
+        else:
+            loss = ((model.scaled(pred) - model.scaled(real)) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
