@@ -172,11 +172,12 @@ def test_lattice_referenced_boundaries_are_those_nearest_a_perfect_crystal_descr
 
 def test_structural_unit_baseline_is_the_wall_near_the_perfect_crystal_and_the_secondary_wall_elsewhere():
     from nyegan.gan import baselines
+    from nyegan.gan.inputs import secondary_dislocations
 
     grid = (32, 64)
     cond, L, gbf = _conditions([12.68, 43.60], [1.0, 1.0], [[36.6, 60.0]] * 2)
     cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
-    assert baselines.lattice_referenced(cond).tolist() == [True, False]
+    assert secondary_dislocations(torch.from_numpy(cond))[1].tolist() == [True, False]
     got = baselines.structural_units(cond, gbf, L, grid, wall_width=1.5, width=2.0, amplitude=0.4)
     np.testing.assert_allclose(got[0], baselines.dislocation_wall(cond[:1], gbf[:1], L[:1], grid, 1.5)[0])
     np.testing.assert_allclose(got[1], baselines.secondary_wall(cond[1:], gbf[1:], L[1:], grid, 2.0, 0.4)[0])
@@ -196,3 +197,43 @@ def test_vectorised_secondary_dislocations_follow_the_scalar_definitions(axis):
     np.testing.assert_allclose(content.numpy(), [-secondary_content(axis, t) for t in thetas], atol=1e-12)
     expected = [secondary_content(axis, t) != 0 and lattice_referenced(axis, t) for t in thetas]
     assert lattice.tolist() == expected
+
+
+def test_frank_bilby_line_map_carries_the_exact_content_of_each_boundary():
+    from nyegan.gan.inputs import frank_bilby_line_map
+
+    nx, ny = 8, 64
+    cond, L, gbf = _conditions([12.68, 43.60], [1.0, 2.0], [[36.6, 60.0], [21.8, 50.0]])
+    line = frank_bilby_line_map(cond, gbf, L, (nx, ny)).numpy()
+    c = 2 * np.sin(np.radians([12.68, 43.60]) / 2)
+    flipped, _, _ = _conditions([12.68, 43.60], [1.0, 2.0], [[36.6, 60.0], [21.8, 50.0]], sign=-1.0)
+    np.testing.assert_array_equal(frank_bilby_line_map(flipped, gbf, L, (nx, ny)).numpy(), -line)
+    y = (np.arange(ny) + 0.5) / ny
+    for k in range(2):
+        first = np.abs((y - float(gbf[k, 0]) + 0.5) % 1 - 0.5) < 0.25  # the slab of the first boundary
+        dy = float(L[k, 1]) / ny
+        np.testing.assert_allclose(line[k, 0, first].sum() * dy, c[k], rtol=1e-6)
+        np.testing.assert_allclose(line[k, 0, ~first].sum() * dy, -c[k], rtol=1e-6)
+        assert np.ptp(line[k], axis=0).max() == 0  # no structure along the boundary
+
+
+def test_structural_unit_wall_map_is_what_the_networks_see_and_correct():
+    from nyegan.gan.config import GanSettings
+    from nyegan.gan.inputs import N_CHANNELS, frank_bilby_line_map, secondary_wall_map, units_map, wall_map
+    from nyegan.gan.module import GeometryMaps
+
+    nx, ny = 32, 64
+    cond, L, gbf = _conditions([12.68, 43.60], [1.0, 1.0], [[36.6, 60.0], [21.8, 60.0]])
+    u = units_map(cond, gbf, L, (nx, ny), 0.05, amplitude=0.4)
+    # low-angle: the lattice wall; otherwise the Frank-Bilby line plus 0.4 x the secondary dislocations
+    torch.testing.assert_close(u[0], wall_map(cond, gbf, L, (nx, ny), 0.05)[0])
+    expected = frank_bilby_line_map(cond, gbf, L, (nx, ny), 0.05) + 0.4 * secondary_wall_map(
+        cond, gbf, L, (nx, ny), 0.05
+    )
+    torch.testing.assert_close(u[1], expected[1])
+    assert float(u[1].std(dim=0).max()) > 0  # it has structure along the boundary
+    hp = GanSettings.from_config({"wall_model": "structural_units", "secondary_amplitude": 0.4}).model
+    maps = GeometryMaps.from_hparams((nx, ny), 2, 0.05, hp)(cond, gbf, L, torch.full((2, 1, 3), float("nan")))
+    torch.testing.assert_close(maps[:, N_CHANNELS], units_map(cond, gbf, L, (nx, ny), 0.05, hp.align_slabs, 0.4))
+    with pytest.raises(ValueError, match="wall_model"):
+        GeometryMaps((nx, ny), 2, 0.05, wall=True, wall_model="units")

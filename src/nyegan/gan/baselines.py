@@ -26,20 +26,18 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
-from nyegan.gan.inputs import WALL_BURGERS_A, secondary_dislocations, secondary_wall_map, wall_map
+from nyegan.gan.inputs import (
+    WALL_BURGERS_A,
+    frank_bilby_line_map,
+    secondary_dislocations,
+    secondary_wall_map,
+    units_map,
+    wall_map,
+)
 
 LINE_WIDTH_A = 2.0
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 BURGERS_A = WALL_BURGERS_A  # a0/√2 of aluminium
-
-
-def _grid(grid):
-    nx, ny = grid
-    return (np.arange(nx) + 0.5) / nx, (np.arange(ny) + 0.5) / ny
-
-
-def _periodic(d):
-    return (d + 0.5) % 1.0 - 0.5
 
 
 def _content(cond) -> np.ndarray:
@@ -50,17 +48,13 @@ def _content(cond) -> np.ndarray:
 
 
 def frank_bilby_line(cond, gb_frac, lengths, grid, width: float = LINE_WIDTH_A) -> np.ndarray:
-    """α_yz = ±c × normalised Gaussian (Å) at each boundary; every other component 0."""
-    x, y = _grid(grid)
-    c = _content(cond)
-    out = np.zeros((len(c), 3, 3, len(x), len(y)))
-    for k in range(len(c)):
-        Ly = float(lengths[k][1])
-        for b, s in ((0, 1.0), (1, -1.0)):
-            d = _periodic(y - gb_frac[k][b]) * Ly
-            g = np.exp(-0.5 * (d / width) ** 2)
-            g /= g.sum() * Ly / len(y)
-            out[k, 1, 2] += s * c[k] * g[None, :]
+    """α_yz = ±c × normalised Gaussian (Å) at each boundary; every other component 0
+    (``nyegan.gan.inputs.frank_bilby_line_map``)."""
+    c = np.asarray(cond, float)
+    out = np.zeros((len(c), 3, 3) + tuple(grid))
+    out[:, 1, 2] = frank_bilby_line_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
+                                        torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid),
+                                        width=width).numpy()  # fmt: skip
     return out
 
 
@@ -112,21 +106,15 @@ def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float)
     return out
 
 
-def lattice_referenced(cond) -> np.ndarray:
-    """(N,) whether each condition is a tilt boundary whose nearest delimiting boundary is the perfect crystal
-    (``nyegan.gan.inputs.secondary_dislocations``)."""
-    return secondary_dislocations(torch.as_tensor(np.asarray(cond, float)))[1].numpy()
-
-
 def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float) -> np.ndarray:
-    """The structural-unit baseline (module doc): :func:`dislocation_wall` (cores of ``wall_width`` Å) where the
-    nearest delimiting boundary is the perfect crystal, else :func:`secondary_wall`; in 1/Å."""
-    out = secondary_wall(cond, gb_frac, lengths, grid, width, amplitude)
-    lat = lattice_referenced(cond)
-    if lat.any():
-        sel = np.flatnonzero(lat)
-        out[sel] = dislocation_wall(np.asarray(cond, float)[sel], np.asarray(gb_frac)[sel], np.asarray(lengths)[sel],
-                                    grid, wall_width)  # fmt: skip
+    """The structural-unit baseline (module doc; ``nyegan.gan.inputs.units_map``): :func:`dislocation_wall`
+    (cores of ``wall_width`` Å) where the nearest delimiting boundary is the perfect crystal, else
+    :func:`secondary_wall`; in 1/Å."""
+    c = np.asarray(cond, float)
+    out = np.zeros((len(c), 3, 3) + tuple(grid))
+    out[:, 1, 2] = units_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
+                             torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), amplitude=amplitude,
+                             wall_width=wall_width, width=width).numpy()  # fmt: skip
     return out
 
 

@@ -99,6 +99,8 @@ class ModelHParams:
     images: bool
     secondary_wall_map: bool
     rec_aligned: bool
+    wall_model: str
+    secondary_amplitude: float
 
     @classmethod
     def from_saved(cls, saved: dict) -> ModelHParams:

@@ -77,9 +77,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         self.hp = hp
         self.dim, self.grid, self.scheme = spec.dim, spec.grid, spec.scheme
         self.field_channels = physics.output_channels(hp.physics, spec.dim, hp.in_plane_2d)
-        self.maps = GeometryMaps(
-            spec.grid, spec.dim, spec.alpha_scale[1][2], hp.wall_map, hp.align_slabs, hp.secondary_wall_map
-        )
+        self.maps = GeometryMaps.from_hparams(spec.grid, spec.dim, spec.alpha_scale[1][2], hp)
         self.denoiser = Denoiser(spec.dim, self.field_channels, self.maps.n_channels, spec.n_cond, hp.width_g,
                                  hp.depth, hp.embed)  # fmt: skip
         self.register_buffer("alpha_scale", torch.as_tensor(np.asarray(spec.alpha_scale), dtype=torch.float32))

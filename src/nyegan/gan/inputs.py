@@ -20,6 +20,9 @@ so its convolutions only have to learn the local shape of cores and units:
   2 Å, carrying c L_x / n each, shifted along x by the dataset's alignment rule applied to the wall itself
   (``nyegan.dataset.align``), so that on a low-angle boundary (one dislocation per CSL period) its cores sit
   where the aligned atomistic cores sit; over the α_yz scale like the Frank–Bilby map;
+  with ``gan.wall_model: structural_units`` the wall map is the structural-unit model instead (:func:`units_map`:
+  this wall where the nearest delimiting boundary is the perfect crystal, elsewhere the Frank–Bilby line plus the
+  secondary dislocations below at ``gan.secondary_amplitude``);
 - ``secondary wall`` (optional, ``gan.secondary_wall_map``, after the wall map): the structural-unit model's
   secondary dislocations (``nyegan.defects.structural_units``), one per period of the boundary, carrying the
   misorientation from the nearest delimiting boundary of the axis, 2 sin((θ − θ_f)/2) per unit length, as 2 Å
@@ -209,3 +212,37 @@ def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch
     c[:, INDEX["wall_burgers_A"]] = torch.clamp(sc.abs() * lengths[:, 0].double() / m, min=1e-12)
     w = wall_map(c, gb_frac, lengths, grid, line_scale, slabs, width)
     return (w - w.mean(dim=1, keepdim=True)).to(cond.dtype)
+
+
+def frank_bilby_line_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid,
+                         line_scale: float = 1.0, width: float = LINE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+    """(B, nx, ny) the analytic Frank–Bilby line over ``line_scale`` (1/Å), in ``cond``'s dtype: α_yz = ±c times a
+    Gaussian of ``width`` Å at each boundary (+ at the first, − at the second), normalised on the grid so that
+    its integral across each boundary is exactly c (0 for cells without a boundary)."""
+    nx, ny = grid
+    y = (torch.arange(ny, device=cond.device, dtype=torch.float64) + 0.5) / ny
+    has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).double() > 0.5
+    c = torch.where(has_gb, (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).double(), 0.0)
+    Ly = lengths[:, 1].double()
+    out = torch.zeros(cond.shape[0], ny, device=cond.device, dtype=torch.float64)
+    for b, sgn in ((0, 1.0), (1, -1.0)):
+        dy = _periodic_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]
+        g = torch.exp(-0.5 * (dy / width) ** 2)
+        out = out + sgn * g / (g.sum(1, keepdim=True) * (Ly / ny)[:, None])
+    out = out * c[:, None] / line_scale
+    return out[:, None, :].expand(-1, nx, -1).to(cond.dtype)
+
+
+def units_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
+              slabs: bool = False, amplitude: float = 0.5, wall_width: float = WALL_CORE_WIDTH_A,
+              width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+    """(B, nx, ny) the structural-unit model of α_yz over ``line_scale`` (1/Å), in ``cond``'s dtype: where the
+    nearest delimiting boundary is the perfect crystal, the lattice wall (:func:`wall_map`, cores of
+    ``wall_width`` Å); elsewhere the Frank–Bilby line (:func:`frank_bilby_line_map`) plus ``amplitude`` times the
+    secondary dislocations (:func:`secondary_wall_map`, cores of ``width`` Å). The content is exact either way:
+    the secondary map has no x average."""
+    lattice = secondary_dislocations(cond)[1]
+    wall = wall_map(cond, gb_frac, lengths, grid, line_scale, slabs, wall_width)
+    line = frank_bilby_line_map(cond, gb_frac, lengths, grid, line_scale)
+    sec = secondary_wall_map(cond, gb_frac, lengths, grid, line_scale, slabs, width)
+    return torch.where(lattice[:, None, None], wall, line + amplitude * sec)

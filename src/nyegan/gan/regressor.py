@@ -35,7 +35,7 @@ class RegressorModel(torch.nn.Module):
         self.hp = hp = physics.applicable(hp, self.dim)
         out_ch = physics.output_channels(hp.physics, self.dim, hp.in_plane_2d)
         scale = np.asarray(ds["alpha_scale"].values, float)
-        self.maps = GeometryMaps(self.grid, self.dim, scale[1, 2], hp.wall_map, hp.align_slabs, hp.secondary_wall_map)
+        self.maps = GeometryMaps.from_hparams(self.grid, self.dim, scale[1, 2], hp)
         self.net = Regressor(self.dim, self.maps.n_channels, ds.sizes["feature"], out_ch, hp.width_g, hp.depth,
                              hp.embed)  # fmt: skip
         self.register_buffer("alpha_scale", torch.as_tensor(scale, dtype=torch.float32))
