@@ -30,7 +30,7 @@ DISTANCE = 10.0
 )
 def built(request):
     (axis, plane, character, glide), arrangement = request.param
-    gb, gb_meta = build_stgb(axis, plane, a0=A0, min_size=(30.0, 70.0, 9.0))
+    gb, gb_meta = build_stgb(axis, plane, a0=A0, min_size=(30.0, 90.0, 9.0))
     s, meta = add_dislocations_near_gb(
         gb, gb_meta, character, A0, AL, DISTANCE, arrangement=arrangement, glide_plane=glide
     )
@@ -117,3 +117,17 @@ def test_refuses_combinations_that_cannot_be_periodic():
         add_dislocations_near_gb(gb, meta, "edge", A0, AL, 15.0)
     with pytest.raises(ValueError, match="gb_y"):
         add_dislocations_near_gb(gb, {"rotations": meta["rotations"]}, "edge", A0, AL, 5.0)
+
+
+def test_refuses_cores_too_close_to_their_opposite_row():
+    # grain A ~38 Å thick: cores 12 Å from both boundaries leave 14 Å between the +b and -b rows, which glide
+    # together during the relaxation; 8 Å leaves 22 Å >= 2 x 8 Å and is built
+    gb, meta = build_stgb((0, 0, 1), (3, 1, 0), a0=A0, min_size=(30.0, 70.0, 5.0))
+    lo, hi = sorted(meta["gb_y"])
+    thickness = hi - lo
+    assert 4 * 12.0 > thickness >= 4 * 8.0
+    with pytest.raises(ValueError, match=r"annihilate.*min_size y >= 96 Å"):
+        add_dislocations_near_gb(gb, meta, "edge", A0, AL, 12.0)
+    _, built = add_dislocations_near_gb(gb, meta, "edge", A0, AL, 8.0)
+    ys = sorted(d["position"][1] for d in built["dislocations"])
+    assert ys[-1] - ys[0] >= 2 * 8.0

@@ -138,7 +138,15 @@ def test_size_estimate_matches_the_builders():
                     {"type": "twist", "axis": [0, 0, 1], "misorientations": [36.87]},
                 ],
                 "dislocations": [{"character": "screw"}, {"character": "mixed", "min_size": [30, 30, 8]}],
-                "gb_dislocations": [{"axis": [1, 1, 0], "plane": [1, -1, 3], "character": "edge", "distance": 9.0}],
+                "gb_dislocations": [
+                    {
+                        "axis": [1, 1, 0],
+                        "plane": [1, -1, 3],
+                        "character": "edge",
+                        "distance": 9.0,
+                        "min_size": [10, 80, 8],
+                    }
+                ],
             }
         }
     )
@@ -148,6 +156,19 @@ def test_size_estimate_matches_the_builders():
         lengths = case_lengths(case, a0, cfg["structures"]["min_size"])
         assert np.allclose(lengths, np.diag(s.cell), rtol=0.05), name
         assert 1.0 <= atom_count(lengths, a0) / s.n_atoms <= 1.06, name
+
+
+def test_dislocations_that_would_annihilate_are_refused_before_building(tmp_path, capsys):
+    # grain A of Σ11(1-13) in a 70 Å cell is ~40 Å thick: cores 12 Å from both boundaries are too close to the
+    # opposite row; the check names the case and a min_size that fits, and that min_size passes
+    spec = {"axis": [1, 1, 0], "plane": [1, -1, 3], "character": "edge", "distance": 12.0, "min_size": [36, 70, 8]}
+    cfg = {"structures": {"gb_dislocations": [spec]}}
+    rc, line = run_cli(capsys, "check-config", _config(tmp_path, cfg))
+    assert_refused(rc, line, "config key 'structures.gb_dislocations': case 'gbdisl-110-S11-1m13-edge-quadrupole-d12'",
+                   "annihilate", "min_size y >= 96 Å")  # fmt: skip
+    spec["min_size"] = [36, 96, 8]
+    rc, _ = run_cli(capsys, "check-config", _config(tmp_path, cfg))
+    assert rc == 0
 
 
 def test_grid_memory_beyond_the_limit_is_refused(tmp_path, capsys):

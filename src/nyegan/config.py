@@ -300,6 +300,7 @@ def check_cell_sizes(config: dict, cases: dict[str, Case], potential) -> None:
     """Refuse cells beyond ``structures.max_atoms`` and Nye grids beyond ``nye.max_memory_gb``, estimated from
     the cell geometry (:mod:`nyegan.structures.size`) without building anything."""
     from nyegan.grid_memory import check_grid_memory
+    from nyegan.structures.combined import check_core_separation
     from nyegan.structures.size import atom_count, case_lengths
 
     a0 = _lattice_constant(potential)
@@ -311,6 +312,11 @@ def check_cell_sizes(config: dict, cases: dict[str, Case], potential) -> None:
         except ValueError as exc:  # e.g. a dislocation line outside its glide plane
             raise ConfigError(f"config key 'structures': case '{name}': {exc}") from None
         box = " x ".join(f"{v:.1f}" for v in lengths)
+        if case.kind == "gb_dislocation":  # two grains of equal thickness along y
+            try:
+                check_core_separation(lengths[1] / 2.0, case.params["distance"])
+            except ValueError as exc:
+                raise ConfigError(f"config key 'structures.gb_dislocations': case '{name}': {exc}") from None
         n = atom_count(lengths, a0)
         if n > s["max_atoms"]:
             raise ConfigError(
