@@ -60,7 +60,7 @@ def sweep_config(n_cases: int) -> dict:
     n_dist = max(1, -(-(n_cases - base) // per_distance))
     distances = [round(6.0 + 0.05 * k, 2) for k in range(n_dist)]
     config["structures"]["gb_dislocations"] = [
-        {"axis": axis, "plane": plane, "character": ch, "distance": d, "min_size": [36.0, 70.0, 8.0]}
+        {"axis": axis, "plane": plane, "character": ch, "distance": d, "min_size": [36.0, 160.0, 8.0]}
         for axis, plane, characters in GB_DISLOCATION_BOUNDARIES
         for ch in characters
         for d in distances

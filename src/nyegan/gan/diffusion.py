@@ -93,7 +93,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
     def to_channels(self, alpha: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Field -> network channels (each component over its dataset rms); 2D: the α_iz maps, and with
         ``gan.in_plane_2d`` the W_iz maps of α_ix, α_iy (``nyegan.gan.physics.in_plane_channels``)."""
-        scaled = alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        scaled = physics.per_component_scaled(alpha, self.alpha_scale, self.dim)
         if self.field_channels == 9:
             return scaled.flatten(1, 2)
         if self.field_channels == 6:

@@ -159,7 +159,7 @@ class NyeGAN(IterationState, pl.LightningModule):
 
     def scaled(self, alpha: torch.Tensor) -> torch.Tensor:
         """Each component over its dataset rms."""
-        return alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        return physics.per_component_scaled(alpha, self.alpha_scale, self.dim)
 
     def critic_input(self, alpha: torch.Tensor) -> torch.Tensor:
         """The field as the critic sees it: each component over its dataset rms; 2D built-in: the three
@@ -267,8 +267,7 @@ class NyeGAN(IterationState, pl.LightningModule):
         res = physics.physics_residuals(fake, lengths, gbf, cond, self.dim, self.scheme)
         logs = {f"val/{k}": v for k, v in res.items()}
         logs["val/spectrum_distance"] = metrics.spectrum_distance(fake, real, self.dim)
-        scale = self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
-        logs["val/mse_scaled"] = (((fake - real) / scale) ** 2).mean()
+        logs["val/mse_scaled"] = (self.scaled(fake - real) ** 2).mean()
         self.log_dict(logs, on_step=False, on_epoch=True, sync_dist=True, batch_size=real.shape[0])
         if batch_idx == 0:
             self._val_example = (real[:2].detach().float().cpu(), fake[:2].detach().cpu())

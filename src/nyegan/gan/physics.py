@@ -160,6 +160,12 @@ def in_plane_allowed(cond_raw: torch.Tensor) -> torch.Tensor:
     return has_axis & has_gb & ~mirror
 
 
+def per_component_scaled(alpha: torch.Tensor, alpha_scale: torch.Tensor, dim: int) -> torch.Tensor:
+    """alpha (B, 3, 3, *grid) in 1/Å over ``alpha_scale`` (3, 3), each component's dataset rms: dimensionless,
+    every component O(1), the way the networks, their losses and the critic see fields."""
+    return alpha / alpha_scale.reshape((1, 3, 3) + (1,) * dim)
+
+
 IN_PLANE_LENGTH_A = 2.0  # W_iz = output x (rms of alpha_ix, alpha_iy) x this length: O(1) outputs, cores of ~2 Å
 
 

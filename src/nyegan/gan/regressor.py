@@ -50,7 +50,8 @@ class RegressorModel(torch.nn.Module):
                                           self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 
     def scaled(self, alpha):
-        return alpha / self.alpha_scale.reshape((1, 3, 3) + (1,) * self.dim)
+        """Each component over its dataset rms (``physics.per_component_scaled``)."""
+        return physics.per_component_scaled(alpha, self.alpha_scale, self.dim)
 
 
 def train_regressor(ds, hp: ModelHParams, steps: int, batch_size: int, device="cpu", seed: int = 0) -> tuple:
