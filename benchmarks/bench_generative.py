@@ -26,7 +26,7 @@ from nyegan.gan.benchmark import row_methods, run_benchmark, summary_table
 from nyegan.gan.config import GanSettings
 
 COLUMNS = ("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "energy_distance", "coverage", "spread", "stress",
-           "memorisation")  # fmt: skip
+           "memorisation", "cores_found")  # fmt: skip
 
 
 def throughput(dataset, settings: GanSettings, out: Path, steps: int) -> dict:

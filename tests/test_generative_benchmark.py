@@ -122,6 +122,7 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
         assert "detail_yz" in v["methods"]["wgan"] and "stress" in v["methods"]["diffusion"]
         # temperature 0 is scored as a method of its own (its samples are one field: see test_gan_training)
         assert np.isfinite(v["methods"]["wgan@0"]["detail_yz"])
+        assert all("cores_found" not in m for m in v["methods"].values())  # boundaries without dislocations
     table = summary_table(res)
     assert "| all (n=4) | wgan |" in table and "| all (n=4) | wgan@0 |" in table and "vs regressor" in table
     assert (tmp_path / "out" / "benchmark.md").read_text().strip() == table
@@ -214,3 +215,31 @@ def test_figure_cases_fall_back_on_the_regressor_without_generators():
     assert figure_cases(per_case, examples) == ["gb0"]  # sorted 0.1, 0.5, 0.9, 2.0, 3.0: the median is 0.9
     per_case["gb0"]["methods"]["wgan"] = {"detail_yz": 10.0}  # a generator's error decides where there is one
     assert figure_cases(per_case, examples) == ["gb4"]
+
+
+def test_cores_found_counts_the_dislocations_drawn_in_place():
+    from nyegan.gan.fieldmetrics import cores_found
+
+    nx, ny, L = 32, 64, np.array([36.0, 150.0, 8.0])
+    b = np.array([2.86, 0.0, 0.0])  # Å, edge: line-z content in alpha_xz
+    x = (np.arange(nx) + 0.5) / nx * L[0]
+    y = (np.arange(ny) + 0.5) / ny * L[1]
+    cores = np.array([[0.25, 0.3, 1.0], [0.75, 0.7, -1.0], [np.nan, np.nan, np.nan]])
+
+    def core(fx, fy, width=1.5):  # a Gaussian carrying a unit content
+        dx = (x - fx * L[0] + L[0] / 2) % L[0] - L[0] / 2
+        dy = (y - fy * L[1] + L[1] / 2) % L[1] - L[1] / 2
+        g = np.exp(-(dx[:, None] ** 2 + dy[None] ** 2) / (2 * width**2))
+        return g / (g.sum() * L[0] / nx * L[1] / ny)
+
+    both = np.zeros((1, 3, 3, nx, ny))
+    both[0, 0, 2] = b[0] * (core(0.25, 0.3) - core(0.75, 0.7))
+    one = both.copy()
+    one[0, 0, 2] = b[0] * core(0.25, 0.3)
+    assert cores_found(both, cores, L, b) == 1.0
+    assert cores_found(np.concatenate([both, one]), cores, L, b) == 0.75  # 2 of 2, then 1 of 2
+    assert cores_found(np.zeros_like(both), cores, L, b) == 0.0
+    assert cores_found(-both, cores, L, b) == 0.0  # opposite signs: not these dislocations
+    shifted = np.roll(both, nx // 4, axis=3)  # 9 Å away along x: outside the 4 Å square
+    assert cores_found(shifted, cores, L, b) == 0.0
+    assert np.isnan(cores_found(both, cores[2:], L, b))

@@ -35,7 +35,7 @@ import xarray as xr
 from nyegan.contracts import DATASET
 from nyegan.gan import baselines
 from nyegan.gan.config import GanSettings
-from nyegan.gan.fieldmetrics import as_2d, compare
+from nyegan.gan.fieldmetrics import as_2d, compare, cores_found
 from nyegan.io import write_json
 from nyegan.io.atomic import atomic_path
 
@@ -166,7 +166,8 @@ def leave_one_out(real: np.ndarray, gb_frac, lengths, stiffness: np.ndarray, sch
 def _case_data(ds, case):
     sel = ds["case"].values.astype(str) == case
     return {key: ds[key].values[sel] for key in ("alpha", "cond", "cell_lengths", "gb_frac", "cores", "tilt_axis",
-                                                 "plane", "misorientation_deg", "correspondence_angle_deg")}  # fmt: skip
+                                                 "plane", "misorientation_deg", "correspondence_angle_deg",
+                                                 "burgers_box")}  # fmt: skip
 
 
 def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n_samples: int, stiffness_cubic,
@@ -248,6 +249,9 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             for method, f in fields.items():
                 m = compare(f, real, gbf, float(L[1]), train=train_alpha)
                 m["stress"] = stress_error(f, real, L, C, scheme, gbf)
+                found = cores_found(f, d["cores"][0], L, d["burgers_box"][0])  # the cores every method was given
+                if np.isfinite(found):
+                    m["cores_found"] = found
                 if method == "nearest":
                     m["nearest_case"] = near_case
                 results[case][method].append(m)
@@ -364,6 +368,7 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "coverage 0 = every atomistic microstate reproduced by some sample, 1 = a zero field; "
         "spread 1 = samples as diverse as the relaxed microstates; "
         "memorisation < 1 = closer to training than to the truth; "
+        "cores_found 1 = every dislocation of a boundary + dislocation cell drawn where it is, 0 = none; "
         "other_state = each relaxed microstate scored against the others of its boundary (the floor)",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
@@ -403,7 +408,8 @@ def figure_cases(per_case: dict, examples: dict, per_regime: int = 1, extra=()) 
 
 
 def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "period",
-                                          "energy_distance", "coverage", "spread", "stress", "memorisation")) -> str:  # fmt: skip
+                                          "energy_distance", "coverage", "spread", "stress", "memorisation",
+                                          "cores_found")) -> str:  # fmt: skip
     """Markdown table: regime × method × metric medians over held-out cases, then the generators' win rates."""
     lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for regime_name, row in result["summary"].items():

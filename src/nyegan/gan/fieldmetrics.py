@@ -28,7 +28,11 @@ atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predi
   samples' scatter over the atomistic microstates' — 1 for an ensemble as diverse as the relaxed states, above 1
   overdispersed; NaN with fewer than two samples on either side;
 - ``memorisation``: mean over generated samples of (distance to the nearest *training* field) / (distance to
-  the nearest atomistic field of this condition); below 1 means closer to the training data than to the truth.
+  the nearest atomistic field of this condition); below 1 means closer to the training data than to the truth;
+- ``cores_found`` (cells with dislocations, :func:`cores_found`): fraction of the atomistic cores whose Burgers
+  vector the field carries where the core is, the dataset's own presence test
+  (``nyegan.dataset.assemble.dislocations_present``), averaged over samples: 1 when every dislocation is drawn
+  in place, 0 for a field without cores.
 """
 
 from __future__ import annotations
@@ -191,3 +195,19 @@ def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
         dt, _ = slab_aligned_distances(g, as_2d(train), full_w, gb_frac)
         out["memorisation"] = float(np.mean(np.sqrt(dt.min(axis=1)) / np.maximum(np.sqrt(dgr.min(axis=1)), 1e-300)))
     return out
+
+
+def cores_found(fields, cores, lengths, burgers_box) -> float:
+    """Mean over the samples of ``fields`` (N, 3, 3, nx, ny[, nz]) of the fraction of ``cores`` (K, 3: x_frac,
+    y_frac, sign; NaN rows none) present in the sample: line-z content of at least half the core's Burgers vector
+    ``burgers_box`` (Å) within 4 Å of it; NaN when no core is given. Cores are not shifted: a generator receives
+    them as inputs and is asked to draw them there."""
+    from nyegan.dataset.assemble import dislocations_present
+
+    cores = np.asarray(cores, float)
+    valid = np.isfinite(cores).all(axis=1)
+    if not valid.any():
+        return float("nan")
+    g = as_2d(fields)
+    found = [dislocations_present(f, cores[valid], lengths, burgers_box, 2).mean() for f in g]
+    return float(np.mean(found))
