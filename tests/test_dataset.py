@@ -332,33 +332,71 @@ def test_ensemble_file_gives_the_frank_bilby_content_of_its_lattice_corresponden
     assert len(rows) == 1 and rows[0]["relative_error"] < 1e-9
 
 
-def test_dislocations_that_left_their_build_position_are_dropped_from_the_core_inputs(tmp_path):
+def test_core_inputs_follow_the_dislocations_of_the_relaxed_field(tmp_path):
     # a dipole whose cores sit where the metadata says keeps them; the same field with metadata positions a
-    # quarter cell away (as after a dislocation glided into a boundary or annihilated during the relaxation)
-    # gives a warning naming the case and no core inputs there: Burgers content measured around each core
+    # quarter cell away (as after the dislocations glided during the relaxation) gives a warning naming the case
+    # and core inputs where the field has them; a field with no dislocation (annihilated) leaves no core input
     import json
 
-    from nyegan.dataset.assemble import dislocations_present
+    from nyegan.dataset.cores import dislocations_present
 
     Lx, Ly = 30.0, 40.0
     nye, meta = [], []
-    for name, (fx, fy) in (("kept", (0.5, 0.25)), ("moved", (0.0, 0.5))):
+    for name, (fx, fy) in (("kept", (0.5, 0.25)), ("moved", (0.0, 0.5)), ("annihilated", (0.5, 0.25))):
         n, m = synthetic.write_case(tmp_path, name, "dislocation", lengths=(Lx, Ly, 4.0), grid=(32, 32), seed=1)
         md = json.loads(m.read_text())
         md["dislocations"] = [
             {"position": [fx * Lx, fy * Ly], "sign": 1},
             {"position": [fx * Lx, (fy + 0.5) * Ly], "sign": -1},
         ]
+        if name == "annihilated":
+            md["burgers_box"] = [0.0, 0.0, 2.86]  # the field's dipole is edge (b along x): no such screw dislocation
         m.write_text(json.dumps(md))
         nye.append(n)
         meta.append(m)
-    with pytest.warns(UserWarning, match=r"case moved: dislocations not in the relaxed field .*state 0: 2 of 2"):
+    with pytest.warns(UserWarning) as warned:
         ds = build_dataset(nye, meta, tmp_path / "d.nc", grid=(32, 32), heldout_misorientations=[])
+    text = " ".join(str(w.message) for w in warned)
+    assert (
+        "case moved: dislocations not in the relaxed field where the build put them (state 0: 2 moved, 0 lost" in text
+    )
+    assert "case annihilated: dislocations not in the relaxed field" in text and "0 moved, 2 lost of 2" in text
+    assert "case kept" not in text
     cores = {str(c): ds.cores.values[k] for k, c in enumerate(ds.case.values)}
-    assert np.isfinite(cores["kept"][:2, 0]).all() and np.isnan(cores["moved"][:, 0]).all()
+    assert np.isnan(cores["annihilated"][:, 0]).all()
+    # the moved cores sit on the field's dislocations, within one grid step of them, with their signs
+    step = np.array([1 / 32, 1 / 32])
+    for got, want in zip(cores["moved"][:2], cores["kept"][:2]):
+        assert np.all(np.abs((got[:2] - want[:2] + 0.5) % 1.0 - 0.5) <= step + 1e-9) and got[2] == want[2]
     # the check itself: the sign matters (a core of the opposite sign is not the dislocation asked for)
     alpha = synthetic.dislocation_dipole_field((2.86, 0.0, 0.0), (Lx, Ly), (32, 32), noise=0.0)
     full = np.zeros((3, 3, 32, 32))
     full[:, 2] = alpha[:, 2]
     at = np.array([[0.5, 0.25, 1.0], [0.5, 0.75, -1.0], [0.5, 0.25, -1.0], [np.nan] * 3])
     assert dislocations_present(full, at, (Lx, Ly), (2.86, 0.0, 0.0), 2).tolist() == [True, True, False, False]
+
+
+def test_locate_cores_moves_glided_dislocations_and_drops_absorbed_ones():
+    from nyegan.dataset.cores import BOUNDARY_CLEARANCE_A, dislocations_present, locate_cores
+
+    Lx, Ly, n = 40.0, 80.0, 64
+    b = (2.86, 0.0, 0.0)
+    gb = np.array([0.25, 0.75])
+    blobs = ((0.5, 0.45), (0.2, 0.25 + 0.5 * BOUNDARY_CLEARANCE_A / Ly))  # +b in the grain, -b at 3.5 Å from gb 1
+    alpha = synthetic.dislocation_dipole_field(b, (Lx, Ly), (n, n), positions=blobs, noise=0.0)
+    field = np.zeros((3, 3, n, n))
+    field[:, 2] = alpha[:, 2]
+    # +b where it is; +b that glided 10 Å along x; -b near the boundary (absorbed); a second +b claiming the
+    # same blob as the first; a +b asked where the -b is
+    cores = np.array([[0.5, 0.45, 1.0], [np.nan] * 3])
+    assert np.array_equal(locate_cores(field, cores, (Lx, Ly), b, 2, gb), cores, equal_nan=True)
+    glided = locate_cores(field, np.array([[0.25, 0.45, 1.0]]), (Lx, Ly), b, 2, gb)
+    assert abs(glided[0, 0] - 0.5) <= 1 / n and abs(glided[0, 1] - 0.45) <= 1 / n and glided[0, 2] == 1.0
+    assert dislocations_present(field, glided, (Lx, Ly), b, 2).all()
+    absorbed = locate_cores(field, np.array([[0.6, 0.4, -1.0]]), (Lx, Ly), b, 2, gb)
+    assert np.isnan(absorbed).all()
+    # without boundaries the same -b is found
+    assert np.isfinite(locate_cores(field, np.array([[0.6, 0.4, -1.0]]), (Lx, Ly), b, 2)).all()
+    two = locate_cores(field, np.array([[0.25, 0.45, 1.0], [0.75, 0.45, 1.0]]), (Lx, Ly), b, 2, gb)
+    assert np.isfinite(two[0]).all() and np.isnan(two[1]).all()  # one dislocation, one core input
+    assert np.isnan(locate_cores(-field, np.array([[0.25, 0.45, 1.0]]), (Lx, Ly), b, 2, gb)).all()

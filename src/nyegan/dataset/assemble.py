@@ -36,6 +36,7 @@ from nyegan import fieldops
 from nyegan.contracts import DATASET, NYE_FIELD, STRUCTURE
 from nyegan.dataset.align import alignment_shifts
 from nyegan.dataset.conditions import FEATURES, condition_vector, periods_along_x
+from nyegan.dataset.cores import locate_cores
 from nyegan.dataset.resample import fourier_resample, fractional_shift
 from nyegan.dataset.split import assign_splits
 from nyegan.nye.output import frame_as_field
@@ -141,38 +142,6 @@ def core_fractions(meta: dict, attrs: dict, L: np.ndarray) -> np.ndarray:
     return out
 
 
-CORE_CHECK_RADIUS_A = 4.0  # half-side of the square around a core whose Burgers content is measured
-CORE_CHECK_FRACTION = 0.5  # fraction of its Burgers vector a dislocation must show there to count as present
-
-
-def dislocations_present(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_box, dim: int) -> np.ndarray:
-    """(K,) bool: whether each core of ``cores`` (K, 3: x_frac, y_frac, sign; NaN rows none) carries its Burgers
-    vector in the relaxed field: the line-z content ∫ α_iz dA over a square of half-side CORE_CHECK_RADIUS_A Å
-    around it, projected on sign · ``burgers_box`` (Å), is at least CORE_CHECK_FRACTION of |b|². A dislocation
-    that glided into a boundary or annihilated with its partner during the relaxation is not where the build
-    metadata put it, and an input map drawing it there would teach a generator that cores and maps disagree."""
-    b = np.asarray(burgers_box, float)
-    out = np.zeros(len(cores), dtype=bool)
-    if not np.any(b):
-        return out
-    col = np.asarray(alpha, float)[:, 2]
-    if dim == 3:
-        col = col.mean(-1)
-    nx, ny = col.shape[1:3]
-    L = np.asarray(lengths, float)
-    x = (np.arange(nx) + 0.5) / nx
-    y = (np.arange(ny) + 0.5) / ny
-    for k, (cx, cy, sign) in enumerate(cores):
-        if not np.all(np.isfinite((cx, cy, sign))):
-            continue
-        dx = np.abs((x - cx + 0.5) % 1.0 - 0.5) * L[0]
-        dy = np.abs((y - cy + 0.5) % 1.0 - 0.5) * L[1]
-        box = (dx[:, None] <= CORE_CHECK_RADIUS_A) & (dy[None, :] <= CORE_CHECK_RADIUS_A)
-        content = (col * box[None]).sum(axis=(1, 2)) * (L[0] / nx) * (L[1] / ny)  # Å
-        out[k] = float(content @ (sign * b)) >= CORE_CHECK_FRACTION * float(b @ b)
-    return out
-
-
 def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> dict:
     """Every sample of one case on the common grid, canonicalised and measured."""
     meta = STRUCTURE.read(meta_path)
@@ -183,7 +152,7 @@ def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> d
     periods = periods_along_x(meta, L, dim)
     lengths = L[:dim]
     cores0 = core_fractions(meta, attrs, L)
-    out, lost = [], []
+    out, moves = [], []
     for s in range(fields.shape[0]):
         alpha = fourier_resample(fields[s], tuple(grid))
         if has_gb:
@@ -206,21 +175,25 @@ def _prepare_case(nye_path, meta_path, grid, dim, scheme, project, align_x) -> d
         if project:
             alpha = fieldops.project_divfree(alpha, lengths, dim, scheme)
         if "burgers_box" in meta and np.isfinite(cores[:, 0]).any():
-            present = dislocations_present(alpha, cores, L, meta["burgers_box"], dim)
-            missing = np.isfinite(cores[:, 0]) & ~present
-            if missing.any():
-                lost.append(f"state {len(out)}: {int(missing.sum())} of {int(np.isfinite(cores[:, 0]).sum())}")
-                cores[missing] = np.nan
+            before = cores.copy()
+            cores = locate_cores(alpha, cores, L, meta["burgers_box"], dim, gb_frac if has_gb else None)
+            n_lost = int((np.isfinite(before[:, 0]) & np.isnan(cores[:, 0])).sum())
+            n_moved = int((np.isfinite(cores[:, 0]) & np.any(cores[:, :2] != before[:, :2], axis=1)).sum())
+            if n_lost or n_moved:
+                moves.append(
+                    f"state {len(out)}: {n_moved} moved, {n_lost} lost of {int(np.isfinite(before[:, 0]).sum())}"
+                )
         at = torch.from_numpy(alpha)[None]
         content = content_mod.slab_content(at, torch.tensor(gb_frac)[None], torch.tensor([L[1]]), dim)[0].numpy()
         out.append(dict(alpha=alpha.astype(np.float32), gb_frac=gb_frac, content=content, div_residual_raw=raw_div, cores=cores,
                         x_shift=x_shift, masked_fraction=float(attrs["_masked_fraction"][s]), rank=int(attrs["_rank"][s]),
                         **{k: float(attrs["_labels"][k][s]) for k in STATE_LABELS}))  # fmt: skip
-    if lost:
+    if moves:
         warnings.warn(
             f"dataset: case {meta.get('case', Path(nye_path).stem)}: dislocations not in the relaxed field where the "
-            f"build put them (glided into a boundary or annihilated; {'; '.join(lost)}): left out of the core inputs "
-            f"of those samples; a larger cell along y or a smaller distance_to_gb keeps them",
+            f"build put them ({'; '.join(moves)}): the core inputs of those samples follow the ones that glided "
+            f"and leave out the lost ones (annihilated or absorbed by a boundary; nyegan.dataset.cores); a "
+            f"taller cell along y or a smaller distance_to_gb keeps them",
             stacklevel=2,
         )
     c0 = out[0]["content"]
@@ -360,7 +333,8 @@ def build_dataset(
             "gb_frac": (("sample", "boundary"), sample_array("gb_frac"),
                         {"long_name": "fractional y of the two boundaries after canonical shift"}),
             "cores": (("sample", "core", "core_field"), np.stack([s["cores"] for s in samples]),
-                      {"long_name": "dislocation cores on the dataset grid: fractional x, fractional y, sign (NaN: none)"}),
+                      {"long_name": "dislocation cores where the relaxed field has them (nyegan.dataset.cores) on the "
+                                     "dataset grid: fractional x, fractional y, sign (NaN: none)"}),
             "x_shift": ("sample", sample_array("x_shift"),
                         {"long_name": "fractional x shift applied to align the boundary modulation (align_x)"}),
             "has_gb": ("sample", np.array([int(recs[i]["has_gb"]) for i in idx], dtype=np.int8)),

@@ -31,7 +31,7 @@ atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predi
   the nearest atomistic field of this condition); below 1 means closer to the training data than to the truth;
 - ``cores_found`` (cells with dislocations, :func:`cores_found`): fraction of the atomistic cores whose Burgers
   vector the field carries where the core is, the dataset's own presence test
-  (``nyegan.dataset.assemble.dislocations_present``), averaged over samples: 1 when every dislocation is drawn
+  (``nyegan.dataset.cores.dislocations_present``), averaged over samples: 1 when every dislocation is drawn
   in place, 0 for a field without cores.
 """
 
@@ -202,7 +202,7 @@ def cores_found(fields, cores, lengths, burgers_box) -> float:
     y_frac, sign; NaN rows none) present in the sample: line-z content of at least half the core's Burgers vector
     ``burgers_box`` (Å) within 4 Å of it; NaN when no core is given. Cores are not shifted: a generator receives
     them as inputs and is asked to draw them there."""
-    from nyegan.dataset.assemble import dislocations_present
+    from nyegan.dataset.cores import dislocations_present
 
     cores = np.asarray(cores, float)
     valid = np.isfinite(cores).all(axis=1)
