@@ -243,3 +243,17 @@ def test_cores_found_counts_the_dislocations_drawn_in_place():
     shifted = np.roll(both, nx // 4, axis=3)  # 9 Å away along x: outside the 4 Å square
     assert cores_found(shifted, cores, L, b) == 0.0
     assert np.isnan(cores_found(both, cores[2:], L, b))
+
+
+def test_volterra_cores_carry_each_burgers_vector_where_given():
+    from nyegan.gan.fieldmetrics import cores_found
+
+    L, grid, b = np.array([36.0, 150.0]), (32, 64), np.array([1.43, 0.0, 2.48])  # a mixed dislocation
+    cores = np.array([[0.1, 0.3, 1.0], [0.6, 0.7, -1.0], [np.nan] * 3])
+    f = baselines.volterra_cores(cores, b, L, grid, width=1.0)
+    assert f.shape == (1, 3, 3, *grid) and not f[:, :, :2].any()  # only the line-z column
+    dA = L[0] / grid[0] * L[1] / grid[1]
+    lower = (np.arange(grid[1]) + 0.5) / grid[1] < 0.5
+    assert np.allclose(f[0, :, 2][:, :, lower].sum(axis=(1, 2)) * dA, b)  # +b in the lower half of the cell
+    assert np.allclose(f[0, :, 2].sum(axis=(1, 2)) * dA, 0.0)  # the dipole has no net content
+    assert cores_found(f, cores, np.r_[L, 8.0], b) == 1.0

@@ -12,6 +12,9 @@
   misorientation from the nearest delimiting boundary; the generator's secondary-wall map,
   ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width fitted on the training boundaries
   (:func:`fit_secondary_wall`);
+- :func:`volterra_cores` (added to the dislocation wall in cells with dislocations, method ``wall_cores``): each
+  dislocation the cell is given, at its core position, as a Gaussian core of the wall's fitted width carrying
+  its signed Burgers vector in α_iz (its Volterra content, no core structure);
 - :func:`nearest_training`: the fields of the training boundary with the same tilt axis and the nearest
   misorientation, as they are or mirrored in x (pseudo-tensor law), whichever matches the target better (an
   optimistic choice for the baseline);
@@ -66,6 +69,27 @@ def dislocation_wall(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
     w = wall_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
                  torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), width=width)  # fmt: skip
     out[:, 1, 2] = w.numpy()
+    return out
+
+
+def volterra_cores(cores, burgers_box, lengths, grid, width: float) -> np.ndarray:
+    """(1, 3, 3, nx, ny) 1/Å: α_iz = Σ_k s_k b_i g_k with g_k a periodic Gaussian of ``width`` Å normalised to a unit
+    integral on the grid, at each core (K, 3: x_frac, y_frac, sign; NaN rows none) of one cell; ``burgers_box``
+    (3,) Å, ``lengths`` (Lx, Ly) Å. Every core carries exactly its Burgers vector."""
+    nx, ny = (int(g) for g in grid)
+    L = np.asarray(lengths, float)[:2]
+    x = (np.arange(nx) + 0.5) / nx
+    y = (np.arange(ny) + 0.5) / ny
+    total = np.zeros((nx, ny))
+    for cx, cy, sign in np.asarray(cores, float):
+        if not np.all(np.isfinite((cx, cy, sign))):
+            continue
+        dx = ((x - cx + 0.5) % 1.0 - 0.5) * L[0]
+        dy = ((y - cy + 0.5) % 1.0 - 0.5) * L[1]
+        g = np.exp(-(dx[:, None] ** 2 + dy[None, :] ** 2) / (2.0 * width**2))
+        total += sign * g / (g.sum() * (L[0] / nx) * (L[1] / ny))
+    out = np.zeros((1, 3, 3, nx, ny))
+    out[0, :, 2] = np.asarray(burgers_box, float)[:, None, None] * total[None]
     return out
 
 

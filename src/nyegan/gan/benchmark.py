@@ -6,7 +6,8 @@ is *interpolation* when training boundaries of its axis lie on both sides of its
 *extrapolation*. Boundary + dislocation cells are held out by distance (all cells at one distance from the
 boundary). For every fold and seed the generator is trained on the rest (``nyegan.gan.train``), and so is the
 deterministic regressor (``nyegan.gan.regressor``); the dislocation-wall baseline fits its core width on the
-training boundaries. Each trained generator is sampled at every temperature asked for (method ``wgan`` at 1,
+training boundaries, and in cells with dislocations it is also scored with their Volterra cores added
+(``wall_cores``, ``nyegan.gan.baselines.volterra_cores``). Each trained generator is sampled at every temperature asked for (method ``wgan`` at 1,
 ``wgan@0.5`` at 0.5, ...: the standard deviation of its random draws). Every method is then scored on every held-out case by ``nyegan.gan.fieldmetrics.compare``
 (per component, each normalised by its own atomistic norm) and by the FDM stress error
 (``nyegan.stress.solve``). A reference row, ``other_state``, scores each relaxed microstate of a held-out
@@ -40,7 +41,7 @@ from nyegan.io import write_json
 from nyegan.io.atomic import atomic_path
 
 GENERATORS = ("wgan", "diffusion")
-BASELINES = ("regressor", "wall", "structural_units", "frank_bilby", "nearest")
+BASELINES = ("regressor", "wall", "wall_cores", "structural_units", "frank_bilby", "nearest")
 REFERENCE = "other_state"  # the relaxed ensemble scored against itself, leave one out
 
 
@@ -235,6 +236,9 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                                                                grid, width, sec_width, sec_amp),  # fmt: skip
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
+            if np.isfinite(d["cores"][0]).all(axis=1).any():  # cells with dislocations: the wall plus their cores
+                fields["wall_cores"] = fields["wall"] + baselines.volterra_cores(d["cores"][0], d["burgers_box"][0],
+                                                                                 L, grid, width)  # fmt: skip
             near, near_case = baselines.nearest_training(
                 d["tilt_axis"][0], float(d["misorientation_deg"][0]), ds_fold["tilt_axis"].values[tr],
                 ds_fold["misorientation_deg"].values[tr], ds_fold["case"].values.astype(str)[tr], train_alpha, as_2d(real))  # fmt: skip
