@@ -248,6 +248,45 @@ def test_wall_residual_of_a_zero_network_is_the_wall():
     assert float(alpha[0, 0, 2].abs().max()) == 0.0 and float(alpha[0, 2, 2].abs().max()) == 0.0
 
 
+def test_core_residual_of_a_zero_network_is_the_volterra_field_of_the_given_dislocations():
+    # gan.core_residual: a zero network draws each given dislocation with exactly its Burgers vector, where it is
+    # (the dataset's own presence test finds them); a cell without dislocations gets nothing
+    from dataclasses import replace
+
+    from nyegan.dataset.conditions import FEATURES, INDEX
+    from nyegan.dataset.cores import dislocations_present
+    from nyegan.gan.config import GanSettings
+    from nyegan.gan.module import GeometryMaps
+
+    nx, ny = 32, 64
+    L = torch.tensor([[36.0, 150.0]] * 2)
+    gbf = torch.tensor([[0.25, 0.75]] * 2)
+    b_feat = torch.tensor([0.25, 0.0, 0.4330127])  # burgers_box / a0 of a mixed dislocation
+    cond = torch.zeros(2, len(FEATURES))
+    cond[:, INDEX["kind_gb_dislocation"]] = 1.0
+    cond[0, INDEX["burgers_x"] : INDEX["burgers_z"] + 1] = b_feat
+    cores = torch.full((2, 4, 3), float("nan"))
+    cores[0, 0] = torch.tensor([0.2, 0.35, 1.0])
+    cores[0, 1] = torch.tensor([0.7, 0.65, -1.0])
+    scale = torch.full((3, 3), 0.02)
+    maps = GeometryMaps((nx, ny), 2, 0.07)(cond, gbf, L, cores)
+    hp = replace(GanSettings.defaults().model, core_residual=True, wall_residual=False, localise=False)
+    raw = physics.network_field(torch.zeros(2, 3, nx, ny), maps, cond, L, hp, scale)
+    alpha = raw * scale[:, 2].reshape(1, 3, 1, 1)  # 1/Å
+    b = (b_feat * physics.AL_A0).double()
+    dA = 36.0 / nx * 150.0 / ny
+    lower = ((torch.arange(ny) + 0.5) / ny) < 0.5
+    torch.testing.assert_close(alpha[0][:, :, lower].sum(dim=(1, 2)).double() * dA, b, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(alpha[0].sum(dim=(1, 2)).double() * dA, torch.zeros(3, dtype=b.dtype), atol=1e-5, rtol=0)
+    field = np.zeros((3, 3, nx, ny))
+    field[:, 2] = alpha[0].numpy()
+    assert dislocations_present(field, cores[0].numpy(), (36.0, 150.0), b.numpy(), 2)[:2].all()
+    assert float(alpha[1].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="alpha_scale"):
+        physics.network_field(torch.zeros(2, 3, nx, ny), maps, cond, L, hp)
+    assert not physics.applicable(replace(hp, physics="penalty"), 2).core_residual
+
+
 def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
     # gan.localise: whatever the network outputs, the field far from the boundaries (perfect crystal) is ~0,
     # while the slab contents stay the Frank-Bilby ones

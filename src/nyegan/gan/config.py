@@ -91,6 +91,7 @@ class ModelHParams:
     align_slabs: bool
     wall_map: bool
     wall_residual: bool
+    core_residual: bool
     localise: bool
     periodic_x: bool
     band_limit_A: float

@@ -119,6 +119,8 @@ class NyeDiffusion(IterationState, pl.LightningModule):
         x0 = self.to_channels(real, lengths)
         if o.wall_residual:  # the model diffuses the correction to the wall map
             x0 = physics.add_wall(x0, maps, sign=-1.0)
+        if o.core_residual:  # ... and to the Volterra cores
+            x0 = physics.add_cores(x0, maps, cond, self.alpha_scale, sign=-1.0)
         B = x0.shape[0]
         t = torch.rand(B, device=self.device, generator=self._rng)
         ab = cosine_alpha_bar(t).reshape((B,) + (1,) * (x0.ndim - 1))
@@ -159,7 +161,7 @@ class NyeDiffusion(IterationState, pl.LightningModule):
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
         # the sampled correction, masked, filtered and on the wall as set
-        x = physics.network_field(x, maps, cond_raw, lengths, self.hp)
+        x = physics.network_field(x, maps, cond_raw, lengths, self.hp, self.alpha_scale)
         return self.from_channels(x, cond_raw, lengths, gb_frac).float()
 
     def validation_step(self, batch, batch_idx):

@@ -153,7 +153,7 @@ class NyeGAN(IterationState, pl.LightningModule):
         z, noise = latent
         maps = self.maps(cond_raw, gb_frac, lengths, cores) if maps is None else maps
         raw = self.generator(maps, self.normalise(cond_raw), z, noise)
-        raw = physics.network_field(raw, maps, cond_raw, lengths, self.hp)
+        raw = physics.network_field(raw, maps, cond_raw, lengths, self.hp, self.alpha_scale)
         return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond_raw, self.alpha_scale,
                                           self.w_scale, self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 

@@ -45,14 +45,14 @@ def targets_from_condition(cond_raw: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 def applicable(hp, dim: int):
     """``hp`` with the options that act on the α_iz maps of the 2D built-in physics (``align_slabs``,
-    ``localise``, ``wall_residual``, ``in_plane_2d``) switched off where they do not apply (3D fields,
+    ``localise``, ``wall_residual``, ``core_residual``, ``in_plane_2d``) switched off where they do not apply (3D fields,
     ``physics: penalty``), and ``wall_residual`` off without ``wall_map``; an unknown physics mode is refused."""
     if hp.physics not in MODES:
         raise ValueError(f"gan.physics = {hp.physics!r}: choose one of {MODES}")
     column = output_channels(hp.physics, dim) == 3
     return replace(hp, align_slabs=hp.align_slabs and column, localise=hp.localise and column,
                    wall_residual=hp.wall_residual and hp.wall_map and column,
-                   in_plane_2d=hp.in_plane_2d and column)  # fmt: skip
+                   core_residual=hp.core_residual and column, in_plane_2d=hp.in_plane_2d and column)  # fmt: skip
 
 
 def envelope(maps: torch.Tensor) -> torch.Tensor:
@@ -62,12 +62,13 @@ def envelope(maps: torch.Tensor) -> torch.Tensor:
 
 
 def network_field(raw: torch.Tensor, maps: torch.Tensor, cond_raw: torch.Tensor, lengths: torch.Tensor,
-                  hp) -> torch.Tensor:  # fmt: skip
+                  hp, alpha_scale: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """The networks' output channels as the physics layer takes them: ``gan.localise`` multiplies them by the
     :func:`envelope` (a Nye field vanishes in perfect crystal: no noise or smear in the grains),
     ``gan.periodic_x`` keeps the x modes of a boundary cell's period (:func:`periodic_projection`; ``cond_raw``:
     the batch's raw conditions), ``gan.band_limit_A`` removes wavelengths shorter than that (:func:`band_limit`;
-    ``lengths``: (B, ≥ dim) cell lengths, Å), then ``gan.wall_residual`` adds the wall map (:func:`add_wall`)."""
+    ``lengths``: (B, ≥ dim) cell lengths, Å), then ``gan.wall_residual`` adds the wall map (:func:`add_wall`) and
+    ``gan.core_residual`` the Volterra cores (:func:`add_cores`, which needs the dataset's ``alpha_scale``)."""
     if hp.localise:
         raw = raw * envelope(maps).to(raw.dtype)
     if hp.periodic_x:
@@ -76,6 +77,8 @@ def network_field(raw: torch.Tensor, maps: torch.Tensor, cond_raw: torch.Tensor,
         raw = band_limit(raw, lengths, hp.band_limit_A)
     if hp.wall_residual:
         raw = add_wall(raw, maps)
+    if hp.core_residual:
+        raw = add_cores(raw, maps, cond_raw, alpha_scale)
     return raw
 
 
@@ -133,6 +136,31 @@ def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.
     units): raw + sign × wall in that channel (sign −1 turns a field into the correction a diffusion model learns)."""
     wall = maps[:, N_CHANNELS : N_CHANNELS + 1].to(raw.dtype)
     return torch.cat([raw[:, :1], raw[:, 1:2] + sign * wall, raw[:, 2:]], dim=1)
+
+
+AL_A0 = 4.05  # Å: converts the burgers_* features (burgers_box / a0) back to Å for the Volterra cores
+
+
+def core_prior(maps: torch.Tensor, cond_raw: torch.Tensor, alpha_scale: torch.Tensor) -> torch.Tensor:
+    """(B, 3, *grid): the Volterra field α_iz = b_i Σ_k s_k g_k of the cell's dislocations over the dataset's α_iz
+    scale, g_k the core blob of the ``cores_signed`` input map (a Gaussian of ``CORE_WIDTH_A``, peak 1) divided by
+    2π w² so that each core carries exactly its Burgers vector b = ``burgers_*`` × a0 (aluminium's a0; cells without
+    dislocations give 0)."""
+    from nyegan.gan.inputs import CORE_WIDTH_A
+
+    signed = maps[:, CHANNELS.index("cores_signed")].float() / (2.0 * math.pi * CORE_WIDTH_A**2)  # 1/Å² per core
+    b = cond_raw[:, INDEX["burgers_x"] : INDEX["burgers_z"] + 1].float() * AL_A0  # (B, 3) Å
+    col = b.reshape(b.shape + (1,) * (maps.ndim - 2)) * signed[:, None]
+    return col / alpha_scale[:, 2].float().reshape((1, 3) + (1,) * (maps.ndim - 2))
+
+
+def add_cores(raw: torch.Tensor, maps: torch.Tensor, cond_raw: torch.Tensor, alpha_scale, sign: float = 1.0):
+    """``gan.core_residual``: the network's α_iz channels become corrections to :func:`core_prior` (sign −1: the
+    correction a diffusion model learns)."""
+    if alpha_scale is None:
+        raise ValueError("gan.core_residual needs the dataset's alpha_scale: pass it to network_field")
+    prior = core_prior(maps, cond_raw, alpha_scale).to(raw.dtype)
+    return torch.cat([raw[:, :3] + sign * prior, raw[:, 3:]], dim=1)
 
 
 def output_channels(mode: str, dim: int, in_plane: bool = False) -> int:

@@ -45,7 +45,7 @@ class RegressorModel(torch.nn.Module):
     def forward(self, cond, lengths, gb_frac, cores):
         maps = self.maps(cond, gb_frac, lengths, cores)
         raw = self.net(maps, (cond - self.cond_mean) / self.cond_std)
-        raw = physics.network_field(raw, maps, cond, lengths, self.hp)
+        raw = physics.network_field(raw, maps, cond, lengths, self.hp, self.alpha_scale)
         return physics.fields_from_output(raw, self.hp.physics, lengths, gb_frac, cond, self.alpha_scale, 1.0,
                                           self.dim, self.scheme, self.hp.content_width)  # fmt: skip
 
