@@ -243,6 +243,9 @@ def test_cores_found_counts_the_dislocations_drawn_in_place():
     shifted = np.roll(both, nx // 4, axis=3)  # 9 Å away along x: outside the 4 Å square
     assert cores_found(shifted, cores, L, b) == 0.0
     assert np.isnan(cores_found(both, cores[2:], L, b))
+    # each sample scored against the cores it was given (a state that lost one of them asks for fewer)
+    per_sample = np.stack([cores, np.array([cores[0], [np.nan] * 3, [np.nan] * 3])])
+    assert cores_found(np.concatenate([both, one]), per_sample, L, b) == 1.0
 
 
 def test_volterra_cores_carry_each_burgers_vector_where_given():

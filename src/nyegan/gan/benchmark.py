@@ -229,6 +229,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             C = box_stiffness(*stiffness_cubic, _median_rotation(d["tilt_axis"][0], d["plane"][0],
                                                                   float(d["correspondence_angle_deg"][0] or 0.0)))  # fmt: skip
             fields = {g: gen["alpha"].values[gen["case"].values.astype(str) == case] for g, gen in generated.items()}
+            given = {g: gen["cores"].values[gen["case"].values.astype(str) == case] for g, gen in generated.items()}
             fields |= {
                 "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
@@ -253,7 +254,9 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             for method, f in fields.items():
                 m = compare(f, real, gbf, float(L[1]), train=train_alpha)
                 m["stress"] = stress_error(f, real, L, C, scheme, gbf)
-                found = cores_found(f, d["cores"][0], L, d["burgers_box"][0])  # the cores every method was given
+                found = cores_found(
+                    f, given.get(method, d["cores"][0]), L, d["burgers_box"][0]
+                )  # the cores it was given
                 if np.isfinite(found):
                     m["cores_found"] = found
                 if method == "nearest":

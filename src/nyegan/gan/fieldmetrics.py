@@ -198,16 +198,18 @@ def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
 
 
 def cores_found(fields, cores, lengths, burgers_box) -> float:
-    """Mean over the samples of ``fields`` (N, 3, 3, nx, ny[, nz]) of the fraction of ``cores`` (K, 3: x_frac,
-    y_frac, sign; NaN rows none) present in the sample: line-z content of at least half the core's Burgers vector
-    ``burgers_box`` (Å) within 4 Å of it; NaN when no core is given. Cores are not shifted: a generator receives
-    them as inputs and is asked to draw them there."""
+    """Mean over the samples of ``fields`` (N, 3, 3, nx, ny[, nz]) of the fraction of their ``cores`` (K, 3: x_frac,
+    y_frac, sign; NaN rows none; or (N, K, 3), each sample's own) present in the sample: line-z content of at
+    least half the core's Burgers vector ``burgers_box`` (Å) within 4 Å of it; NaN when no sample is given a core.
+    Cores are not shifted: a method receives them as inputs and is asked to draw them there."""
     from nyegan.dataset.cores import dislocations_present
 
-    cores = np.asarray(cores, float)
-    valid = np.isfinite(cores).all(axis=1)
-    if not valid.any():
-        return float("nan")
     g = as_2d(fields)
-    found = [dislocations_present(f, cores[valid], lengths, burgers_box, 2).mean() for f in g]
-    return float(np.mean(found))
+    cores = np.asarray(cores, float)
+    per_sample = np.broadcast_to(cores, (len(g),) + cores.shape[-2:])
+    found = []
+    for f, c in zip(g, per_sample):
+        valid = np.isfinite(c).all(axis=1)
+        if valid.any():
+            found.append(dislocations_present(f, c[valid], lengths, burgers_box, 2).mean())
+    return float(np.mean(found)) if found else float("nan")
