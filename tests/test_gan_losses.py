@@ -81,13 +81,16 @@ def test_saved_hyper_parameters_missing_newer_keys_take_the_schema_defaults():
     from nyegan.gan.config import GanSettings, ModelHParams
 
     defaults = GanSettings.defaults().model
-    old = {k: v for k, v in asdict(defaults).items() if k not in ("rec_aligned", "secondary_wall_map")}
+    old = {k: v for k, v in asdict(defaults).items() if k not in ("rec_aligned", "secondary_wall_map", "core_residual")}
     old["nz"] = 7
     old["an_option_since_removed"] = 1.0
     hp = ModelHParams.from_saved(old)
     assert hp.nz == 7
     assert hp.rec_aligned == defaults.rec_aligned and hp.secondary_wall_map == defaults.secondary_wall_map
-    assert asdict(hp) == {**asdict(defaults), "nz": 7}
+    # an option whose default changes what a network computes: a model trained before it had it off
+    assert defaults.core_residual and not hp.core_residual
+    assert asdict(hp) == {**asdict(defaults), "nz": 7, "core_residual": False}
+    assert ModelHParams.from_saved(asdict(defaults)) == defaults  # a model saved with the key keeps its value
 
 
 def test_both_networks_train_with_the_aligned_error(tmp_path):

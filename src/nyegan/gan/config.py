@@ -106,8 +106,15 @@ class ModelHParams:
     @classmethod
     def from_saved(cls, saved: dict) -> ModelHParams:
         """The hyper-parameters saved in a checkpoint; keys the schema gained after it was written take their
-        schema defaults (the defaults live in the schema only), keys it has since lost are ignored."""
-        return _pick(cls, {**validate_section("gan", {}), **saved})
+        schema defaults (the defaults live in the schema only), except those in ``BEHAVIOUR_BEFORE`` whose default
+        changes what a model computes: they take the value that reproduces the model as it was trained. Keys the
+        schema has since lost are ignored."""
+        return _pick(cls, {**validate_section("gan", {}), **BEHAVIOUR_BEFORE, **saved})
+
+
+# options added with a default that changes a trained network's output: a checkpoint saved before them was trained
+# without them
+BEHAVIOUR_BEFORE = {"core_residual": False}
 
 
 @dataclass(frozen=True)
