@@ -298,7 +298,7 @@ def test_localised_output_vanishes_in_the_grains_and_keeps_the_content():
     from nyegan.gan.module import GeometryMaps
 
     class HP:
-        localise, wall_residual, periodic_x, band_limit_A = True, False, False, 0.0
+        localise, wall_residual, periodic_x, band_limit_A, core_residual = True, False, False, 0.0, False
 
     nx, ny = 16, 64
     cond = torch.zeros(1, len(FEATURES))
@@ -350,7 +350,7 @@ def test_periodic_projection_keeps_the_boundary_period_and_the_physics():
                                periodic.expand(3, nx, ny))  # fmt: skip
 
     class HP:
-        localise, wall_residual, periodic_x, band_limit_A = False, False, True, 0.0
+        localise, wall_residual, periodic_x, band_limit_A, core_residual = False, False, True, 0.0, False
 
     L = torch.tensor([[30.0, 80.0], [30.0, 80.0]])
     gbf = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
