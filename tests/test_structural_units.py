@@ -137,6 +137,17 @@ def test_secondary_wall_baseline_fit_recovers_amplitude_and_width():
     cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
     real = baselines.secondary_wall(cond, gbf, L, grid, width=2.0, amplitude=0.3)
     assert baselines.fit_secondary_wall(cond, gbf, L, real, grid) == (0.3, 2.0)
+    # boundary + dislocation cells (their detail also holds cores) do not enter the fit: the same boundaries drawn
+    # with another amplitude and width as such cells leave it where it was
+    other = cond.copy()
+    other[:, INDEX["kind_gb"]], other[:, INDEX["kind_gb_dislocation"]] = 0.0, 1.0
+    both = np.concatenate([cond, other, other])
+    mixed = np.concatenate([real] + 2 * [baselines.secondary_wall(cond, gbf, L, grid, width=1.0, amplitude=1.0)])
+    g3, L3 = np.concatenate([gbf] * 3), np.concatenate([L] * 3)
+    assert baselines.fit_secondary_wall(both, g3, L3, mixed, grid) == (0.3, 2.0)
+    wall = baselines.dislocation_wall(both, g3, L3, grid, 1.0)  # the wall width alike
+    wall[len(cond) :] = baselines.dislocation_wall(both[len(cond) :], g3[len(cond) :], L3[len(cond) :], grid, 3.0)
+    assert baselines.fit_wall_width(both, g3, L3, wall, grid) == 1.0
     for k in range(len(cond)):
         assert compare(real[k : k + 1], real[k : k + 1], gbf[k], float(L[k, 1]))["detail_yz"] < 1e-6
         other = baselines.secondary_wall(cond[k : k + 1], gbf[k : k + 1], L[k : k + 1], grid, 2.0, 0.6)

@@ -93,12 +93,20 @@ def volterra_cores(cores, burgers_box, lengths, grid, width: float) -> np.ndarra
     return out
 
 
+def _boundary_cells(cond) -> np.ndarray:
+    """(N,) bool: cells that hold boundaries and nothing else (kind gb): the ones the boundary models are fitted on
+    (a boundary + dislocation cell's detail also holds its dislocation cores, which no wall draws)."""
+    return np.asarray(cond, float)[:, INDEX["kind_gb"]] > 0.5
+
+
 def fit_wall_width(cond, gb_frac, lengths, real, grid, widths=WALL_WIDTHS_A) -> float:
-    """The core width (Å) whose walls best match the training boundaries (mean detail error of α_yz)."""
+    """The core width (Å) whose walls best match the training boundaries (mean detail error of α_yz over the
+    boundary cells with a content)."""
     from nyegan.gan.fieldmetrics import compare
 
     best, best_err = widths[0], np.inf
-    sel = [k for k in range(len(cond)) if _content(cond[k : k + 1])[0] != 0]
+    pure = _boundary_cells(cond)
+    sel = [k for k in range(len(cond)) if pure[k] and _content(cond[k : k + 1])[0] != 0]
     for w in widths:
         errs = []
         for k in sel[:: max(1, len(sel) // 40)]:
@@ -145,13 +153,13 @@ def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: flo
 def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_AMPLITUDES,
                        widths=SECONDARY_WIDTHS_A) -> tuple[float, float]:  # fmt: skip
     """(amplitude, width Å) of :func:`secondary_wall` with the lowest median detail error of α_yz over the
-    training samples whose secondary dislocations are not lattice dislocations (at most about 200 of them: a
-    subsample of 40 left the fit to chance on the study); (1, 2 Å) when none has."""
+    training boundary cells (kind gb) whose secondary dislocations are not lattice dislocations (at most about
+    200 of them: a subsample of 40 left the fit to chance on the study); (1, 2 Å) when none has."""
     from nyegan.gan.fieldmetrics import compare
 
     cond = np.asarray(cond, float)
     sc, lattice = (v.numpy() for v in secondary_dislocations(torch.as_tensor(cond)))
-    sel = np.flatnonzero((sc != 0) & ~lattice)
+    sel = np.flatnonzero((sc != 0) & ~lattice & _boundary_cells(cond))
     sel = sel[:: max(1, len(sel) // 200)]
     if not len(sel):
         return 1.0, 2.0
