@@ -59,7 +59,8 @@ CHANNELS = (
     "sin_y",
 )
 N_CHANNELS = len(CHANNELS)
-WALL_BURGERS_A = 4.05 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
+AL_A0 = 4.05  # Å, aluminium: lengths the conditions give only as multiples of a0 (burgers_* = burgers_box / a0)
+WALL_BURGERS_A = AL_A0 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
 
 
