@@ -31,10 +31,12 @@ import torch
 from nyegan.dataset.conditions import INDEX
 from nyegan.gan.inputs import (
     WALL_BURGERS_A,
+    core_blobs,
     frank_bilby_line_map,
     secondary_dislocations,
     secondary_wall_map,
     units_map,
+    volterra_field,
     wall_map,
 )
 
@@ -73,23 +75,17 @@ def dislocation_wall(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
 
 
 def volterra_cores(cores, burgers_box, lengths, grid, width: float) -> np.ndarray:
-    """(1, 3, 3, nx, ny) 1/Å: α_iz = Σ_k s_k b_i g_k with g_k a periodic Gaussian of ``width`` Å normalised to a unit
-    integral on the grid, at each core (K, 3: x_frac, y_frac, sign; NaN rows none) of one cell; ``burgers_box``
-    (3,) Å, ``lengths`` (Lx, Ly) Å. Every core carries exactly its Burgers vector."""
+    """(1, 3, 3, nx, ny) 1/Å: α_iz = Σ_k s_k b_i g_k with g_k a periodic Gaussian of ``width`` Å with a unit
+    integral, at each core (K, 3: x_frac, y_frac, sign; NaN rows none) of one cell; ``burgers_box`` (3,) Å,
+    ``lengths`` (Lx, Ly) Å. Every core carries its Burgers vector (``nyegan.gan.inputs.volterra_field``, the
+    field the generator's ``gan.core_residual`` prior draws with its own core width)."""
     nx, ny = (int(g) for g in grid)
-    L = np.asarray(lengths, float)[:2]
-    x = (np.arange(nx) + 0.5) / nx
-    y = (np.arange(ny) + 0.5) / ny
-    total = np.zeros((nx, ny))
-    for cx, cy, sign in np.asarray(cores, float):
-        if not np.all(np.isfinite((cx, cy, sign))):
-            continue
-        dx = ((x - cx + 0.5) % 1.0 - 0.5) * L[0]
-        dy = ((y - cy + 0.5) % 1.0 - 0.5) * L[1]
-        g = np.exp(-(dx[:, None] ** 2 + dy[None, :] ** 2) / (2.0 * width**2))
-        total += sign * g / (g.sum() * (L[0] / nx) * (L[1] / ny))
+    c = torch.as_tensor(np.asarray(cores, float)).reshape(1, -1, 3)
+    L = torch.as_tensor(np.asarray(lengths, float)[:2]).reshape(1, 2)
+    _, signed = core_blobs(c, L, (nx, ny), width, dtype=torch.float64)
+    field = volterra_field(signed, torch.as_tensor(np.asarray(burgers_box, float)).reshape(1, 3))
     out = np.zeros((1, 3, 3, nx, ny))
-    out[0, :, 2] = np.asarray(burgers_box, float)[:, None, None] * total[None]
+    out[0, :, 2] = field[0].numpy()
     return out
 
 

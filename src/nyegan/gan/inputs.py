@@ -11,7 +11,8 @@ so its convolutions only have to learn the local shape of cores and units:
   (+1 nearer boundary 1, −1 nearer boundary 2);
 - ``Frank–Bilby``: the analytic line density of the content, content_sign · 2 sin(θ/2) times a 2 Å Gaussian at
   each boundary with opposite signs, in units of 1/Å scaled by the dataset's α_yz scale;
-- ``cores``: Gaussian blobs (2 Å) at the dislocation cores of the cell, unsigned and signed;
+- ``cores``: Gaussian blobs (2 Å, peak ≈ 1, each exactly ``CORE_MAP_AREA_A2`` in integral on the grid) at the
+  dislocation cores of the cell, unsigned and signed;
 - ``position``: cos / sin (2π y) (the canonical boundary positions make y meaningful);
 - ``wall`` (optional, ``gan.wall_map``, last): the discrete dislocation wall of the Frank–Bilby content,
   n = m · max(1, round(|c| L_x / (m b))) edge dislocations per boundary per cell (b: the ``wall_burgers_A``
@@ -47,6 +48,7 @@ HARMONICS = 3
 BOUNDARY_WIDTHS_A = (1.5, 4.0)
 LINE_WIDTH_A = 2.0
 CORE_WIDTH_A = 2.0
+CORE_MAP_AREA_A2 = 2.0 * math.pi * CORE_WIDTH_A**2  # the core maps: unit-integral densities times this (peak ≈ 1)
 CHANNELS = (
     *[f"cos{h}mx" for h in range(1, HARMONICS + 1)],
     *[f"sin{h}mx" for h in range(1, HARMONICS + 1)],
@@ -62,6 +64,7 @@ N_CHANNELS = len(CHANNELS)
 AL_A0 = 4.05  # Å, aluminium: lengths the conditions give only as multiples of a0 (burgers_* = burgers_box / a0)
 WALL_BURGERS_A = AL_A0 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
+CORE_MAP_AREA_A2 = 2.0 * math.pi * CORE_WIDTH_A**2  # the core maps: unit-integral densities times this (peak ≈ 1)
 
 
 def n_channels(wall: bool, secondary: bool = False) -> int:
@@ -84,7 +87,7 @@ def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Ten
     dev, dt = cond.device, torch.float32
     x = ((torch.arange(nx, device=dev, dtype=dt) + 0.5) / nx).reshape(1, nx, 1)
     y = ((torch.arange(ny, device=dev, dtype=dt) + 0.5) / ny).reshape(1, 1, ny)
-    Lx, Ly = lengths[:, 0].float().reshape(B, 1, 1), lengths[:, 1].float().reshape(B, 1, 1)
+    Ly = lengths[:, 1].float().reshape(B, 1, 1)
     maps = []
     m = cond[:, INDEX["periods_x"]].float().round().reshape(B, 1, 1)
     has = (m > 0).float()
@@ -101,21 +104,45 @@ def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Ten
     fb = (cond[:, INDEX["fb_content"]] * cond[:, INDEX["content_sign"]]).float().reshape(B, 1, 1)
     line = [torch.exp(-0.5 * (d / LINE_WIDTH_A) ** 2) / (math.sqrt(2 * math.pi) * LINE_WIDTH_A) for d in dist]
     maps.append((fb * (line[0] - line[1]) * has_gb / line_scale).expand(B, nx, ny))
+    maps += [m * CORE_MAP_AREA_A2 for m in core_blobs(cores, lengths, grid, CORE_WIDTH_A)]
+    maps += [torch.cos(2 * math.pi * y).expand(B, nx, ny), torch.sin(2 * math.pi * y).expand(B, nx, ny)]
+    return torch.stack(maps, dim=1)
+
+
+def core_blobs(cores: torch.Tensor, lengths: torch.Tensor, grid, width: float,
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Unsigned and signed sums (B, nx, ny, ``dtype``; 1/Å²) of periodic Gaussians of ``width`` Å at the cores
+    (B, K, 3) = (x_frac, y_frac, sign) of each cell (NaN rows: none), cell lengths (B, 2) Å, each with a unit
+    integral on the grid (exact for any width, however coarse the grid)."""
+    B = cores.shape[0]
+    nx, ny = grid
+    dev, dt = cores.device, dtype
+    x = ((torch.arange(nx, device=dev, dtype=dt) + 0.5) / nx).reshape(1, nx, 1)
+    y = ((torch.arange(ny, device=dev, dtype=dt) + 0.5) / ny).reshape(1, 1, ny)
+    Lx, Ly = lengths[:, 0].to(dt).reshape(B, 1, 1), lengths[:, 1].to(dt).reshape(B, 1, 1)
+    node_area = Lx * Ly / (nx * ny)  # Å²
     blobs = torch.zeros(B, nx, ny, device=dev, dtype=dt)
     signed = torch.zeros_like(blobs)
     for k in range(cores.shape[1]):
-        c = cores[:, k].float()
-        ok = torch.isfinite(c).all(dim=1).float().reshape(B, 1, 1)
+        c = cores[:, k].to(dt)
+        ok = torch.isfinite(c).all(dim=1).to(dt).reshape(B, 1, 1)
         cx = torch.nan_to_num(c[:, 0]).reshape(B, 1, 1)
         cy = torch.nan_to_num(c[:, 1]).reshape(B, 1, 1)
         sgn = torch.nan_to_num(c[:, 2]).reshape(B, 1, 1)
         r2 = (_periodic_distance(x, cx) * Lx) ** 2 + (_periodic_distance(y, cy) * Ly) ** 2
-        blob = torch.exp(-0.5 * r2 / CORE_WIDTH_A**2) * ok
+        blob = torch.exp(-0.5 * r2 / width**2)
+        blob = blob * ok / (blob.sum(dim=(1, 2), keepdim=True) * node_area)
         blobs = blobs + blob
         signed = signed + sgn * blob
-    maps += [blobs, signed]
-    maps += [torch.cos(2 * math.pi * y).expand(B, nx, ny), torch.sin(2 * math.pi * y).expand(B, nx, ny)]
-    return torch.stack(maps, dim=1)
+    return blobs, signed
+
+
+def volterra_field(signed: torch.Tensor, burgers: torch.Tensor) -> torch.Tensor:
+    """(B, 3, *grid) 1/Å: the Volterra field α_iz = b_i Σ_k s_k g_k of a cell's dislocations, from the signed core
+    density Σ_k s_k g_k of :func:`core_blobs` (B, *grid, 1/Å², each core's integral 1) and each cell's Burgers
+    vector ``burgers`` (B, 3) Å: each core carries exactly b."""
+    b = burgers.to(signed.dtype).reshape(burgers.shape[:2] + (1,) * (signed.ndim - 1))
+    return b * signed[:, None]
 
 
 def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,

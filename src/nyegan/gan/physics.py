@@ -28,7 +28,7 @@ import torch
 from nyegan import content as content_mod
 from nyegan import fieldops
 from nyegan.dataset.conditions import INDEX
-from nyegan.gan.inputs import AL_A0, CHANNELS, CORE_WIDTH_A, N_CHANNELS
+from nyegan.gan.inputs import AL_A0, CHANNELS, CORE_MAP_AREA_A2, N_CHANNELS, volterra_field
 
 MODES = ("builtin", "penalty")
 ENVELOPE_CHANNELS = tuple(CHANNELS.index(n) for n in ("gb1_w4", "gb2_w4", "cores"))  # input maps of envelope()
@@ -140,13 +140,12 @@ def add_wall(raw: torch.Tensor, maps: torch.Tensor, sign: float = 1.0) -> torch.
 
 def core_prior(maps: torch.Tensor, cond_raw: torch.Tensor, alpha_scale: torch.Tensor) -> torch.Tensor:
     """(B, 3, *grid): the Volterra field α_iz = b_i Σ_k s_k g_k of the cell's dislocations over the dataset's α_iz
-    scale, g_k the core blob of the ``cores_signed`` input map (a Gaussian of ``CORE_WIDTH_A``, peak 1) divided by
-    2π w² so that each core carries exactly its Burgers vector b = ``burgers_*`` × a0 (aluminium's a0; cells without
-    dislocations give 0)."""
-    signed = maps[:, CHANNELS.index("cores_signed")].float() / (2.0 * math.pi * CORE_WIDTH_A**2)  # 1/Å² per core
-    b = cond_raw[:, INDEX["burgers_x"] : INDEX["burgers_z"] + 1].float() * AL_A0  # (B, 3) Å
-    col = b.reshape(b.shape + (1,) * (maps.ndim - 2)) * signed[:, None]
-    return col / alpha_scale[:, 2].float().reshape((1, 3) + (1,) * (maps.ndim - 2))
+    scale (``nyegan.gan.inputs.volterra_field``), g_k the core blob of the ``cores_signed`` input map over
+    ``CORE_MAP_AREA_A2``, a unit integral on the grid, so that each core carries exactly its Burgers vector
+    b = ``burgers_*`` × a0 (aluminium's a0; cells without dislocations give 0)."""
+    b = cond_raw[:, INDEX["burgers_x"] : INDEX["burgers_z"] + 1] * AL_A0  # (B, 3) Å
+    field = volterra_field(maps[:, CHANNELS.index("cores_signed")].float() / CORE_MAP_AREA_A2, b)
+    return field / alpha_scale[:, 2].float().reshape((1, 3) + (1,) * (maps.ndim - 2))
 
 
 def add_cores(raw: torch.Tensor, maps: torch.Tensor, cond_raw: torch.Tensor, alpha_scale, sign: float = 1.0):
