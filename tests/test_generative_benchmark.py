@@ -64,6 +64,27 @@ def test_metrics_are_calibrated():
     assert mem["memorisation"] > 1.0  # closer to the truth (itself) than to a training field
 
 
+def test_errors_of_a_tiny_component_are_relative_to_one_percent_of_the_main_one():
+    real = _boundary()
+    gb, Ly = np.array([0.25, 0.75]), 60.0
+    d_main = np.linalg.norm(real[0, 1, 2] - real[0, 1, 2].mean(axis=0))
+    tiny = real.copy()
+    tiny[0, 2, 2] = 3e-3 * real[0, 1, 2]  # α_zz at 0.3 % of α_yz: reported (above NEGLIGIBLE), below the floor
+    d_tiny = np.linalg.norm(tiny[0, 2, 2] - tiny[0, 2, 2].mean(axis=0))
+    off = tiny.copy()
+    off[0, 2, 2] *= -1.0  # every point of it wrong by twice its value
+    m = compare(off, tiny, gb, Ly)
+    assert "detail_zz" in m and m["detail_yz"] < 1e-9
+    # 2 ||r_zz|| / (1 % of ||r_yz||) = 0.6, not the 2.0 its own norm would give
+    assert m["detail_zz"] == pytest.approx(2.0 * d_tiny / (0.01 * d_main), rel=1e-3)
+    assert m["detail_zz"] < 1.0
+    big = tiny.copy()
+    big[0, 2, 2] = 0.05 * real[0, 1, 2]  # 5 %: above the floor, its own norm counts
+    flipped = big.copy()
+    flipped[0, 2, 2] *= -1.0
+    assert compare(flipped, big, gb, Ly)["detail_zz"] == pytest.approx(2.0, rel=1e-3)
+
+
 def _cond(theta_deg, Lx, sign=1.0, periods=0.0):
     c = np.zeros((1, len(FEATURES)))
     c[0, INDEX["kind_gb"]] = 1.0

@@ -3,7 +3,10 @@
 All fields are 2D (3D fields are averaged along z first), on the dataset's fractional grid, shape (N, 3, 3, nx, ny)
 in 1/Å. Components are compared one by one, each normalised by the norm of the *atomistic* component, so a small
 component (α_xz of a tilt boundary, a few % of α_yz) counts as much as the main one; a metric of a component whose
-atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predicting zero scores 1.
+atomistic norm is negligible (below ``NEGLIGIBLE`` of the largest) is NaN. Predicting zero scores 1. An error
+is divided by the larger of the component's own norm and ``FLOOR`` (1 %) of the largest component's (same
+quantity, same sample), so a component at the level of the G-method's noise cannot turn a small absolute
+error into relative errors of 10³ (the α_zz of edge cells).
 
 - ``mean``: the x-averaged profile ⟨α⟩ₓ(y), averaged over samples: ||⟨g⟩ − ⟨r⟩|| / ||⟨r⟩||;
 - ``detail``: the modulation along the boundary α − ⟨α⟩ₓ (structural units, discrete dislocations). Each
@@ -40,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 NEGLIGIBLE = 1e-3
+FLOOR = 1e-2  # errors relative to at least this fraction of the largest component's norm
 LABELS = "xyz"
 
 
@@ -59,10 +63,10 @@ def _detail(a: np.ndarray) -> np.ndarray:
 
 
 def _norm_weights(real: np.ndarray) -> np.ndarray:
-    """(3, 3) 1 / rms of each atomistic component (0 for negligible ones): fields in these units weigh every
-    component equally."""
+    """(3, 3) 1 / rms of each atomistic component, floored at ``FLOOR`` of the largest (0 for negligible ones):
+    fields in these units weigh every component above the floor equally."""
     rms = np.sqrt((real**2).mean(axis=(0, 3, 4)))
-    return np.where(rms > NEGLIGIBLE * rms.max(), 1.0 / np.maximum(rms, 1e-300), 0.0)
+    return np.where(rms > NEGLIGIBLE * rms.max(), 1.0 / np.maximum(rms, max(FLOOR * rms.max(), 1e-300)), 0.0)
 
 
 SUBSTEPS = 16  # the best shift is refined to 1/16 of a grid step (band-limited, Fourier) around the best node
@@ -157,17 +161,19 @@ def compare(gen, real, gb_frac, Ly: float, train=None) -> dict:
     rows = _boundary_rows(gb_frac, r.shape[4], Ly)
     spec_g, spec_r = _row_spectrum(dg, rows), _row_spectrum(dr, rows)
     scale = np.sqrt((r**2).mean(axis=(0, 3, 4)))
+    mean_main = np.linalg.norm(mr, axis=-1).max()
+    detail_main = np.linalg.norm(dr, axis=(3, 4)).reshape(len(r), -1).max(axis=1)  # (N,) per atomistic sample
     for i, j in comps:
         key = f"{LABELS[i]}{LABELS[j]}"
         nm = np.linalg.norm(mr[i, j])
-        out[f"mean_{key}"] = float(np.linalg.norm(mg[i, j] - mr[i, j]) / nm) if nm > NEGLIGIBLE * scale.max() * np.sqrt(mr.shape[-1]) else float("nan")  # fmt: skip
+        out[f"mean_{key}"] = float(np.linalg.norm(mg[i, j] - mr[i, j]) / max(nm, FLOOR * mean_main)) if nm > NEGLIGIBLE * scale.max() * np.sqrt(mr.shape[-1]) else float("nan")  # fmt: skip
         errs = []
         for a in range(len(g)):
             b = nearest[a]
             ref = dr[b, i, j]
             nref = np.linalg.norm(ref)
             if nref > 1e-300:
-                errs.append(np.linalg.norm(aligned(a, b)[i, j] - ref) / nref)
+                errs.append(np.linalg.norm(aligned(a, b)[i, j] - ref) / max(nref, FLOOR * detail_main[b]))
         out[f"detail_{key}"] = float(np.mean(errs)) if errs else float("nan")
         floor = 1e-6 * max(spec_g[i, j].max(), spec_r[i, j].max(), 1e-300)
         out[f"spectrum_{key}"] = float(np.mean(np.abs(np.log10(np.maximum(spec_g[i, j], floor))
