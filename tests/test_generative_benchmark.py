@@ -281,3 +281,36 @@ def test_volterra_cores_carry_each_burgers_vector_where_given():
     assert np.allclose(f[0, :, 2][:, :, lower].sum(axis=(1, 2)) * dA, b)  # +b in the lower half of the cell
     assert np.allclose(f[0, :, 2].sum(axis=(1, 2)) * dA, 0.0)  # the dipole has no net content
     assert cores_found(f, cores, np.r_[L, 8.0], b) == 1.0
+
+
+def test_harmonic_profile_tells_one_row_of_units_from_two():
+    from nyegan.gan.fieldmetrics import harmonic_profile, phase_span
+
+    nx, ny, Lx, Ly, m = 32, 64, 20.0, 60.0, 2  # two periods of 10 Å along x, boundary at y = 15 Å
+    x = (np.arange(nx) + 0.5) / nx * Lx
+    y = (np.arange(ny) + 0.5) / ny * Ly
+
+    def cores(rows):  # 1.5 Å Gaussian cores, one per period, on the given rows (y, x offset in periods)
+        f = np.zeros((nx, ny))
+        for yc, off in rows:
+            for p in range(m):
+                dx = (x - (p + off) * Lx / m + Lx / 2) % Lx - Lx / 2
+                f += np.exp(-(dx[:, None] ** 2 + (y[None, :] - yc) ** 2) / (2 * 1.5**2))
+        return f
+
+    one = cores([(15.0, 0.0)])
+    dy, c = harmonic_profile(one, m, 0.25, Ly)
+    assert np.all(np.diff(dy) > 0) and np.abs(dy).max() <= 8.0
+    assert abs(dy[np.abs(c).argmax()]) < 1.0  # strongest on the plane
+    assert phase_span(c) < 0.1
+    # the row's mode-m part of the field is 2 Re(c e^{ikx})
+    xs = np.fft.ifft(np.fft.fft(one, axis=0) * (np.abs(np.fft.fftfreq(nx, 1 / nx))[:, None] == m), axis=0).real
+    row = np.argmin(np.abs(y - 15.0))
+    c_row = c[np.argmin(np.abs(dy - (y[row] - 15.0)))]
+    assert np.mean(xs[:, row] ** 2) == pytest.approx(2 * abs(c_row) ** 2, rel=1e-9)  # 2 Re(c e^{ikx}): rms² 2|c|²
+    zigzag = cores([(12.5, 0.0), (17.5, 0.5)])  # units alternating between two rows, half a period apart
+    dy2, c2 = harmonic_profile(zigzag, m, 0.25, Ly)
+    assert phase_span(c2) == pytest.approx(np.pi, abs=0.05)
+    assert abs(abs(dy2[np.abs(c2).argmax()]) - 2.5) < 1.0  # strongest on the rows, not between them
+    with pytest.raises(ValueError, match="not resolved"):
+        harmonic_profile(one, 20, 0.25, Ly)

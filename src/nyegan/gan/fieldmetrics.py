@@ -219,3 +219,34 @@ def cores_found(fields, cores, lengths, burgers_box) -> float:
         if valid.any():
             found.append(dislocations_present(f, c[valid], lengths, burgers_box, 2).mean())
     return float(np.mean(found)) if found else float("nan")
+
+
+def harmonic_profile(component, periods: int, gb_frac: float, Ly: float, harmonic: int = 1,
+                     window: float = 8.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The modulation of one boundary as a y-profile: for a 2D field component (nx, ny) in 1/Å, the complex
+    amplitude c(y) of the x mode ``harmonic`` × ``periods`` (``periods``: periods of the structure in the cell),
+    field = Σ 2 Re(c(y) exp(2πi k x/Lx)) + ..., in the rows within ``window`` Å of the boundary at ``gb_frac``.
+
+    Returns (dy, c): the rows' distances from the boundary (Å, ascending) and their amplitudes (1/Å). On the study
+    data nearly all of a boundary's detail lies in its first two harmonics, so these profiles say what the
+    modulation is: one row of units on the plane (one phase across the rows), or units alternating between two
+    rows on either side of it (:func:`phase_span` ≈ π)."""
+    a = np.asarray(component, dtype=np.float64)
+    nx, ny = a.shape
+    k = int(harmonic) * int(periods)
+    if not 0 < k <= nx // 2:
+        raise ValueError(f"mode {k} (harmonic {harmonic} x {periods} periods) is not resolved by {nx} points along x")
+    dy = ((np.arange(ny) + 0.5) / ny - float(gb_frac) + 0.5) % 1.0 * Ly - 0.5 * Ly
+    order = np.argsort(dy)
+    order = order[np.abs(dy[order]) <= window]
+    c = np.fft.fft(a, axis=0)[k] / nx
+    return dy[order], c[order]
+
+
+def phase_span(c, threshold: float = 0.25) -> float:
+    """Range (radians) of the unwrapped phase of a profile ``c`` (from :func:`harmonic_profile`) over the rows
+    where |c| is at least ``threshold`` of its peak: ≈ 0 for one row of units, ≈ π for two rows half a period
+    apart (the harmonic changes sign across the boundary)."""
+    c = np.asarray(c)
+    strong = np.abs(c) >= threshold * np.abs(c).max()
+    return float(np.ptp(np.unwrap(np.angle(c[strong])))) if strong.any() else float("nan")
