@@ -136,7 +136,7 @@ def test_secondary_wall_baseline_fit_recovers_amplitude_and_width():
     cond, L, gbf = _conditions([12.68, 18.92, 43.60, 61.93], [1.0, 2.0, 1.0, 2.0], [[36.6, 60.0]] * 4)
     cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
     real = baselines.secondary_wall(cond, gbf, L, grid, width=2.0, amplitude=0.3)
-    assert baselines.fit_secondary_wall(cond, gbf, L, real, grid) == (0.3, 2.0)
+    assert baselines.fit_secondary_wall(cond, gbf, L, real, grid) == (0.3, 2.0, 2.5)
     # boundary + dislocation cells (their detail also holds cores) do not enter the fit: the same boundaries drawn
     # with another amplitude and width as such cells leave it where it was
     other = cond.copy()
@@ -144,7 +144,7 @@ def test_secondary_wall_baseline_fit_recovers_amplitude_and_width():
     both = np.concatenate([cond, other, other])
     mixed = np.concatenate([real] + 2 * [baselines.secondary_wall(cond, gbf, L, grid, width=1.0, amplitude=1.0)])
     g3, L3 = np.concatenate([gbf] * 3), np.concatenate([L] * 3)
-    assert baselines.fit_secondary_wall(both, g3, L3, mixed, grid) == (0.3, 2.0)
+    assert baselines.fit_secondary_wall(both, g3, L3, mixed, grid) == (0.3, 2.0, 2.5)
     wall = baselines.dislocation_wall(both, g3, L3, grid, 1.0)  # the wall width alike
     wall[len(cond) :] = baselines.dislocation_wall(both[len(cond) :], g3[len(cond) :], L3[len(cond) :], grid, 3.0)
     assert baselines.fit_wall_width(both, g3, L3, wall, grid) == 1.0
@@ -248,3 +248,67 @@ def test_structural_unit_wall_map_is_what_the_networks_see_and_correct():
     torch.testing.assert_close(maps[:, N_CHANNELS], units_map(cond, gbf, L, (nx, ny), 0.05, hp.align_slabs, 0.4))
     with pytest.raises(ValueError, match="wall_model"):
         GeometryMaps((nx, ny), 2, 0.05, wall=True, wall_model="units")
+
+
+def test_unit_rows_follow_the_projected_period_of_the_plane():
+    # about [001] the projected structure of (h k 0) repeats once per CSL period exactly when h + k is even
+    # (fcc: the in-plane vector ½[k -h 1] halves it otherwise), so away from the perfect crystal and the
+    # delimiting boundaries the rule draws two rows for even h + k and one for odd
+    from math import atan, degrees, gcd
+
+    from nyegan.defects.structural_units import lattice_referenced, secondary_content, unit_rows
+
+    seen = set()
+    for h in range(2, 12):
+        for k in range(1, h):
+            if gcd(h, k) != 1:
+                continue
+            theta = 2 * degrees(atan(k / h))
+            if lattice_referenced((0, 0, 1), theta) or secondary_content((0, 0, 1), theta) == 0.0:
+                assert unit_rows((0, 0, 1), (h, k, 0), theta) == 1
+                continue
+            rows = unit_rows((0, 0, 1), (h, k, 0), theta)
+            assert rows == (2 if (h + k) % 2 == 0 else 1), (h, k)
+            seen.add(rows)
+    assert seen == {1, 2}
+    assert unit_rows((0, 0, 1), (3, 1, 0), 36.8699) == 1  # a delimiting boundary has no secondary units
+    assert unit_rows((0, 0, 1), (0, 0, 1), 22.62) == 1  # twist (plane along the axis)
+    assert unit_rows((1, 2, 3), (1, 1, -1), 20.0) == 1  # an axis without a table
+
+
+def test_two_row_secondary_units_alternate_across_the_plane():
+    # the first harmonic of a one-row map keeps its phase across the boundary and peaks on it; split on two rows
+    # offset Å away, half a period apart, it changes sign across the plane and peaks on the rows
+    from nyegan.gan import baselines
+    from nyegan.gan.fieldmetrics import harmonic_profile, phase_span
+
+    grid = (32, 128)
+    cond, L, gbf = _conditions([61.93, 61.93], [1.0, 2.0], [[24.0, 80.0]] * 2)  # Σ17 (530), 8.8° past Σ5 (210)
+    cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
+    for k, m in enumerate((1, 2)):
+        one = baselines.secondary_wall(cond[k : k + 1], gbf[k : k + 1], L[k : k + 1], grid, 1.0, 1.0)[0, 1, 2]
+        two = baselines.secondary_wall(cond[k : k + 1], gbf[k : k + 1], L[k : k + 1], grid, 1.0, 1.0, rows=[2],
+                                       offset=3.0)[0, 1, 2]  # fmt: skip
+        line = baselines.frank_bilby_line(cond[k : k + 1], gbf[k : k + 1], L[k : k + 1], grid)[0, 1, 2]
+        np.testing.assert_allclose(two.mean(axis=0), line.mean(axis=0), atol=1e-9)  # the same x average
+        dy, c1 = harmonic_profile(one - line, m, gbf[k, 0], float(L[k, 1]))
+        dy2, c2 = harmonic_profile(two - line, m, gbf[k, 0], float(L[k, 1]))
+        assert phase_span(c1) < 0.1 and abs(dy[np.abs(c1).argmax()]) < 0.7
+        assert phase_span(c2) == pytest.approx(np.pi, abs=0.1)
+        assert abs(abs(dy2[np.abs(c2).argmax()]) - 3.0) < 0.7
+    # the structural-unit baseline uses the rows only where asked
+    rows = [1, 2]
+    su = baselines.structural_units(cond, gbf, L, grid, wall_width=1.5, width=1.0, amplitude=1.0, rows=rows, offset=3.0)
+    np.testing.assert_allclose(su[0], baselines.structural_units(cond[:1], gbf[:1], L[:1], grid, 1.5, 1.0, 1.0)[0])
+    np.testing.assert_allclose(su[1], baselines.secondary_wall(cond[1:], gbf[1:], L[1:], grid, 1.0, 1.0, [2], 3.0)[0])
+
+
+def test_secondary_wall_fit_recovers_the_row_offset():
+    from nyegan.gan import baselines
+
+    grid = (32, 64)
+    cond, L, gbf = _conditions([18.92, 43.60, 61.93, 71.08], [2.0, 2.0, 1.0, 1.0], [[36.6, 60.0]] * 4)
+    cond, L, gbf = cond.numpy(), L.numpy(), gbf.numpy()
+    rows = np.array([1, 1, 2, 2])
+    real = baselines.secondary_wall(cond, gbf, L, grid, width=2.0, amplitude=0.7, rows=rows, offset=3.5)
+    assert baselines.fit_secondary_wall(cond, gbf, L, real, grid, rows=rows) == (0.7, 2.0, 3.5)

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from nyegan.csl import projected_periods
+
 SQRT2, SQRT3 = math.sqrt(2.0), math.sqrt(3.0)
 # Delimiting boundaries (degrees) per tilt axis (canonical indices): perfect crystal (Σ1) and the short-period
 # boundaries whose units make up the others.
@@ -80,3 +82,22 @@ def lattice_referenced(axis, theta_deg: float) -> bool:
     wall of ``nyegan.defects.frank_bilby.tilt_wall_burgers_length``."""
     tf = delimiting_misorientation(axis, theta_deg)
     return tf is not None and tf in PERFECT_DEG[canonical_axis(axis)]
+
+
+def unit_rows(axis, plane, theta_deg: float) -> int:
+    """Rows the secondary units of a symmetric tilt boundary are drawn on: 2 (units alternating between two rows
+    on either side of the plane, half a period apart) where the projected structure repeats only once per CSL
+    period (``nyegan.csl.projected_periods`` = 1) and the secondary dislocations are not lattice dislocations;
+    else 1 (one row on the plane; also for twist boundaries, axes without a table and delimiting boundaries).
+
+    An empirical rule, not a theorem: where a lattice vector of the plane with a z component halves (or thirds)
+    the projected period, the units of one period are equivalent and sit on one row; where none does, the
+    relaxed boundaries of the study mostly alternate their units across the plane (a glide instead of a mirror).
+    On the 33 study boundaries with secondary dislocations it gives the arrangement of the relaxed ground state
+    (``nyegan.gan.fieldmetrics.phase_span`` of the first harmonic of α_yz) right on 24 (docs/gan.md)."""
+    a, p = np.asarray(axis, dtype=float), np.asarray(plane, dtype=float)
+    if not (np.isfinite(a).all() and np.isfinite(p).all()) or abs(float(a @ p)) > 1e-9 or not np.any(p):
+        return 1
+    if secondary_content(a, theta_deg) == 0.0 or lattice_referenced(a, theta_deg):
+        return 1
+    return 2 if projected_periods(np.rint(a).astype(int), np.rint(p).astype(int)) == 1 else 1

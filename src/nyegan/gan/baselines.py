@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
+from nyegan.defects.structural_units import unit_rows
 from nyegan.gan.inputs import (
     WALL_BURGERS_A,
     core_blobs,
@@ -41,6 +42,16 @@ from nyegan.gan.inputs import (
 )
 
 LINE_WIDTH_A = 2.0
+
+
+def rows_of(tilt_axis, plane, theta_deg) -> np.ndarray:
+    """(N,) rows of each sample's secondary units (``nyegan.defects.structural_units.unit_rows``) from the
+    dataset's ``tilt_axis`` (N, 3), ``plane`` (N, 3) and ``misorientation_deg`` (N,)."""
+    return np.array([unit_rows(a, p, float(t)) for a, p, t in zip(np.asarray(tilt_axis, float),
+                                                                     np.asarray(plane, float), np.asarray(theta_deg, float))],
+                    dtype=int)  # fmt: skip
+
+
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 BURGERS_A = WALL_BURGERS_A  # a0/√2 of aluminium
 
@@ -120,57 +131,100 @@ SECONDARY_AMPLITUDES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
 SECONDARY_WIDTHS_A = (1.0, 2.0, 3.0)
 
 
-def _secondary_maps(cond, gb_frac, lengths, grid, width: float) -> np.ndarray:
-    w = secondary_wall_map(torch.as_tensor(np.asarray(cond, float)), torch.as_tensor(np.asarray(gb_frac, float)),
-                           torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), width=width)  # fmt: skip
-    return w.numpy()
+ROW_OFFSETS_A = (1.5, 2.5, 3.5)
 
 
-def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float) -> np.ndarray:
+def _shift_x_periodic(a: np.ndarray, fraction) -> np.ndarray:
+    """a(x − fraction · Lx) along axis 1 of (N, nx, ny) maps, spectrally (``fraction`` (N,) of the cell)."""
+    nx = a.shape[1]
+    q = np.fft.fftfreq(nx, d=1.0 / nx)
+    if nx % 2 == 0:
+        q[nx // 2] = 0.0
+    ph = np.exp(-2j * np.pi * q[None, :] * np.asarray(fraction, float)[:, None])[:, :, None]
+    return np.fft.ifft(np.fft.fft(a, axis=1) * ph, axis=1).real
+
+
+def _secondary_maps(
+    cond, gb_frac, lengths, grid, width: float, rows=None, offset: float = ROW_OFFSETS_A[1]
+) -> np.ndarray:
+    """(N, nx, ny) secondary-dislocation maps (1/Å, no x average) with cores of ``width`` Å; where ``rows`` (N,) is
+    2, each core is split into two halves on rows ``offset`` Å on either side of the boundary, the second half a
+    period further along x (units alternating across the plane; same content per period, same x average)."""
+    cond, gb_frac = np.asarray(cond, float), np.asarray(gb_frac, float)
+    L = np.asarray(lengths, float)[:, :2]
+
+    def maps(frac):
+        return secondary_wall_map(torch.as_tensor(cond), torch.as_tensor(frac), torch.as_tensor(L), tuple(grid),
+                                  width=width).numpy()  # fmt: skip
+
+    one = maps(gb_frac)
+    two = np.zeros(len(cond), bool) if rows is None else np.asarray(rows) == 2
+    if not two.any():
+        return one
+    d = (offset / L[:, 1])[:, None]
+    period = 1.0 / np.maximum(np.round(cond[:, INDEX["periods_x"]]), 1.0)
+    split = 0.5 * (maps((gb_frac + d) % 1.0) + _shift_x_periodic(maps((gb_frac - d) % 1.0), 0.5 * period))
+    return np.where(two[:, None, None], split, one)
+
+
+def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float, rows=None,
+                   offset: float = ROW_OFFSETS_A[1]) -> np.ndarray:  # fmt: skip
     """The Frank–Bilby line plus ``amplitude`` times the secondary-dislocation map with cores of ``width`` Å
-    (α_yz only; see the module doc), in 1/Å."""
+    (α_yz only; see the module doc; ``rows``/``offset``: units on two rows, :func:`_secondary_maps`), in 1/Å."""
     out = frank_bilby_line(cond, gb_frac, lengths, grid)
-    out[:, 1, 2] += amplitude * _secondary_maps(cond, gb_frac, lengths, grid, width)
+    out[:, 1, 2] += amplitude * _secondary_maps(cond, gb_frac, lengths, grid, width, rows, offset)
     return out
 
 
-def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float) -> np.ndarray:
+def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float, rows=None,
+                     offset: float = ROW_OFFSETS_A[1]) -> np.ndarray:  # fmt: skip
     """The structural-unit baseline (module doc; ``nyegan.gan.inputs.units_map``): :func:`dislocation_wall`
     (cores of ``wall_width`` Å) where the nearest delimiting boundary is the perfect crystal, else
-    :func:`secondary_wall`; in 1/Å."""
+    :func:`secondary_wall`; in 1/Å. ``rows`` (N,): 2 where the secondary units alternate between two rows
+    ``offset`` Å from the plane (``nyegan.defects.structural_units.unit_rows``); None: one row everywhere."""
     c = np.asarray(cond, float)
     out = np.zeros((len(c), 3, 3) + tuple(grid))
     out[:, 1, 2] = units_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
                              torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), amplitude=amplitude,
                              wall_width=wall_width, width=width).numpy()  # fmt: skip
+    two = np.zeros(len(c), bool) if rows is None else np.asarray(rows) == 2
+    if two.any():
+        out[two] = secondary_wall(c[two], np.asarray(gb_frac)[two], np.asarray(lengths)[two], grid, width, amplitude,
+                                  np.full(int(two.sum()), 2), offset)  # fmt: skip
     return out
 
 
 def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_AMPLITUDES,
-                       widths=SECONDARY_WIDTHS_A) -> tuple[float, float]:  # fmt: skip
-    """(amplitude, width Å) of :func:`secondary_wall` with the lowest median detail error of α_yz over the
-    training boundary cells (kind gb) whose secondary dislocations are not lattice dislocations (at most about
-    200 of them: a subsample of 40 left the fit to chance on the study); (1, 2 Å) when none has."""
+                       widths=SECONDARY_WIDTHS_A, rows=None, offsets=ROW_OFFSETS_A) -> tuple[float, float, float]:  # fmt: skip
+    """(amplitude, width Å, row offset Å) of :func:`secondary_wall` with the lowest median detail error of α_yz
+    over the training boundary cells (kind gb) whose secondary dislocations are not lattice dislocations (at most
+    about 200 of them: a subsample of 40 left the fit to chance on the study), each drawn on its ``rows`` (N,;
+    None: one row, and the offset is not fitted); (1, 2 Å, 2.5 Å) when none has."""
     from nyegan.gan.fieldmetrics import compare
 
     cond = np.asarray(cond, float)
     sc, lattice = (v.numpy() for v in secondary_dislocations(torch.as_tensor(cond)))
     sel = np.flatnonzero((sc != 0) & ~lattice & _boundary_cells(cond))
     sel = sel[:: max(1, len(sel) // 200)]
+    default = (1.0, 2.0, ROW_OFFSETS_A[1])
     if not len(sel):
-        return 1.0, 2.0
-    best, best_err = (1.0, 2.0), np.inf
+        return default
+    r = None if rows is None else np.asarray(rows)[sel]
+    if r is None or not np.any(r == 2):
+        offsets = (ROW_OFFSETS_A[1],)
+    best, best_err = default, np.inf
     for w in widths:
-        maps = _secondary_maps(cond[sel], np.asarray(gb_frac)[sel], np.asarray(lengths)[sel], grid, w)
-        for a in amplitudes:
-            errs = []
-            for i, k in enumerate(sel):
-                f = np.zeros((1, 3, 3) + tuple(grid))
-                f[0, 1, 2] = a * maps[i]
-                errs.append(compare(f, real[k : k + 1], gb_frac[k], float(lengths[k][1])).get("detail_yz", np.nan))
-            err = float(np.nanmedian(errs)) if np.isfinite(errs).any() else np.inf
-            if err < best_err:
-                best, best_err = (float(a), float(w)), err
+        for d in offsets:
+            maps = _secondary_maps(cond[sel], np.asarray(gb_frac)[sel], np.asarray(lengths)[sel], grid, w, r, d)
+            for a in amplitudes:
+                errs = []
+                for i, k in enumerate(sel):
+                    f = np.zeros((1, 3, 3) + tuple(grid))
+                    f[0, 1, 2] = a * maps[i]
+                    errs.append(compare(f, real[k : k + 1], gb_frac[k], float(lengths[k][1])).get("detail_yz", np.nan))
+                err = float(np.nanmedian(errs)) if np.isfinite(errs).any() else np.inf
+                if err < best_err:
+                    best, best_err = (float(a), float(w), float(d)), err
     return best
 
 

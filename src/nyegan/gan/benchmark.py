@@ -190,7 +190,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     train_alpha = as_2d(ds_fold["alpha"].values[tr])
     t_cond, t_gbf, t_len = ds_fold["cond"].values[tr], ds_fold["gb_frac"].values[tr], ds_fold["cell_lengths"].values[tr]
     width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
-    sec_amp, sec_width = baselines.fit_secondary_wall(t_cond, t_gbf, t_len, train_alpha, grid)
+    sec_amp, sec_width, _ = baselines.fit_secondary_wall(t_cond, t_gbf, t_len, train_alpha, grid)
     path = workdir / "dataset.nc"
     DATASET.write(ds_fold, path)
     gen_methods = [method_name(g, tau) for g in generators for tau in temperatures]
