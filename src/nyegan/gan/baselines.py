@@ -11,7 +11,9 @@
   line plus its secondary dislocations (:func:`secondary_wall`: one per period of the boundary, carrying the
   misorientation from the nearest delimiting boundary; the generator's secondary-wall map,
   ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width fitted on the training boundaries
-  (:func:`fit_secondary_wall`);
+  (:func:`fit_secondary_wall`). Where the projected structure repeats only once per CSL period
+  (``nyegan.defects.structural_units.unit_rows``, :func:`rows_of`) the units alternate between two rows on
+  either side of the plane, half a period apart, at a row offset fitted with them;
 - :func:`volterra_cores` (added to the dislocation wall in cells with dislocations, method ``wall_cores``): each
   dislocation the cell is given, at its core position, as a Gaussian core of the wall's fitted width carrying
   its signed Burgers vector in α_iz (its Volterra content, no core structure);

@@ -190,7 +190,10 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     train_alpha = as_2d(ds_fold["alpha"].values[tr])
     t_cond, t_gbf, t_len = ds_fold["cond"].values[tr], ds_fold["gb_frac"].values[tr], ds_fold["cell_lengths"].values[tr]
     width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
-    sec_amp, sec_width, _ = baselines.fit_secondary_wall(t_cond, t_gbf, t_len, train_alpha, grid)
+    rows = baselines.rows_of(ds_fold["tilt_axis"].values, ds_fold["plane"].values, ds_fold["misorientation_deg"].values)
+    sec_amp, sec_width, row_offset = baselines.fit_secondary_wall(
+        t_cond, t_gbf, t_len, train_alpha, grid, rows=rows[tr]
+    )
     path = workdir / "dataset.nc"
     DATASET.write(ds_fold, path)
     gen_methods = [method_name(g, tau) for g in generators for tau in temperatures]
@@ -202,6 +205,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
         "wall_width_A": width,
         "secondary_amplitude": sec_amp,
         "secondary_width_A": sec_width,
+        "secondary_row_offset_A": row_offset,
     }
     dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     for seed in seeds:
@@ -233,8 +237,9 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             fields |= {
                 "regressor": predict(reg, d["cond"][:1], d["cell_lengths"][:1, :2], d["gb_frac"][:1], d["cores"][:1]),
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
-                "structural_units": baselines.structural_units(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1],
-                                                               grid, width, sec_width, sec_amp),  # fmt: skip
+                "structural_units": baselines.structural_units(
+                    d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width, sec_width, sec_amp,
+                    baselines.rows_of(d["tilt_axis"][:1], d["plane"][:1], d["misorientation_deg"][:1]), row_offset),
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
             if np.isfinite(d["cores"][0]).all(axis=1).any():  # cells with dislocations: the wall plus their cores
