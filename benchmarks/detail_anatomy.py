@@ -145,12 +145,14 @@ def _donor(b: Boundaries, target: str, train) -> str | None:
     return min(ranked)[-1] if ranked else None
 
 
-def folds_analysis(b: Boundaries, n_folds: int) -> None:
+def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
+    """Prints measurements 3-5; returns {case: {name: (3, 3, nx, ny) field}} for ``figure_cases``."""
     ds = b.ds
     grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
     tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
     rows = baselines.rows_of(ds["tilt_axis"].values, ds["plane"].values, ds["misorientation_deg"].values)
     table = []
+    figure: dict = dict.fromkeys(figure_cases)
     for fold in tilt:
         train = [c for f in tilt if f is not fold for c in f["heldout"]]
         tr = np.isin(b.case, train)
@@ -173,6 +175,8 @@ def folds_analysis(b: Boundaries, n_folds: int) -> None:
                                              ds["cell_lengths"].values[k : k + 1], grid, width, width2, amp2,
                                              rows[k : k + 1], offset)  # fmt: skip
             actual = phase_span(b.profiles(c)[0][1]) > np.pi / 2 if abs(b.secondary(c)) > 1e-9 else None
+            if c in figure:
+                figure[c] = {"atomistic": real[0], "one row": su[0], "rows by the rule": su2[0]}
             table.append((c, score["detail_yz"], *oracle, moved.get("detail_yz", np.nan), score.get("detail_xz", np.nan),
                           moved.get("detail_xz", np.nan), compare(su2, real, gbf, Ly)["detail_yz"], int(rows[k]),
                           "-" if actual is None else 1 + int(actual), donor or "-"))  # fmt: skip
@@ -197,19 +201,70 @@ def folds_analysis(b: Boundaries, n_folds: int) -> None:
     print(f"   rule right on {sum(r[8] == r[9] for r in judged)} of {len(judged)} boundaries with secondary units; "
           f"detail_yz with rule rows: median {np.median(v[:, 6]):.2f} (one row {np.median(v[:, 0]):.2f}), lower on "
           f"{(v[:, 6] < v[:, 0] - 1e-9).sum()}, higher on {(v[:, 6] > v[:, 0] + 1e-9).sum()}")  # fmt: skip
+    return {c: f for c, f in figure.items() if f}
+
+
+def plot_rows(b: Boundaries, fields: dict, path) -> None:
+    """Per case: α_yz − ⟨α_yz⟩ₓ within 8 Å of the first boundary (atomistic ground state, the baseline with one
+    row and with the rule's rows; one colour scale per case, the atomistic maximum) and the first harmonic's
+    amplitude and phase across the rows."""
+    from nyegan.gan.plots import plt, save_figure
+
+    fig, axes = plt.subplots(len(fields), 4, figsize=(13, 2.6 * len(fields)), squeeze=False)
+    for row, (c, f) in enumerate(fields.items()):
+        L = b.get(c, "cell_lengths")
+        nx, ny = f["atomistic"].shape[-2:]
+        dy = ((np.arange(ny) + 0.5) / ny - b.get(c, "gb_frac")[0] + 0.5) % 1.0 * L[1] - 0.5 * L[1]
+        near = np.argsort(dy)[np.abs(np.sort(dy)) <= 8.0]
+        detail = {k: (v[1, 2] - v[1, 2].mean(axis=0))[:, near] for k, v in f.items()}
+        vmax = np.abs(detail["atomistic"]).max()
+        for col, (name, d) in enumerate(detail.items()):
+            ax = axes[row, col]
+            ax.imshow(d.T, origin="lower", cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto",
+                      extent=(0, L[0], dy[near][0], dy[near][-1]))  # fmt: skip
+            err = (
+                ""
+                if name == "atomistic"
+                else f" (detail_yz {compare(f[name][None], f['atomistic'][None], b.get(c, 'gb_frac'), float(L[1]))['detail_yz']:.2f} vs this state)"
+            )
+            ax.set_title(f"{c} {name}{err}" if col == 0 else f"{name}{err}", fontsize=8)
+            ax.set_xlabel("x (Å)", fontsize=8)
+            ax.set_ylabel("y − boundary (Å)", fontsize=8)
+        ax = axes[row, 3]
+        for name, style in (("atomistic", "k-"), ("one row", "b--"), ("rows by the rule", "r:")):
+            y, prof = harmonic_profile(f[name][1, 2], b.periods(c), b.get(c, "gb_frac")[0], float(L[1]))
+            ax.plot(y, np.abs(prof), style, label=f"|c1| {name}")
+        ax.set_xlabel("y − boundary (Å)", fontsize=8)
+        ax.set_ylabel("|first harmonic| (1/Å)", fontsize=8)
+        twin = ax.twinx()
+        y, prof = harmonic_profile(f["atomistic"][1, 2], b.periods(c), b.get(c, "gb_frac")[0], float(L[1]))
+        strong = np.abs(prof) >= 0.25 * np.abs(prof).max()
+        twin.plot(y[strong], np.unwrap(np.angle(prof[strong])), "g.", label="phase, atomistic")
+        twin.set_ylabel("phase (rad)", fontsize=8, color="g")
+        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(f"first harmonic: phase span {phase_span(prof):.2f} rad", fontsize=8)
+    fig.suptitle("α_yz − ⟨α_yz⟩ₓ near the first boundary, held out: atomistic ground state and the structural-unit "
+                 "baseline (colour scale: atomistic max)", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dataset")
     p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--figure", help="PNG of the detail of --figure-cases and their first harmonics")
+    p.add_argument("--figure-cases", nargs="+", default=["gb-001-S17-530", "gb-001-S13-320"])
     args = p.parse_args(argv)
     ds = load_dataset(args.dataset)
     b = Boundaries(ds)
     print(f"{args.dataset}: {len(b.names)} tilt boundaries")
     harmonic_power(b)
     profile_table(b)
-    folds_analysis(b, args.folds)
+    fields = folds_analysis(b, args.folds, args.figure_cases if args.figure else ())
+    if args.figure:
+        plot_rows(b, fields, args.figure)
+        print(f"figure: {args.figure}")
 
 
 if __name__ == "__main__":
