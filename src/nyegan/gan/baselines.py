@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
+from nyegan.dataset.resample import fractional_shift
 from nyegan.defects.structural_units import unit_rows
 from nyegan.gan.inputs import (
     WALL_BURGERS_A,
@@ -136,16 +137,6 @@ SECONDARY_WIDTHS_A = (1.0, 2.0, 3.0)
 ROW_OFFSETS_A = (1.5, 2.5, 3.5)
 
 
-def _shift_x_periodic(a: np.ndarray, fraction) -> np.ndarray:
-    """a(x − fraction · Lx) along axis 1 of (N, nx, ny) maps, spectrally (``fraction`` (N,) of the cell)."""
-    nx = a.shape[1]
-    q = np.fft.fftfreq(nx, d=1.0 / nx)
-    if nx % 2 == 0:
-        q[nx // 2] = 0.0
-    ph = np.exp(-2j * np.pi * q[None, :] * np.asarray(fraction, float)[:, None])[:, :, None]
-    return np.fft.ifft(np.fft.fft(a, axis=1) * ph, axis=1).real
-
-
 def _secondary_maps(
     cond, gb_frac, lengths, grid, width: float, rows=None, offset: float = ROW_OFFSETS_A[1]
 ) -> np.ndarray:
@@ -165,7 +156,8 @@ def _secondary_maps(
         return one
     d = (offset / L[:, 1])[:, None]
     period = 1.0 / np.maximum(np.round(cond[:, INDEX["periods_x"]]), 1.0)
-    split = 0.5 * (maps((gb_frac + d) % 1.0) + _shift_x_periodic(maps((gb_frac - d) % 1.0), 0.5 * period))
+    lower = np.stack([fractional_shift(m, 0.5 * p, axis=0) for m, p in zip(maps((gb_frac - d) % 1.0), period)])
+    split = 0.5 * (maps((gb_frac + d) % 1.0) + lower)
     return np.where(two[:, None, None], split, one)
 
 
