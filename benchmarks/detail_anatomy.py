@@ -27,7 +27,7 @@ from nyegan.dataset import load_dataset
 from nyegan.defects.structural_units import delimiting_misorientation, secondary_content
 from nyegan.gan import baselines
 from nyegan.gan.benchmark import make_folds
-from nyegan.gan.fieldmetrics import as_2d, compare, harmonic_profile, phase_span
+from nyegan.gan.fieldmetrics import _boundary_rows, as_2d, compare, harmonic_profile, phase_span
 
 HARMONICS = (1, 2)
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -71,12 +71,7 @@ def harmonic_power(b: Boundaries) -> None:
         per_axis: dict = {}
         for c in b.names:
             a = b.alpha[b.index[c], i, j]
-            L = b.get(c, "cell_lengths")
-            nx, ny = a.shape
-            y = (np.arange(ny) + 0.5) / ny
-            rows = np.zeros(ny, bool)
-            for g in b.get(c, "gb_frac"):
-                rows |= np.abs((y - g + 0.5) % 1.0 - 0.5) * L[1] < 4.0
+            rows = _boundary_rows(b.get(c, "gb_frac"), a.shape[1], float(b.get(c, "cell_lengths")[1]), width=4.0)
             p = np.abs(np.fft.rfft(a[:, rows] - a[:, rows].mean(axis=0), axis=0)) ** 2
             total = p[1:].sum()
             if total <= 0 or abs(b.secondary(c)) < 1e-9:

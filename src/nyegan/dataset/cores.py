@@ -28,6 +28,19 @@ def _line_content(alpha, dim: int) -> np.ndarray:
     return col.mean(-1) if dim == 3 else col
 
 
+def _offsets(cx: float, cy: float, L, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """Periodic offsets (Å) of the grid's node columns (nx,) and rows (ny,) from the point (cx, cy) (fractions)."""
+    dx = ((np.arange(nx) + 0.5) / nx - cx + 0.5) % 1.0 - 0.5
+    dy = ((np.arange(ny) + 0.5) / ny - cy + 0.5) % 1.0 - 0.5
+    return dx * L[0], dy * L[1]
+
+
+def _square(cx: float, cy: float, L, nx: int, ny: int) -> np.ndarray:
+    """(nx, ny) bool: the nodes within the square of half-side CORE_CHECK_RADIUS_A around (cx, cy)."""
+    dx, dy = _offsets(cx, cy, L, nx, ny)
+    return (np.abs(dx)[:, None] <= CORE_CHECK_RADIUS_A) & (np.abs(dy)[None, :] <= CORE_CHECK_RADIUS_A)
+
+
 def dislocations_present(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_box, dim: int) -> np.ndarray:
     """(K,) bool: whether each core of ``cores`` (K, 3: x_frac, y_frac, sign; NaN rows none) carries its Burgers
     vector in the field: the line-z content ∫ α_iz dA over a square of half-side CORE_CHECK_RADIUS_A Å around
@@ -39,14 +52,10 @@ def dislocations_present(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_
     col = _line_content(alpha, dim)
     nx, ny = col.shape[1:3]
     L = np.asarray(lengths, float)
-    x = (np.arange(nx) + 0.5) / nx
-    y = (np.arange(ny) + 0.5) / ny
     for k, (cx, cy, sign) in enumerate(cores):
         if not np.all(np.isfinite((cx, cy, sign))):
             continue
-        dx = np.abs((x - cx + 0.5) % 1.0 - 0.5) * L[0]
-        dy = np.abs((y - cy + 0.5) % 1.0 - 0.5) * L[1]
-        box = (dx[:, None] <= CORE_CHECK_RADIUS_A) & (dy[None, :] <= CORE_CHECK_RADIUS_A)
+        box = _square(cx, cy, L, nx, ny)
         content = (col * box[None]).sum(axis=(1, 2)) * (L[0] / nx) * (L[1] / ny)  # Å
         out[k] = float(content @ (sign * b)) >= CORE_CHECK_FRACTION * float(b @ b)
     return out
@@ -89,15 +98,8 @@ def locate_cores(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_box, dim
     x = (np.arange(nx) + 0.5) / nx
     y = (np.arange(ny) + 0.5) / ny
 
-    def distance(cx, cy):  # (nx, ny) periodic distance (Å) of every node to (cx, cy)
-        dx = ((x - cx + 0.5) % 1.0 - 0.5) * L[0]
-        dy = ((y - cy + 0.5) % 1.0 - 0.5) * L[1]
-        return np.hypot(dx[:, None], dy[None, :])
-
     def square(cx, cy):
-        dx = np.abs((x - cx + 0.5) % 1.0 - 0.5) * L[0]
-        dy = np.abs((y - cy + 0.5) % 1.0 - 0.5) * L[1]
-        return (dx[:, None] <= CORE_CHECK_RADIUS_A) & (dy[None, :] <= CORE_CHECK_RADIUS_A)
+        return _square(cx, cy, L, nx, ny)
 
     free = np.ones((nx, ny), dtype=bool)
     if gb_frac is not None:
@@ -111,7 +113,8 @@ def locate_cores(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_box, dim
         if not ok.any():
             cores[k] = np.nan
             continue
-        d = np.where(ok, distance(cx, cy), np.inf)
+        dx, dy = _offsets(cx, cy, L, nx, ny)
+        d = np.where(ok, np.hypot(dx[:, None], dy[None, :]), np.inf)
         i, j = np.unravel_index(np.argmin(d), d.shape)
         near = ok & square(x[i], y[j])
         i, j = np.unravel_index(np.argmax(np.where(near, sign * frac, -np.inf)), frac.shape)

@@ -239,7 +239,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
                 "structural_units": baselines.structural_units(
                     d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width, sec_width, sec_amp,
-                    baselines.rows_of(d["tilt_axis"][:1], d["plane"][:1], d["misorientation_deg"][:1]), row_offset),
+                    rows[ds_fold["case"].values.astype(str) == case][:1], row_offset),
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
             if np.isfinite(d["cores"][0]).all(axis=1).any():  # cells with dislocations: the wall plus their cores

@@ -64,7 +64,6 @@ N_CHANNELS = len(CHANNELS)
 AL_A0 = 4.05  # Å, aluminium: lengths the conditions give only as multiples of a0 (burgers_* = burgers_box / a0)
 WALL_BURGERS_A = AL_A0 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
-CORE_MAP_AREA_A2 = 2.0 * math.pi * CORE_WIDTH_A**2  # the core maps: unit-integral densities times this (peak ≈ 1)
 
 
 def n_channels(wall: bool, secondary: bool = False) -> int:
