@@ -24,6 +24,7 @@ import argparse
 import numpy as np
 
 from nyegan.dataset import load_dataset
+from nyegan.dataset.conditions import INDEX
 from nyegan.defects.structural_units import delimiting_misorientation, secondary_content
 from nyegan.gan import baselines
 from nyegan.gan.benchmark import make_folds
@@ -145,7 +146,7 @@ def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
     ds = b.ds
     grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
     tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
-    rows = baselines.rows_of(ds["tilt_axis"].values, ds["plane"].values, ds["misorientation_deg"].values)
+    rows = np.where(ds["cond"].values[:, INDEX["units_two_rows"]] > 0.5, 2, 1)  # the rule (unit_rows)
     table = []
     figure: dict = dict.fromkeys(figure_cases)
     for fold in tilt:
@@ -153,14 +154,15 @@ def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
         tr = np.isin(b.case, train)
         fit = (ds["cond"].values[tr], ds["gb_frac"].values[tr], ds["cell_lengths"].values[tr], b.alpha[tr], grid)
         width = baselines.fit_wall_width(*fit)
-        amp, sec_width, _ = baselines.fit_secondary_wall(*fit)
-        amp2, width2, offset = baselines.fit_secondary_wall(*fit, rows=rows[tr])
+        amp, sec_width, _ = baselines.fit_secondary_wall(*fit, rows=np.ones(int(tr.sum()), int))
+        amp2, width2, offset = baselines.fit_secondary_wall(*fit)
         for c in fold["heldout"]:
             k = b.index[c]
             real = b.alpha[b.case == c]
             gbf, Ly = ds["gb_frac"].values[k], float(ds["cell_lengths"].values[k][1])
             su = baselines.structural_units(ds["cond"].values[k : k + 1], ds["gb_frac"].values[k : k + 1],
-                                            ds["cell_lengths"].values[k : k + 1], grid, width, sec_width, amp)  # fmt: skip
+                                            ds["cell_lengths"].values[k : k + 1], grid, width, sec_width, amp,
+                                            [1])  # fmt: skip
             mean = su.mean(axis=3, keepdims=True)
             score = compare(su, real, gbf, Ly)
             oracle = min((compare(mean + s * (su - mean), real, gbf, Ly)["detail_yz"], s) for s in SCALES)
@@ -168,7 +170,7 @@ def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
             moved = compare(mean + _transplant(b, c, donor, grid)[None], real, gbf, Ly) if donor else {}
             su2 = baselines.structural_units(ds["cond"].values[k : k + 1], ds["gb_frac"].values[k : k + 1],
                                              ds["cell_lengths"].values[k : k + 1], grid, width, width2, amp2,
-                                             rows[k : k + 1], offset)  # fmt: skip
+                                             offset=offset)  # fmt: skip
             actual = phase_span(b.profiles(c)[0][1]) > np.pi / 2 if abs(b.secondary(c)) > 1e-9 else None
             if c in figure:
                 figure[c] = {"atomistic": real[0], "one row": su[0], "rows by the rule": su2[0]}

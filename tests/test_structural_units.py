@@ -312,3 +312,42 @@ def test_secondary_wall_fit_recovers_the_row_offset():
     rows = np.array([1, 1, 2, 2])
     real = baselines.secondary_wall(cond, gbf, L, grid, width=2.0, amplitude=0.7, rows=rows, offset=3.5)
     assert baselines.fit_secondary_wall(cond, gbf, L, real, grid, rows=rows) == (0.7, 2.0, 3.5)
+
+
+def test_units_two_rows_condition_is_the_rule_of_the_case():
+    # the dataset's condition carries unit_rows: two rows for Σ17 (530) about [001] (h + k even, 8.8° past
+    # Σ5 (210)), one for Σ13 (320) (h + k odd) and for a cell without a boundary
+    from nyegan.dataset.conditions import condition_vector
+
+    def cond(plane, theta, kind="gb"):
+        meta = {"kind": kind, "axis": [0, 0, 1], "plane": plane, "misorientation_deg": theta, "sigma": 17,
+                "periodic_cell": [10.0, 30.0, 4.05]}  # fmt: skip
+        return condition_vector(meta, [20.0, 60.0, 4.05], [0.25, 0.75], 1.0, dim=2)[INDEX["units_two_rows"]]
+
+    assert cond([5, 3, 0], 61.93) == 1.0
+    assert cond([3, 2, 0], 67.38) == 0.0
+    assert cond([3, 1, 0], 36.87) == 0.0  # Σ5 (310): a delimiting boundary has no secondary units
+    meta = {"kind": "dislocation", "character": "edge", "burgers_box": [2.86, 0.0, 0.0], "a0": 4.05}
+    assert condition_vector(meta, [20.0, 60.0, 4.05], None, 1.0, dim=2)[INDEX["units_two_rows"]] == 0.0
+
+
+def test_networks_see_the_units_on_the_rows_the_condition_names():
+    # with gan.wall_model structural_units, a boundary whose units_two_rows condition is set gets the two-row
+    # map at the configured offset: its first harmonic turns by π across the plane and peaks off it
+    from nyegan.gan.config import GanSettings
+    from nyegan.gan.fieldmetrics import harmonic_profile, phase_span
+    from nyegan.gan.inputs import N_CHANNELS, frank_bilby_line_map
+    from nyegan.gan.module import GeometryMaps
+
+    grid = (32, 128)
+    cond, L, gbf = _conditions([61.93, 61.93], [1.0, 1.0], [[24.0, 80.0]] * 2)
+    cond[1, INDEX["units_two_rows"]] = 1.0
+    hp = GanSettings.from_config({"wall_model": "structural_units", "secondary_amplitude": 1.0,
+                                  "secondary_row_offset_A": 4.0}).model  # fmt: skip
+    maps = GeometryMaps.from_hparams(grid, 2, 1.0, hp)(cond, gbf, L, torch.full((2, 1, 3), float("nan")))
+    detail = (maps[:, N_CHANNELS] - frank_bilby_line_map(cond, gbf, L, grid)).numpy()
+    dy1, c1 = harmonic_profile(detail[0], 1, float(gbf[0, 0]), float(L[0, 1]))
+    dy2, c2 = harmonic_profile(detail[1], 1, float(gbf[1, 0]), float(L[1, 1]))
+    assert phase_span(c1) < 0.1 and abs(dy1[np.abs(c1).argmax()]) < 0.7
+    assert phase_span(c2) == pytest.approx(np.pi, abs=0.1) and abs(abs(dy2[np.abs(c2).argmax()]) - 4.0) < 0.7
+    np.testing.assert_allclose(detail[1].mean(axis=0), 0.0, atol=1e-6 * np.abs(detail[1]).max())  # same content

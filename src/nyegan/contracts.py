@@ -495,7 +495,7 @@ NYE_FIELD = NetcdfContract(
 
 DATASET = NetcdfContract(
     name="dataset",
-    version=2,
+    version=3,
     writer="dataset stage (rule gan_dataset, `nyegan dataset`)",
     rewrite="`nyegan dataset results/nye/*.nc -o results/dataset.nc` or `snakemake --forcerun gan_dataset`",
     description=(

@@ -14,6 +14,7 @@ import numpy as np
 
 from nyegan.csl import projected_periods
 from nyegan.defects.frank_bilby import frank_bilby_content, tilt_wall_burgers_length
+from nyegan.defects.structural_units import unit_rows
 
 KINDS = ("gb", "dislocation", "gb_dislocation")
 CHARACTERS = ("edge", "screw", "mixed")
@@ -46,6 +47,7 @@ FEATURES = (
     "periods_x",  # periods of the boundary along x in the cell, z-projected in 2D (0 without a boundary)
     "log_period_x",  # log of that period along x (Å), 0 without a boundary
     "wall_burgers_A",  # |b| (Å) of the dislocations of the boundary's Frank-Bilby wall, 0 without a boundary
+    "units_two_rows",  # 1 where the boundary's secondary units alternate between two rows (unit_rows = 2), else 0
 )
 INDEX = {name: k for k, name in enumerate(FEATURES)}
 
@@ -129,6 +131,10 @@ def condition_vector(
         f[INDEX["log_period_x"]] = math.log(L[0] / m)
     if f[INDEX["kind_gb"]] or f[INDEX["kind_gb_dislocation"]]:
         f[INDEX["wall_burgers_A"]] = wall_burgers(meta)
+        if _symmetric_tilt(meta) and "misorientation_deg" in meta:
+            f[INDEX["units_two_rows"]] = float(
+                unit_rows(meta["axis"], meta["plane"], float(meta["misorientation_deg"])) == 2
+            )
     if "burgers_box" in meta:
         a0 = float(meta.get("a0", 1.0))
         f[INDEX["burgers_x"] : INDEX["burgers_z"] + 1] = np.asarray(meta["burgers_box"], float) / a0

@@ -12,7 +12,7 @@
   misorientation from the nearest delimiting boundary; the generator's secondary-wall map,
   ``nyegan.gan.inputs.secondary_wall_map``), their amplitude and core width fitted on the training boundaries
   (:func:`fit_secondary_wall`). Where the projected structure repeats only once per CSL period
-  (``nyegan.defects.structural_units.unit_rows``, :func:`rows_of`) the units alternate between two rows on
+  (``nyegan.defects.structural_units.unit_rows``, the ``units_two_rows`` condition) the units alternate between two rows on
   either side of the plane, half a period apart, at a row offset fitted with them;
 - :func:`volterra_cores` (added to the dislocation wall in cells with dislocations, method ``wall_cores``): each
   dislocation the cell is given, at its core position, as a Gaussian core of the wall's fitted width carrying
@@ -31,9 +31,8 @@ import numpy as np
 import torch
 
 from nyegan.dataset.conditions import INDEX
-from nyegan.dataset.resample import fractional_shift
-from nyegan.defects.structural_units import unit_rows
 from nyegan.gan.inputs import (
+    ROW_OFFSET_A,
     WALL_BURGERS_A,
     core_blobs,
     frank_bilby_line_map,
@@ -45,14 +44,6 @@ from nyegan.gan.inputs import (
 )
 
 LINE_WIDTH_A = 2.0
-
-
-def rows_of(tilt_axis, plane, theta_deg) -> np.ndarray:
-    """(N,) rows of each sample's secondary units (``nyegan.defects.structural_units.unit_rows``) from the
-    dataset's ``tilt_axis`` (N, 3), ``plane`` (N, 3) and ``misorientation_deg`` (N,)."""
-    return np.array([unit_rows(a, p, float(t)) for a, p, t in zip(np.asarray(tilt_axis, float),
-                                                                     np.asarray(plane, float), np.asarray(theta_deg, float))],
-                    dtype=int)  # fmt: skip
 
 
 WALL_WIDTHS_A = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -134,35 +125,27 @@ SECONDARY_AMPLITUDES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
 SECONDARY_WIDTHS_A = (1.0, 2.0, 3.0)
 
 
-ROW_OFFSETS_A = (1.5, 2.5, 3.5)
+ROW_OFFSETS_A = (1.5, ROW_OFFSET_A, 3.5)
 
 
-def _secondary_maps(
-    cond, gb_frac, lengths, grid, width: float, rows=None, offset: float = ROW_OFFSETS_A[1]
-) -> np.ndarray:
-    """(N, nx, ny) secondary-dislocation maps (1/Å, no x average) with cores of ``width`` Å; where ``rows`` (N,) is
-    2, each core is split into two halves on rows ``offset`` Å on either side of the boundary, the second half a
-    period further along x (units alternating across the plane; same content per period, same x average)."""
-    cond, gb_frac = np.asarray(cond, float), np.asarray(gb_frac, float)
-    L = np.asarray(lengths, float)[:, :2]
+def _two_rows(cond, rows) -> torch.Tensor | None:
+    """(N,) bool: where to draw two rows of units; ``rows`` (N,) 1 | 2, or None for the conditions' own
+    ``units_two_rows`` (``nyegan.gan.inputs.secondary_wall_map``)."""
+    return None if rows is None else torch.as_tensor(np.asarray(rows) == 2).reshape(len(cond))
 
-    def maps(frac):
-        return secondary_wall_map(torch.as_tensor(cond), torch.as_tensor(frac), torch.as_tensor(L), tuple(grid),
-                                  width=width).numpy()  # fmt: skip
 
-    one = maps(gb_frac)
-    two = np.zeros(len(cond), bool) if rows is None else np.asarray(rows) == 2
-    if not two.any():
-        return one
-    d = (offset / L[:, 1])[:, None]
-    period = 1.0 / np.maximum(np.round(cond[:, INDEX["periods_x"]]), 1.0)
-    lower = np.stack([fractional_shift(m, 0.5 * p, axis=0) for m, p in zip(maps((gb_frac - d) % 1.0), period)])
-    split = 0.5 * (maps((gb_frac + d) % 1.0) + lower)
-    return np.where(two[:, None, None], split, one)
+def _secondary_maps(cond, gb_frac, lengths, grid, width: float, rows=None, offset: float = ROW_OFFSET_A) -> np.ndarray:
+    """(N, nx, ny) secondary-dislocation maps (1/Å, no x average) with cores of ``width`` Å, on one row or, where
+    ``rows`` (N,; None: the conditions' rule) is 2, on two rows ``offset`` Å on either side of the boundary
+    (``nyegan.gan.inputs.secondary_wall_map``)."""
+    cond = np.asarray(cond, float)
+    return secondary_wall_map(torch.as_tensor(cond), torch.as_tensor(np.asarray(gb_frac, float)),
+                              torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), width=width,
+                              offset=offset, two_rows=_two_rows(cond, rows)).numpy()  # fmt: skip
 
 
 def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float, rows=None,
-                   offset: float = ROW_OFFSETS_A[1]) -> np.ndarray:  # fmt: skip
+                   offset: float = ROW_OFFSET_A) -> np.ndarray:  # fmt: skip
     """The Frank–Bilby line plus ``amplitude`` times the secondary-dislocation map with cores of ``width`` Å
     (α_yz only; see the module doc; ``rows``/``offset``: units on two rows, :func:`_secondary_maps`), in 1/Å."""
     out = frank_bilby_line(cond, gb_frac, lengths, grid)
@@ -171,20 +154,18 @@ def secondary_wall(cond, gb_frac, lengths, grid, width: float, amplitude: float,
 
 
 def structural_units(cond, gb_frac, lengths, grid, wall_width: float, width: float, amplitude: float, rows=None,
-                     offset: float = ROW_OFFSETS_A[1]) -> np.ndarray:  # fmt: skip
+                     offset: float = ROW_OFFSET_A) -> np.ndarray:  # fmt: skip
     """The structural-unit baseline (module doc; ``nyegan.gan.inputs.units_map``): :func:`dislocation_wall`
     (cores of ``wall_width`` Å) where the nearest delimiting boundary is the perfect crystal, else
     :func:`secondary_wall`; in 1/Å. ``rows`` (N,): 2 where the secondary units alternate between two rows
-    ``offset`` Å from the plane (``nyegan.defects.structural_units.unit_rows``); None: one row everywhere."""
+    ``offset`` Å from the plane; None: the conditions' ``units_two_rows``
+    (``nyegan.defects.structural_units.unit_rows``)."""
     c = np.asarray(cond, float)
     out = np.zeros((len(c), 3, 3) + tuple(grid))
     out[:, 1, 2] = units_map(torch.from_numpy(c), torch.as_tensor(np.asarray(gb_frac, float)),
                              torch.as_tensor(np.asarray(lengths, float)[:, :2]), tuple(grid), amplitude=amplitude,
-                             wall_width=wall_width, width=width).numpy()  # fmt: skip
-    two = np.zeros(len(c), bool) if rows is None else np.asarray(rows) == 2
-    if two.any():
-        out[two] = secondary_wall(c[two], np.asarray(gb_frac)[two], np.asarray(lengths)[two], grid, width, amplitude,
-                                  np.full(int(two.sum()), 2), offset)  # fmt: skip
+                             wall_width=wall_width, width=width, offset=offset,
+                             two_rows=_two_rows(c, rows)).numpy()  # fmt: skip
     return out
 
 
@@ -193,19 +174,21 @@ def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_
     """(amplitude, width Å, row offset Å) of :func:`secondary_wall` with the lowest median detail error of α_yz
     over the training boundary cells (kind gb) whose secondary dislocations are not lattice dislocations (at most
     about 200 of them: a subsample of 40 left the fit to chance on the study), each drawn on its ``rows`` (N,;
-    None: one row, and the offset is not fitted); (1, 2 Å, 2.5 Å) when none has."""
+    None: the conditions' ``units_two_rows``; the offset is fitted only if some have two); (1, 2 Å, 2.5 Å) when
+    none has secondary dislocations."""
     from nyegan.gan.fieldmetrics import compare
 
     cond = np.asarray(cond, float)
     sc, lattice = (v.numpy() for v in secondary_dislocations(torch.as_tensor(cond)))
     sel = np.flatnonzero((sc != 0) & ~lattice & _boundary_cells(cond))
     sel = sel[:: max(1, len(sel) // 200)]
-    default = (1.0, 2.0, ROW_OFFSETS_A[1])
+    default = (1.0, 2.0, ROW_OFFSET_A)
     if not len(sel):
         return default
-    r = None if rows is None else np.asarray(rows)[sel]
-    if r is None or not np.any(r == 2):
-        offsets = (ROW_OFFSETS_A[1],)
+    r = (cond[:, INDEX["units_two_rows"]] > 0.5) + 1 if rows is None else np.asarray(rows)
+    r = r[sel]
+    if not np.any(r == 2):
+        offsets = (ROW_OFFSET_A,)
     best, best_err = default, np.inf
     for w in widths:
         for d in offsets:

@@ -190,10 +190,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
     train_alpha = as_2d(ds_fold["alpha"].values[tr])
     t_cond, t_gbf, t_len = ds_fold["cond"].values[tr], ds_fold["gb_frac"].values[tr], ds_fold["cell_lengths"].values[tr]
     width = baselines.fit_wall_width(t_cond, t_gbf, t_len, train_alpha, grid)
-    rows = baselines.rows_of(ds_fold["tilt_axis"].values, ds_fold["plane"].values, ds_fold["misorientation_deg"].values)
-    sec_amp, sec_width, row_offset = baselines.fit_secondary_wall(
-        t_cond, t_gbf, t_len, train_alpha, grid, rows=rows[tr]
-    )
+    sec_amp, sec_width, row_offset = baselines.fit_secondary_wall(t_cond, t_gbf, t_len, train_alpha, grid)
     path = workdir / "dataset.nc"
     DATASET.write(ds_fold, path)
     gen_methods = [method_name(g, tau) for g in generators for tau in temperatures]
@@ -213,6 +210,8 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
         # gan.devices / gan.num_nodes ask of the study's own training
         single = replace(settings.trainer, devices=1, num_nodes=1, strategy="auto")
         s = replace(settings, model=replace(settings.model, seed=int(seed), images=False), trainer=single)
+        if s.model.wall_model == "structural_units":  # the networks correct the baseline they are compared with
+            s = replace(s, model=replace(s.model, secondary_amplitude=sec_amp, secondary_row_offset_A=row_offset))
         generated = {}
         for family in generators:
             sf = replace(s, model=replace(s.model, family=family))
@@ -239,7 +238,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
                 "wall": baselines.dislocation_wall(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width),
                 "structural_units": baselines.structural_units(
                     d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid, width, sec_width, sec_amp,
-                    rows[ds_fold["case"].values.astype(str) == case][:1], row_offset),
+                    offset=row_offset),
                 "frank_bilby": baselines.frank_bilby_line(d["cond"][:1], d["gb_frac"][:1], d["cell_lengths"][:1], grid),
             }  # fmt: skip
             if np.isfinite(d["cores"][0]).all(axis=1).any():  # cells with dislocations: the wall plus their cores

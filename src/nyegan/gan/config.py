@@ -102,6 +102,7 @@ class ModelHParams:
     rec_aligned: bool
     wall_model: str
     secondary_amplitude: float
+    secondary_row_offset_A: float
 
     @classmethod
     def from_saved(cls, saved: dict) -> ModelHParams:

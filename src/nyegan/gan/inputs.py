@@ -29,7 +29,8 @@ so its convolutions only have to learn the local shape of cores and units:
   misorientation from the nearest delimiting boundary of the axis, 2 sin((θ − θ_f)/2) per unit length, as 2 Å
   cores placed by the same alignment rule, minus their average along x: the modulation a high-angle boundary
   adds to its nearest favoured one (zero on a delimiting boundary, on twist boundaries and for axes without a
-  table).
+  table); split into two half cores on rows on either side of the plane, half a period apart, where the
+  ``units_two_rows`` condition says the units alternate (``nyegan.defects.structural_units.unit_rows``).
 
 2D fields only (dims x, y); ``CHANNELS`` lists the maps in order (without the optional wall and secondary maps).
 """
@@ -64,6 +65,7 @@ N_CHANNELS = len(CHANNELS)
 AL_A0 = 4.05  # Å, aluminium: lengths the conditions give only as multiples of a0 (burgers_* = burgers_box / a0)
 WALL_BURGERS_A = AL_A0 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
+ROW_OFFSET_A = 2.5  # Å, distance of each row of two-row secondary units from the plane (fitted: 1.5-2.5 Å)
 
 
 def n_channels(wall: bool, secondary: bool = False) -> int:
@@ -145,11 +147,13 @@ def volterra_field(signed: torch.Tensor, burgers: torch.Tensor) -> torch.Tensor:
 
 
 def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
-             slabs: bool = False, width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+             slabs: bool = False, width: float = WALL_CORE_WIDTH_A, x_shift: torch.Tensor | None = None,
+             ) -> torch.Tensor:  # fmt: skip
     """(B, nx, ny) the dislocation-wall map (module doc) over ``line_scale`` (1/Å), in ``cond``'s dtype; zero for
     cells without a boundary. ``slabs``: align the second boundary's wall on its own too (``gan.align_slabs``);
     ``width``: core width (Å; the benchmark's wall baseline fits it). The alignment shift is measured on the wall
-    and the cores are then placed at their shifted positions (no spectral shift: no ringing of narrow cores)."""
+    and the cores are then placed at their shifted positions (no spectral shift: no ringing of narrow cores);
+    ``x_shift`` (B,): a further move of every core by this fraction of L_x, after the alignment."""
     B = cond.shape[0]
     nx, ny = grid
     dev = cond.device
@@ -193,6 +197,8 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     s1 = alignment_shifts(alpha, g, second_slab_periods(cond).double(), 2, slab=1) if slabs else s0
     if slabs:  # a cell whose second slab has no defined phase keeps the rigid shift
         s1 = torch.where(s1 == 0, s0, s1)
+    if x_shift is not None:
+        s0, s1 = s0 - x_shift.double(), s1 - x_shift.double()
     return (walls((s0, s1))[:, 1, 2] / line_scale).to(cond.dtype)
 
 
@@ -226,10 +232,16 @@ def secondary_dislocations(cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 
 def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid,
-                       line_scale: float = 1.0, slabs: bool = False, width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+                       line_scale: float = 1.0, slabs: bool = False, width: float = WALL_CORE_WIDTH_A,
+                       offset: float = ROW_OFFSET_A, two_rows: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """(B, nx, ny) the secondary-dislocation map (module doc) over ``line_scale`` (1/Å), in ``cond``'s dtype: one
     core per period of the boundary, each carrying |secondary content| L_x / m, placed like the wall map
-    (:func:`wall_map` on a wall of exactly m dislocations), minus its average along x (zero mean in every row)."""
+    (:func:`wall_map` on a wall of exactly m dislocations), minus its average along x (zero mean in every row).
+
+    Where the units alternate between two rows (``two_rows`` (B,) bool; None: the ``units_two_rows`` condition,
+    ``nyegan.defects.structural_units.unit_rows``), each core is split into two halves on rows ``offset`` Å on
+    either side of the boundary, the second half a period further along x: the same content per period and the
+    same x average, with the first harmonic changing sign across the plane."""
     sc = secondary_dislocations(cond)[0]
     c = cond.double().clone()
     m = torch.clamp(torch.round(c[:, INDEX["periods_x"]]), min=1.0)
@@ -238,6 +250,12 @@ def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch
     # |b| = the content of one period: round(|c| L_x / (b m)) = 1, one dislocation per period
     c[:, INDEX["wall_burgers_A"]] = torch.clamp(sc.abs() * lengths[:, 0].double() / m, min=1e-12)
     w = wall_map(c, gb_frac, lengths, grid, line_scale, slabs, width)
+    two = cond[:, INDEX["units_two_rows"]] > 0.5 if two_rows is None else torch.as_tensor(two_rows, device=w.device)
+    if bool(two.any()):
+        d = (offset / lengths[:, 1].double())[:, None]
+        upper = wall_map(c, (gb_frac.double() + d) % 1.0, lengths, grid, line_scale, slabs, width)
+        lower = wall_map(c, (gb_frac.double() - d) % 1.0, lengths, grid, line_scale, slabs, width, x_shift=0.5 / m)
+        w = torch.where(two.reshape(-1, 1, 1), 0.5 * (upper + lower), w)
     return (w - w.mean(dim=1, keepdim=True)).to(cond.dtype)
 
 
@@ -262,14 +280,15 @@ def frank_bilby_line_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: tor
 
 def units_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
               slabs: bool = False, amplitude: float = 0.5, wall_width: float = WALL_CORE_WIDTH_A,
-              width: float = WALL_CORE_WIDTH_A) -> torch.Tensor:  # fmt: skip
+              width: float = WALL_CORE_WIDTH_A, offset: float = ROW_OFFSET_A,
+              two_rows: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """(B, nx, ny) the structural-unit model of α_yz over ``line_scale`` (1/Å), in ``cond``'s dtype: where the
     nearest delimiting boundary is the perfect crystal, the lattice wall (:func:`wall_map`, cores of
     ``wall_width`` Å); elsewhere the Frank–Bilby line (:func:`frank_bilby_line_map`) plus ``amplitude`` times the
-    secondary dislocations (:func:`secondary_wall_map`, cores of ``width`` Å). The content is exact either way:
-    the secondary map has no x average."""
+    secondary dislocations (:func:`secondary_wall_map`, cores of ``width`` Å, on one row or on two rows
+    ``offset`` Å from the plane). The content is exact either way: the secondary map has no x average."""
     lattice = secondary_dislocations(cond)[1]
     wall = wall_map(cond, gb_frac, lengths, grid, line_scale, slabs, wall_width)
     line = frank_bilby_line_map(cond, gb_frac, lengths, grid, line_scale)
-    sec = secondary_wall_map(cond, gb_frac, lengths, grid, line_scale, slabs, width)
+    sec = secondary_wall_map(cond, gb_frac, lengths, grid, line_scale, slabs, width, offset, two_rows)
     return torch.where(lattice[:, None, None], wall, line + amplitude * sec)

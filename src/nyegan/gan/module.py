@@ -31,7 +31,7 @@ import torch
 from nyegan.dataset.augment import augment_batch
 from nyegan.gan import metrics, physics
 from nyegan.gan.config import ModelHParams
-from nyegan.gan.inputs import condition_maps, n_channels, secondary_wall_map, units_map, wall_map
+from nyegan.gan.inputs import ROW_OFFSET_A, condition_maps, n_channels, secondary_wall_map, units_map, wall_map
 from nyegan.gan.losses import aligned_squared_error
 from nyegan.gan.models import Critic, Generator, gradient_penalty, r1_penalty
 
@@ -54,35 +54,39 @@ class DataSpec:
 class GeometryMaps(torch.nn.Module):
     """The input maps of both networks (2D maps; broadcast along z for 3D fields). ``wall_model``: the wall map
     of lattice dislocations ("lattice") or of the structural-unit model ("structural_units", secondary
-    dislocations at ``secondary_amplitude``; ``nyegan.gan.inputs.units_map``)."""
+    dislocations at ``secondary_amplitude``, on two rows ``row_offset`` Å from the plane where the
+    ``units_two_rows`` condition says so; ``nyegan.gan.inputs.units_map``)."""
 
     def __init__(self, grid, dim: int, line_scale: float, wall: bool = False, slabs: bool = False,
-                 secondary: bool = False, wall_model: str = "lattice", secondary_amplitude: float = 0.0):  # fmt: skip
+                 secondary: bool = False, wall_model: str = "lattice", secondary_amplitude: float = 0.0,
+                 row_offset: float = ROW_OFFSET_A):  # fmt: skip
         super().__init__()
         self.grid, self.dim, self.line_scale = tuple(grid), dim, float(line_scale)
         self.wall, self.slabs, self.secondary = bool(wall), bool(slabs), bool(secondary)
         if wall_model not in ("lattice", "structural_units"):
             raise ValueError(f"gan.wall_model = {wall_model!r}: choose lattice or structural_units")
         self.wall_model, self.secondary_amplitude = wall_model, float(secondary_amplitude)
+        self.row_offset = float(row_offset)
         self.n_channels = n_channels(self.wall, self.secondary)
 
     @classmethod
     def from_hparams(cls, grid, dim: int, line_scale: float, hp) -> GeometryMaps:
         """The maps a model with hyper-parameters ``hp`` (``ModelHParams``) sees."""
         return cls(grid, dim, line_scale, hp.wall_map, hp.align_slabs, hp.secondary_wall_map, hp.wall_model,
-                   hp.secondary_amplitude)  # fmt: skip
+                   hp.secondary_amplitude, hp.secondary_row_offset_A)  # fmt: skip
 
     def forward(self, cond_raw, gb_frac, lengths, cores):
         maps = condition_maps(cond_raw, gb_frac, lengths[:, :2], cores, self.grid[:2], self.line_scale)
         if self.wall:
             args = (cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs)
             if self.wall_model == "structural_units":
-                w = units_map(*args, amplitude=self.secondary_amplitude)
+                w = units_map(*args, amplitude=self.secondary_amplitude, offset=self.row_offset)
             else:
                 w = wall_map(*args)
             maps = torch.cat([maps, w[:, None]], dim=1)
         if self.secondary:
-            w = secondary_wall_map(cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs)
+            w = secondary_wall_map(cond_raw, gb_frac, lengths[:, :2], self.grid[:2], self.line_scale, self.slabs,
+                                   offset=self.row_offset)  # fmt: skip
             maps = torch.cat([maps, w[:, None]], dim=1)
         if self.dim == 3:
             maps = maps[..., None].expand(*maps.shape, self.grid[2])
