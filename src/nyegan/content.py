@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import torch
 
+from nyegan.periodic import frac_distance
+
 
 def slab_masks(gb_frac: torch.Tensor, ny: int) -> torch.Tensor:
     """(B, 2, ny) 0/1 masks of the rows nearest to each boundary (ties go to the first)."""
     y = (torch.arange(ny, device=gb_frac.device, dtype=gb_frac.dtype) + 0.5) / ny
-    d = (y[None, None, :] - gb_frac[:, :, None]) % 1.0
-    d = torch.minimum(d, 1.0 - d)
+    d = frac_distance(y[None, None, :], gb_frac[:, :, None])
     first = (d[:, 0] <= d[:, 1]).to(gb_frac.dtype)
     return torch.stack([first, 1.0 - first], dim=1)
 
@@ -54,8 +55,7 @@ def boundary_profiles(gb_frac: torch.Tensor, Ly: torch.Tensor, ny: int, width: f
     """(B, 2, ny) periodic Gaussians of standard deviation ``width`` (Å) centred on each boundary,
     normalised to unit integral over y (1/Å)."""
     y = (torch.arange(ny, device=gb_frac.device, dtype=gb_frac.dtype) + 0.5) / ny
-    d = (y[None, None, :] - gb_frac[:, :, None]) % 1.0
-    d = torch.minimum(d, 1.0 - d) * Ly.reshape(-1, 1, 1)
+    d = frac_distance(y[None, None, :], gb_frac[:, :, None]) * Ly.reshape(-1, 1, 1)
     hy = (Ly / ny).reshape(-1, 1, 1)
     w = torch.maximum(torch.as_tensor(width, dtype=gb_frac.dtype, device=gb_frac.device), 0.75 * hy)
     g = torch.exp(-0.5 * (d / w) ** 2)

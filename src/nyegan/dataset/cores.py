@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nyegan.periodic import frac_distance, frac_offset
+
 CORE_CHECK_RADIUS_A = 4.0  # half-side of the square around a core whose Burgers content is measured
 CORE_CHECK_FRACTION = 0.5  # fraction of its Burgers vector a dislocation must show there to count as present
 BOUNDARY_CLEARANCE_A = CORE_CHECK_RADIUS_A + 3.0  # a moved core must lie this far from a boundary: its square
@@ -30,8 +32,8 @@ def _line_content(alpha, dim: int) -> np.ndarray:
 
 def _offsets(cx: float, cy: float, L, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
     """Periodic offsets (Å) of the grid's node columns (nx,) and rows (ny,) from the point (cx, cy) (fractions)."""
-    dx = ((np.arange(nx) + 0.5) / nx - cx + 0.5) % 1.0 - 0.5
-    dy = ((np.arange(ny) + 0.5) / ny - cy + 0.5) % 1.0 - 0.5
+    dx = frac_offset((np.arange(nx) + 0.5) / nx, cx)
+    dy = frac_offset((np.arange(ny) + 0.5) / ny, cy)
     return dx * L[0], dy * L[1]
 
 
@@ -104,7 +106,7 @@ def locate_cores(alpha: np.ndarray, cores: np.ndarray, lengths, burgers_box, dim
     free = np.ones((nx, ny), dtype=bool)
     if gb_frac is not None:
         for g in np.atleast_1d(np.asarray(gb_frac, float)):
-            free &= (np.abs((y - g + 0.5) % 1.0 - 0.5) * L[1] >= BOUNDARY_CLEARANCE_A)[None, :]
+            free &= (frac_distance(y, g) * L[1] >= BOUNDARY_CLEARANCE_A)[None, :]
     for cx, cy, _ in cores[present]:
         free &= ~square(cx, cy)
     for k in np.flatnonzero(missing):

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nyegan.periodic import frac_distance
+
 NEGLIGIBLE = 1e-3
 FLOOR = 1e-2  # errors relative to at least this fraction of the largest component's norm
 LABELS = "xyz"
@@ -75,7 +77,7 @@ SUBSTEPS = 16  # the best shift is refined to 1/16 of a grid step (band-limited,
 def slab_rows(gb_frac, ny: int) -> list[np.ndarray]:
     """Boolean rows of the two slabs (nearest to boundary 1, nearest to boundary 2; ties to the first)."""
     y = (np.arange(ny) + 0.5) / ny
-    d = [np.abs((y - g + 0.5) % 1.0 - 0.5) for g in np.asarray(gb_frac, float)]
+    d = [frac_distance(y, g) for g in np.asarray(gb_frac, float)]
     first = d[0] <= d[1]
     return [first, ~first]
 
@@ -116,7 +118,9 @@ def aligned_distances(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[np.n
 
 
 def _shift_x(a: np.ndarray, steps: float) -> np.ndarray:
-    """a(x + steps) along the x axis (axis 2 of (3, 3, nx, ny)), spectrally (any fractional number of steps)."""
+    """a(x + steps) along the x axis (axis 2 of (3, 3, nx, ny)), spectrally (any fractional number of steps),
+    with the Nyquist term unshifted as in :func:`aligned_distances` (so that the shifted field is at the distance
+    that function found; ``nyegan.dataset.resample.fractional_shift`` keeps it real as cos(π n s) instead)."""
     nx = a.shape[2]
     q = np.fft.fftfreq(nx, d=1.0 / nx)
     if nx % 2 == 0:
@@ -127,7 +131,7 @@ def _shift_x(a: np.ndarray, steps: float) -> np.ndarray:
 
 def _boundary_rows(gb_frac: np.ndarray, ny: int, Ly: float, width: float = 3.0) -> np.ndarray:
     y = (np.arange(ny) + 0.5) / ny
-    d = np.abs((y[None, :] - np.asarray(gb_frac, float)[:, None] + 0.5) % 1.0 - 0.5) * Ly
+    d = frac_distance(y[None, :], np.asarray(gb_frac, float)[:, None]) * Ly
     return (d < width).any(axis=0)
 
 

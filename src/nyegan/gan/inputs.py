@@ -44,6 +44,7 @@ import torch
 from nyegan.dataset.align import alignment_shifts, second_slab_periods
 from nyegan.dataset.conditions import INDEX
 from nyegan.defects.structural_units import DELIMITING_DEG, PERFECT_DEG, TOLERANCE_DEG
+from nyegan.periodic import frac_distance
 
 HARMONICS = 3
 BOUNDARY_WIDTHS_A = (1.5, 4.0)
@@ -73,11 +74,6 @@ def n_channels(wall: bool, secondary: bool = False) -> int:
     return N_CHANNELS + int(wall) + int(secondary)
 
 
-def _periodic_distance(frac: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
-    d = (frac - centre) % 1.0
-    return torch.minimum(d, 1.0 - d)
-
-
 def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, cores: torch.Tensor,
                    grid, line_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
     """(B, N_CHANNELS, nx, ny) input maps for raw conditions ``cond`` (B, F), boundary fractions (B, 2), cell
@@ -97,7 +93,7 @@ def condition_maps(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Ten
             maps.append((trig(2 * math.pi * h * m * x) * has).expand(B, nx, ny))
     has_gb = (cond[:, INDEX["kind_gb"]] + cond[:, INDEX["kind_gb_dislocation"]]).float().reshape(B, 1, 1)
     g = gb_frac.float()
-    dist = [_periodic_distance(y, g[:, b].reshape(B, 1, 1)) * Ly for b in (0, 1)]  # Å, (B, 1, ny)
+    dist = [frac_distance(y, g[:, b].reshape(B, 1, 1)) * Ly for b in (0, 1)]  # Å, (B, 1, ny)
     for b in (0, 1):
         for w in BOUNDARY_WIDTHS_A:
             maps.append((torch.exp(-0.5 * (dist[b] / w) ** 2) * has_gb).expand(B, nx, ny))
@@ -130,7 +126,7 @@ def core_blobs(cores: torch.Tensor, lengths: torch.Tensor, grid, width: float,
         cx = torch.nan_to_num(c[:, 0]).reshape(B, 1, 1)
         cy = torch.nan_to_num(c[:, 1]).reshape(B, 1, 1)
         sgn = torch.nan_to_num(c[:, 2]).reshape(B, 1, 1)
-        r2 = (_periodic_distance(x, cx) * Lx) ** 2 + (_periodic_distance(y, cy) * Ly) ** 2
+        r2 = (frac_distance(x, cx) * Lx) ** 2 + (frac_distance(y, cy) * Ly) ** 2
         blob = torch.exp(-0.5 * r2 / width**2)
         blob = blob * ok / (blob.sum(dim=(1, 2), keepdim=True) * node_area)
         blobs = blobs + blob
@@ -173,7 +169,7 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
     w = float(width)
     gy = []
     for b in (0, 1):
-        dy = _periodic_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]  # (B, ny)
+        dy = frac_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]  # (B, ny)
         g = torch.exp(-0.5 * (dy / w) ** 2)
         gy.append(g / (g.sum(1, keepdim=True) * (Ly / ny)[:, None]))  # discrete normalisation: exact content
 
@@ -181,7 +177,7 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
         out = torch.zeros(B, nx, ny, device=dev, dtype=torch.float64)
         for b, sgn in ((0, 1.0), (1, -1.0)):
             xj = (j[None, :] + 0.5) / n[:, None] - offsets[b][:, None]  # (B, J) fractional core positions
-            dx = _periodic_distance(x[None, None, :], xj[:, :, None] % 1.0) * Lx[:, None, None]  # (B, J, nx) Å
+            dx = frac_distance(x[None, None, :], xj[:, :, None] % 1.0) * Lx[:, None, None]  # (B, J, nx) Å
             gx = torch.exp(-0.5 * (dx / w) ** 2)
             gx = (gx / (gx.sum(2, keepdim=True) * (Lx / nx)[:, None, None]) * on[:, :, None]).sum(1)  # 1/Å each
             out = out + sgn * gx[:, :, None] * gy[b][:, None, :]
@@ -271,7 +267,7 @@ def frank_bilby_line_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: tor
     Ly = lengths[:, 1].double()
     out = torch.zeros(cond.shape[0], ny, device=cond.device, dtype=torch.float64)
     for b, sgn in ((0, 1.0), (1, -1.0)):
-        dy = _periodic_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]
+        dy = frac_distance(y[None, :], gb_frac[:, b : b + 1].double()) * Ly[:, None]
         g = torch.exp(-0.5 * (dy / width) ** 2)
         out = out + sgn * g / (g.sum(1, keepdim=True) * (Ly / ny)[:, None])
     out = out * c[:, None] / line_scale

@@ -16,14 +16,7 @@ from __future__ import annotations
 
 import torch
 
-
-def slab_masks(gb_frac: torch.Tensor, ny: int) -> torch.Tensor:
-    """(B, 2, ny) float masks of the rows nearest to boundary 1 and to boundary 2 (ties to the first), as in
-    ``nyegan.gan.fieldmetrics.slab_rows``."""
-    y = (torch.arange(ny, device=gb_frac.device, dtype=torch.float64) + 0.5) / ny
-    d = [((y[None, :] - gb_frac[:, b : b + 1].double() + 0.5) % 1.0 - 0.5).abs() for b in (0, 1)]
-    first = d[0] <= d[1]
-    return torch.stack([first, ~first], dim=1).float()
+from nyegan.content import slab_masks
 
 
 def aligned_squared_error(pred: torch.Tensor, real: torch.Tensor, gb_frac: torch.Tensor) -> torch.Tensor:
