@@ -1,6 +1,6 @@
 """What a tilt boundary's modulation is made of, and how far the structural-unit picture carries it (study data).
 
-Four measurements on the symmetric tilt boundaries of a dataset (ground states, kind gb), printed as tables:
+Five measurements on the symmetric tilt boundaries of a dataset (ground states, kind gb), printed as tables:
 
 1. where the detail α − ⟨α⟩ₓ lies along x: the fraction of its power in the rows within 4 Å of the boundaries
    that falls on harmonics 1 and 2 of the boundary's period (``periods_x``);
@@ -12,7 +12,12 @@ Four measurements on the symmetric tilt boundaries of a dataset (ground states, 
    reach with the best single scale of its modulation per boundary (chosen with the truth: a bound, not a method);
 4. on the same folds: the nearest training boundary of the same delimiting family (same side first), its first
    two harmonic profiles of every α_iz moved onto the held-out boundary's period and scaled by the ratio of
-   secondary contents (a data-driven structural-unit model), against the structural-unit baseline.
+   secondary contents (a data-driven structural-unit model), against the structural-unit baseline;
+5. α_xz against the x-quadrature of the y-derivative of α_yz, Q[α_yz] = F⁻¹[sign(q_x) q_y F[α_yz − ⟨α_yz⟩ₓ]]
+   (1/Å²; zero x average, so no content): the coefficient c (Å) of the least-squares fit α_xz ≈ c Q per
+   boundary slab on the atomistic ground state, and what is left; then, on the tilt folds, the
+   structural-unit baseline (rows by the rule) with α_xz = c Q[its own α_yz], c fitted on the training
+   boundaries per row class, scored on held-out α_xz.
 
     python benchmarks/detail_anatomy.py results/dataset.nc [--folds 3]
 """
@@ -28,7 +33,7 @@ from nyegan.dataset.conditions import INDEX
 from nyegan.defects.structural_units import delimiting_misorientation, secondary_content
 from nyegan.gan import baselines
 from nyegan.gan.benchmark import make_folds
-from nyegan.gan.fieldmetrics import _boundary_rows, as_2d, compare, harmonic_profile, phase_span
+from nyegan.gan.fieldmetrics import _boundary_rows, as_2d, compare, harmonic_profile, phase_span, slab_rows
 
 HARMONICS = (1, 2)
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -201,6 +206,97 @@ def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
     return {c: f for c, f in figure.items() if f}
 
 
+XZ_COEFFICIENTS_A = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0)
+
+
+def quadrature_dy(field: np.ndarray, Ly: float) -> np.ndarray:
+    """(nx, ny) Q[α_yz] = F⁻¹[sign(q_x) q_y F[α_yz − ⟨α_yz⟩ₓ]] of a (3, 3, nx, ny) field (1/Å²): the y-derivative of
+    the modulation, turned by a quarter period along x (a real multiplier: the result is real)."""
+    yz = field[1, 2] - field[1, 2].mean(axis=0, keepdims=True)
+    nx, ny = yz.shape
+    qx = np.fft.fftfreq(nx, d=1.0 / nx)
+    qy = 2 * np.pi * np.fft.fftfreq(ny, d=Ly / ny)
+    if ny % 2 == 0:
+        qy[ny // 2] = 0.0
+    return np.fft.ifft2(np.fft.fft2(yz) * (np.sign(qx)[:, None] * qy[None, :])).real
+
+
+def xz_relation(b: Boundaries) -> None:
+    """Measurement 5, atomistic: c per slab of α_xz ≈ c Q[α_yz] in the rows within 4 Å of each boundary."""
+    print("\n5. alpha_xz ~ c Q[alpha_yz] (Q: quadrature of d/dy along x), per slab, ground states, rows within 4 Å")
+    print(f"   {'case':18s} {'rows':>4s} {'xz/yz':>6s} {'c1 (Å)':>7s} {'c2 (Å)':>7s} {'left':>5s}")
+    cs, left, two = [], [], []
+    for c in b.names:
+        if abs(b.secondary(c)) < 1e-9:
+            continue
+        k = b.index[c]
+        a, L, gbf = b.alpha[k], b.get(c, "cell_lengths"), b.get(c, "gb_frac")
+        q = quadrature_dy(a, float(L[1]))
+        xz = a[0, 2] - a[0, 2].mean(axis=0, keepdims=True)
+        yz = a[1, 2] - a[1, 2].mean(axis=0, keepdims=True)
+        near = _boundary_rows(gbf, a.shape[3], float(L[1]), width=4.0)
+        coef, res = [], 0.0
+        for rows in slab_rows(gbf, a.shape[3]):
+            r = rows & near
+            t, x = q[:, r].ravel(), xz[:, r].ravel()
+            coef.append(float(t @ x / (t @ t)))
+            res += float(((x - coef[-1] * t) ** 2).sum())
+        n_xz = float((xz[:, near] ** 2).sum())
+        rule = 2 if b.get(c, "cond")[INDEX["units_two_rows"]] > 0.5 else 1
+        cs.append(coef), left.append(np.sqrt(res / n_xz)), two.append(rule == 2)
+        print(f"   {c:18s} {rule:4d} {np.sqrt(n_xz / float((yz[:, near] ** 2).sum())):6.2f} {coef[0]:+7.3f} "
+              f"{coef[1]:+7.3f} {left[-1]:5.2f}")  # fmt: skip
+    cs, left, two = np.array(cs), np.array(left), np.array(two)
+    print(f"   c > 0 on {(cs > 0).sum()} of {cs.size} slabs; median c {np.median(cs[~two]):.2f} Å (one row by the rule), "
+          f"{np.median(cs[two]):.2f} Å (two rows); relative residual with each slab's c: median {np.median(left):.2f}")  # fmt: skip
+
+
+def _su_with_xz(ds, k: int, grid, params, coef: float) -> np.ndarray:
+    """(3, 3, nx, ny) the structural-unit baseline of sample k (``params`` = wall width, secondary amplitude,
+    width and row offset) with α_xz = ``coef`` Q[its α_yz]."""
+    width, amp, sec_width, offset = params
+    f = baselines.structural_units(ds["cond"].values[k : k + 1], ds["gb_frac"].values[k : k + 1],
+                                   ds["cell_lengths"].values[k : k + 1], grid, width, sec_width, amp,
+                                   offset=offset)[0]  # fmt: skip
+    f[0, 2] += coef * quadrature_dy(f, float(ds["cell_lengths"].values[k][1]))
+    return f
+
+
+def xz_folds(b: Boundaries, n_folds: int) -> None:
+    """Measurement 5 on the tilt folds: the baseline's α_xz = c Q[its α_yz], c fitted per row class in training."""
+    ds = b.ds
+    grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
+    tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
+    two = ds["cond"].values[:, INDEX["units_two_rows"]] > 0.5
+    out = []
+    for fold in tilt:
+        train = [c for f in tilt if f is not fold for c in f["heldout"]]
+        tr = np.isin(b.case, train)
+        fit = (ds["cond"].values[tr], ds["gb_frac"].values[tr], ds["cell_lengths"].values[tr], b.alpha[tr], grid)
+        params = (baselines.fit_wall_width(*fit), *baselines.fit_secondary_wall(*fit))
+
+        def scored(k, coef, real, params=params):
+            L = ds["cell_lengths"].values[k]
+            f = _su_with_xz(ds, k, grid, params, coef)
+            return compare(f[None], real, ds["gb_frac"].values[k], float(L[1]))
+
+        coef = {}
+        for rows2 in (False, True):
+            cases = [c for c in train if abs(b.secondary(c)) > 1e-9 and two[b.index[c]] == rows2]
+            errs = {q: [scored(b.index[c], q, b.alpha[b.index[c]][None]).get("detail_xz", np.nan) for c in cases]
+                    for q in XZ_COEFFICIENTS_A}  # fmt: skip
+            coef[rows2] = min(XZ_COEFFICIENTS_A, key=lambda q: np.nanmedian(errs[q]) if cases else np.inf)
+        print(f"   fold {fold['name']}: c {coef[False]} Å (one row), {coef[True]} Å (two rows)")
+        for c in fold["heldout"]:
+            k = b.index[c]
+            real = b.alpha[b.case == c]
+            out.append((scored(k, 0.0, real).get("detail_xz", np.nan), scored(k, coef[bool(two[k])], real).get("detail_xz", np.nan)))  # fmt: skip
+    v = np.array(out)
+    print(f"   held-out detail_xz of the structural-unit baseline: median {np.nanmedian(v[:, 0]):.2f} without, "
+          f"{np.nanmedian(v[:, 1]):.2f} with c Q[alpha_yz] (lower on {(v[:, 1] < v[:, 0] - 1e-9).sum()}, higher on "
+          f"{(v[:, 1] > v[:, 0] + 1e-9).sum()}, above 2 on {(v[:, 1] > 2).sum()})")  # fmt: skip
+
+
 def plot_rows(b: Boundaries, fields: dict, path) -> None:
     """Per case: α_yz − ⟨α_yz⟩ₓ within 8 Å of the first boundary (atomistic ground state, the baseline with one
     row and with the rule's rows; one colour scale per case, the atomistic maximum) and the first harmonic's
@@ -259,6 +355,8 @@ def main(argv=None) -> None:
     harmonic_power(b)
     profile_table(b)
     fields = folds_analysis(b, args.folds, args.figure_cases if args.figure else ())
+    xz_relation(b)
+    xz_folds(b, args.folds)
     if args.figure:
         plot_rows(b, fields, args.figure)
         print(f"figure: {args.figure}")
