@@ -1,6 +1,6 @@
 """What a tilt boundary's modulation is made of, and how far the structural-unit picture carries it (study data).
 
-Five measurements on the symmetric tilt boundaries of a dataset (ground states, kind gb), printed as tables:
+Six measurements on the symmetric tilt boundaries of a dataset (ground states, kind gb), printed as tables:
 
 1. where the detail α − ⟨α⟩ₓ lies along x: the fraction of its power in the rows within 4 Å of the boundaries
    that falls on harmonics 1 and 2 of the boundary's period (``periods_x``);
@@ -17,7 +17,11 @@ Five measurements on the symmetric tilt boundaries of a dataset (ground states, 
    (1/Å²; zero x average, so no content): the coefficient c (Å) of the least-squares fit α_xz ≈ c Q per
    boundary slab on the atomistic ground state, and what is left; then, on the tilt folds, the
    structural-unit baseline (rows by the rule) with α_xz = c Q[its own α_yz], c fitted on the training
-   boundaries per row class, scored on held-out α_xz.
+   boundaries per row class, scored on held-out α_xz;
+6. whether the strength of a boundary's modulation follows from its geometry: the best single scale of the
+   structural-unit baseline's modulation (rows by the rule) per held-out boundary, and its rank correlation with
+   the secondary content, the period, the secondary Burgers vector per period, the distance to the delimiting
+   boundary, Σ and the row class.
 
     python benchmarks/detail_anatomy.py results/dataset.nc [--folds 3]
 """
@@ -297,6 +301,42 @@ def xz_folds(b: Boundaries, n_folds: int) -> None:
           f"{(v[:, 1] > v[:, 0] + 1e-9).sum()}, above 2 on {(v[:, 1] > 2).sum()})")  # fmt: skip
 
 
+def scale_predictors(b: Boundaries, n_folds: int) -> None:
+    """Measurement 6: Spearman correlation of log(best scale) with geometric quantities, held-out boundaries."""
+    from scipy.stats import spearmanr
+
+    ds = b.ds
+    grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
+    tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
+    scales = np.exp(np.linspace(np.log(0.2), np.log(4.0), 25))
+    rows = []
+    for fold in tilt:
+        tr = np.isin(b.case, [c for f in tilt if f is not fold for c in f["heldout"]])
+        fit = (ds["cond"].values[tr], ds["gb_frac"].values[tr], ds["cell_lengths"].values[tr], b.alpha[tr], grid)
+        params = (baselines.fit_wall_width(*fit), *baselines.fit_secondary_wall(*fit))
+        for c in fold["heldout"]:
+            if abs(b.secondary(c)) < 1e-9:
+                continue
+            k = b.index[c]
+            L, gbf, real = b.get(c, "cell_lengths"), b.get(c, "gb_frac"), b.alpha[b.case == c]
+            su = _su_with_xz(ds, k, grid, params, 0.0)[None]
+            mean = su.mean(axis=3, keepdims=True)
+            errs = [compare(mean + s * (su - mean), real, gbf, float(L[1]))["detail_yz"] for s in scales]
+            period = float(L[0]) / b.periods(c)
+            theta = b.theta(c)
+            rows.append((scales[int(np.argmin(errs))], min(errs), compare(su, real, gbf, float(L[1]))["detail_yz"],
+                         abs(b.secondary(c)), period, abs(b.secondary(c)) * period,
+                         abs(theta - delimiting_misorientation(b.get(c, "tilt_axis"), theta)), float(b.get(c, "sigma")),
+                         float(b.get(c, "cond")[INDEX["units_two_rows"]])))  # fmt: skip
+    v = np.array(rows)
+    print(f"\n6. best single scale of the structural-unit modulation (rows by the rule), {len(v)} held-out boundaries "
+          f"with secondary units: scales {v[:, 0].min():.2f}-{v[:, 0].max():.2f}, detail_yz {np.median(v[:, 2]):.2f} "
+          f"at the fitted strength, {np.median(v[:, 1]):.2f} at the best scale (a bound)")  # fmt: skip
+    names = ("secondary content", "period", "secondary b per period", "|theta - theta_f|", "Sigma", "two rows")
+    print("   Spearman rank correlation with log(best scale): " + ", ".join(
+        f"{n} {spearmanr(np.log(v[:, 0]), v[:, 3 + j]).statistic:+.2f}" for j, n in enumerate(names)))  # fmt: skip
+
+
 def plot_rows(b: Boundaries, fields: dict, path) -> None:
     """Per case: α_yz − ⟨α_yz⟩ₓ within 8 Å of the first boundary (atomistic ground state, the baseline with one
     row and with the rule's rows; one colour scale per case, the atomistic maximum) and the first harmonic's
@@ -357,6 +397,7 @@ def main(argv=None) -> None:
     fields = folds_analysis(b, args.folds, args.figure_cases if args.figure else ())
     xz_relation(b)
     xz_folds(b, args.folds)
+    scale_predictors(b, args.folds)
     if args.figure:
         plot_rows(b, fields, args.figure)
         print(f"figure: {args.figure}")
