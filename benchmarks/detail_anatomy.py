@@ -33,11 +33,11 @@ import argparse
 import numpy as np
 
 from nyegan.dataset import load_dataset
-from nyegan.dataset.conditions import INDEX
 from nyegan.defects.structural_units import delimiting_misorientation, secondary_content
 from nyegan.gan import baselines
 from nyegan.gan.benchmark import make_folds
 from nyegan.gan.fieldmetrics import _boundary_rows, as_2d, compare, harmonic_profile, phase_span, slab_rows
+from nyegan.gan.inputs import two_row_units
 
 HARMONICS = (1, 2)
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -155,7 +155,7 @@ def folds_analysis(b: Boundaries, n_folds: int, figure_cases=()) -> dict:
     ds = b.ds
     grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
     tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
-    rows = np.where(ds["cond"].values[:, INDEX["units_two_rows"]] > 0.5, 2, 1)  # the rule (unit_rows)
+    rows = np.where(two_row_units(ds["cond"].values), 2, 1)  # the rule (unit_rows)
     table = []
     figure: dict = dict.fromkeys(figure_cases)
     for fold in tilt:
@@ -246,7 +246,7 @@ def xz_relation(b: Boundaries) -> None:
             coef.append(float(t @ x / (t @ t)))
             res += float(((x - coef[-1] * t) ** 2).sum())
         n_xz = float((xz[:, near] ** 2).sum())
-        rule = 2 if b.get(c, "cond")[INDEX["units_two_rows"]] > 0.5 else 1
+        rule = 2 if two_row_units(b.get(c, "cond")[None])[0] else 1
         cs.append(coef), left.append(np.sqrt(res / n_xz)), two.append(rule == 2)
         print(f"   {c:18s} {rule:4d} {np.sqrt(n_xz / float((yz[:, near] ** 2).sum())):6.2f} {coef[0]:+7.3f} "
               f"{coef[1]:+7.3f} {left[-1]:5.2f}")  # fmt: skip
@@ -271,7 +271,7 @@ def xz_folds(b: Boundaries, n_folds: int) -> None:
     ds = b.ds
     grid = tuple(int(g) for g in ds.attrs["grid"])[:2]
     tilt = [f for f in make_folds(ds, n_folds) if f["kind"] == "gb"]
-    two = ds["cond"].values[:, INDEX["units_two_rows"]] > 0.5
+    two = two_row_units(ds["cond"].values)
     out = []
     for fold in tilt:
         train = [c for f in tilt if f is not fold for c in f["heldout"]]
@@ -327,7 +327,7 @@ def scale_predictors(b: Boundaries, n_folds: int) -> None:
             rows.append((scales[int(np.argmin(errs))], min(errs), compare(su, real, gbf, float(L[1]))["detail_yz"],
                          abs(b.secondary(c)), period, abs(b.secondary(c)) * period,
                          abs(theta - delimiting_misorientation(b.get(c, "tilt_axis"), theta)), float(b.get(c, "sigma")),
-                         float(b.get(c, "cond")[INDEX["units_two_rows"]])))  # fmt: skip
+                         float(two_row_units(b.get(c, "cond")[None])[0])))  # fmt: skip
     v = np.array(rows)
     print(f"\n6. best single scale of the structural-unit modulation (rows by the rule), {len(v)} held-out boundaries "
           f"with secondary units: scales {v[:, 0].min():.2f}-{v[:, 0].max():.2f}, detail_yz {np.median(v[:, 2]):.2f} "

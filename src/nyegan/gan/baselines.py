@@ -38,6 +38,7 @@ from nyegan.gan.inputs import (
     frank_bilby_line_map,
     secondary_dislocations,
     secondary_wall_map,
+    two_row_units,
     units_map,
     volterra_field,
     wall_map,
@@ -185,8 +186,7 @@ def fit_secondary_wall(cond, gb_frac, lengths, real, grid, amplitudes=SECONDARY_
     default = (1.0, 2.0, ROW_OFFSET_A)
     if not len(sel):
         return default
-    r = (cond[:, INDEX["units_two_rows"]] > 0.5) + 1 if rows is None else np.asarray(rows)
-    r = r[sel]
+    r = (two_row_units(cond) + 1 if rows is None else np.asarray(rows))[sel]
     if not np.any(r == 2):
         offsets = (ROW_OFFSET_A,)
     best, best_err = default, np.inf

@@ -177,7 +177,7 @@ def wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, g
         out = torch.zeros(B, nx, ny, device=dev, dtype=torch.float64)
         for b, sgn in ((0, 1.0), (1, -1.0)):
             xj = (j[None, :] + 0.5) / n[:, None] - offsets[b][:, None]  # (B, J) fractional core positions
-            dx = frac_distance(x[None, None, :], xj[:, :, None] % 1.0) * Lx[:, None, None]  # (B, J, nx) Å
+            dx = frac_distance(x[None, None, :], xj[:, :, None]) * Lx[:, None, None]  # (B, J, nx) Å
             gx = torch.exp(-0.5 * (dx / w) ** 2)
             gx = (gx / (gx.sum(2, keepdim=True) * (Lx / nx)[:, None, None]) * on[:, :, None]).sum(1)  # 1/Å each
             out = out + sgn * gx[:, :, None] * gy[b][:, None, :]
@@ -227,6 +227,12 @@ def secondary_dislocations(cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.where(ok, sc, torch.zeros_like(sc)), ok & perfect
 
 
+def two_row_units(cond):
+    """(B,) bool, numpy or torch like ``cond`` (B, F raw conditions): the ``units_two_rows`` condition, whether a
+    boundary's secondary units alternate between two rows (``nyegan.defects.structural_units.unit_rows``)."""
+    return cond[:, INDEX["units_two_rows"]] > 0.5
+
+
 def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid,
                        line_scale: float = 1.0, slabs: bool = False, width: float = WALL_CORE_WIDTH_A,
                        offset: float = ROW_OFFSET_A, two_rows: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
@@ -246,7 +252,7 @@ def secondary_wall_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch
     # |b| = the content of one period: round(|c| L_x / (b m)) = 1, one dislocation per period
     c[:, INDEX["wall_burgers_A"]] = torch.clamp(sc.abs() * lengths[:, 0].double() / m, min=1e-12)
     w = wall_map(c, gb_frac, lengths, grid, line_scale, slabs, width)
-    two = cond[:, INDEX["units_two_rows"]] > 0.5 if two_rows is None else torch.as_tensor(two_rows, device=w.device)
+    two = two_row_units(cond) if two_rows is None else torch.as_tensor(two_rows, device=w.device)
     if bool(two.any()):
         d = (offset / lengths[:, 1].double())[:, None]
         upper = wall_map(c, (gb_frac.double() + d) % 1.0, lengths, grid, line_scale, slabs, width)
