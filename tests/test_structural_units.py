@@ -351,3 +351,11 @@ def test_networks_see_the_units_on_the_rows_the_condition_names():
     assert phase_span(c1) < 0.1 and abs(dy1[np.abs(c1).argmax()]) < 0.7
     assert phase_span(c2) == pytest.approx(np.pi, abs=0.1) and abs(abs(dy2[np.abs(c2).argmax()]) - 4.0) < 0.7
     np.testing.assert_allclose(detail[1].mean(axis=0), 0.0, atol=1e-6 * np.abs(detail[1]).max())  # same content
+
+
+def test_row_offset_default_of_the_maps_is_the_schema_default():
+    # the library functions' row offset and gan.secondary_row_offset_A must not drift apart
+    from nyegan.gan.config import GanSettings
+    from nyegan.gan.inputs import ROW_OFFSET_A
+
+    assert GanSettings.from_config({}).model.secondary_row_offset_A == ROW_OFFSET_A
