@@ -353,9 +353,10 @@ def test_networks_see_the_units_on_the_rows_the_condition_names():
     np.testing.assert_allclose(detail[1].mean(axis=0), 0.0, atol=1e-6 * np.abs(detail[1]).max())  # same content
 
 
-def test_row_offset_default_of_the_maps_is_the_schema_default():
-    # the library functions' row offset and gan.secondary_row_offset_A must not drift apart
+def test_map_defaults_are_the_schema_defaults():
+    # the library functions' row offset and amplitude are the networks' (gan.secondary_*) defaults
     from nyegan.gan.config import GanSettings
-    from nyegan.gan.inputs import ROW_OFFSET_A
+    from nyegan.gan.inputs import ROW_OFFSET_A, SECONDARY_AMPLITUDE
 
-    assert GanSettings.from_config({}).model.secondary_row_offset_A == ROW_OFFSET_A
+    model = GanSettings.from_config({}).model
+    assert (model.secondary_row_offset_A, model.secondary_amplitude) == (ROW_OFFSET_A, SECONDARY_AMPLITUDE)

@@ -41,6 +41,7 @@ import math
 
 import torch
 
+from nyegan.config import section_defaults
 from nyegan.dataset.align import alignment_shifts, second_slab_periods
 from nyegan.dataset.conditions import INDEX
 from nyegan.defects.structural_units import DELIMITING_DEG, PERFECT_DEG, TOLERANCE_DEG
@@ -66,7 +67,11 @@ N_CHANNELS = len(CHANNELS)
 AL_A0 = 4.05  # Å, aluminium: lengths the conditions give only as multiples of a0 (burgers_* = burgers_box / a0)
 WALL_BURGERS_A = AL_A0 / math.sqrt(2.0)  # a0/√2 of aluminium: conditions without ``wall_burgers_A``
 WALL_CORE_WIDTH_A = 2.0
-ROW_OFFSET_A = 2.5  # Å, distance of each row of two-row secondary units from the plane (fitted: 1.5-2.5 Å)
+_GAN_DEFAULTS = section_defaults("gan")
+# Å, distance of each row of two-row secondary units from the plane, and the secondary units' amplitude of the
+# structural-unit map: the schema's gan.secondary_row_offset_A and gan.secondary_amplitude, one source of truth
+ROW_OFFSET_A = float(_GAN_DEFAULTS["secondary_row_offset_A"])
+SECONDARY_AMPLITUDE = float(_GAN_DEFAULTS["secondary_amplitude"])
 
 
 def n_channels(wall: bool, secondary: bool = False) -> int:
@@ -281,7 +286,7 @@ def frank_bilby_line_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: tor
 
 
 def units_map(cond: torch.Tensor, gb_frac: torch.Tensor, lengths: torch.Tensor, grid, line_scale: float = 1.0,
-              slabs: bool = False, amplitude: float = 0.5, wall_width: float = WALL_CORE_WIDTH_A,
+              slabs: bool = False, amplitude: float = SECONDARY_AMPLITUDE, wall_width: float = WALL_CORE_WIDTH_A,
               width: float = WALL_CORE_WIDTH_A, offset: float = ROW_OFFSET_A,
               two_rows: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
     """(B, nx, ny) the structural-unit model of α_yz over ``line_scale`` (1/Å), in ``cond``'s dtype: where the
