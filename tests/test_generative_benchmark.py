@@ -144,6 +144,12 @@ def test_benchmark_runs_folds_and_reports_every_method(tmp_path):
         # temperature 0 is scored as a method of its own (its samples are one field: see test_gan_training)
         assert np.isfinite(v["methods"]["wgan@0"]["detail_yz"])
         assert all("cores_found" not in m for m in v["methods"].values())  # boundaries without dislocations
+        # the physics layer makes every generated field compatible and gives it the baselines' content
+        for g in ("wgan", "diffusion", "wgan@0"):
+            assert v["methods"][g]["div_residual"] < 1e-6
+            assert v["methods"][g]["content_error"] == pytest.approx(v["methods"]["frank_bilby"]["content_error"],
+                                                                      abs=1e-6)  # fmt: skip
+        assert np.isfinite(v["methods"]["regressor"]["correlation"])
     table = summary_table(res)
     assert "| all (n=4) | wgan |" in table and "| all (n=4) | wgan@0 |" in table and "vs regressor" in table
     assert (tmp_path / "out" / "benchmark.md").read_text().strip() == table
@@ -314,3 +320,21 @@ def test_harmonic_profile_tells_one_row_of_units_from_two():
     assert abs(abs(dy2[np.abs(c2).argmax()]) - 2.5) < 1.0  # strongest on the rows, not between them
     with pytest.raises(ValueError, match="not resolved"):
         harmonic_profile(one, 20, 0.25, Ly)
+
+
+def test_physics_residuals_measure_content_divergence_and_two_point_statistics():
+    from nyegan.gan.benchmark import physics_residuals
+
+    gb, L, grid = np.array([[0.25, 0.75]]), np.array([20.0, 60.0, 8.0]), (32, 64)
+    c = _cond(20.0, 20.0)
+    line = baselines.frank_bilby_line(c, gb, L[None], grid)  # exact content, compatible (only α_yz(y))
+    real = baselines.dislocation_wall(c, gb, L[None], grid, 1.0)  # the same content, modulated along x
+    m = physics_residuals(line, real, gb[0], L, "spectral")
+    assert m["content_error"] < 1e-9 and m["div_residual"] < 1e-9
+    assert physics_residuals(real, real, gb[0], L, "spectral")["correlation"] < 1e-12
+    assert m["correlation"] > 0.05  # a line has no x correlation structure, the wall's cores do
+    # 1.5 times the content: off by half of it; α_xx varying along x: div α ≠ 0
+    assert physics_residuals(1.5 * line, real, gb[0], L, "spectral")["content_error"] == pytest.approx(0.5)
+    bad = line.copy()
+    bad[0, 0, 0] = np.sin(2 * np.pi * (np.arange(32) + 0.5) / 32)[:, None] * np.ones(64)
+    assert physics_residuals(bad, real, gb[0], L, "spectral")["div_residual"] > 0.5

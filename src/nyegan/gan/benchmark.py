@@ -10,7 +10,8 @@ training boundaries, and in cells with dislocations it is also scored with their
 (``wall_cores``, ``nyegan.gan.baselines.volterra_cores``). Each trained generator is sampled at every temperature asked for (method ``wgan`` at 1,
 ``wgan@0.5`` at 0.5, ...: the standard deviation of its random draws). Every method is then scored on every held-out case by ``nyegan.gan.fieldmetrics.compare``
 (per component, each normalised by its own atomistic norm) and by the FDM stress error
-(``nyegan.stress.solve``). A reference row, ``other_state``, scores each relaxed microstate of a held-out
+(``nyegan.stress.solve``), and by the physics and two-point statistics of :func:`physics_residuals` (Burgers
+content against the atomistic one, divergence residual, autocorrelation distance). A reference row, ``other_state``, scores each relaxed microstate of a held-out
 boundary against the other microstates of the same boundary (leave one out): what a generator that drew
 exactly the relaxed ensemble would score, the floor of the per-sample errors.
 
@@ -150,6 +151,38 @@ def stress_error(gen: np.ndarray, real: np.ndarray, lengths, stiffness: np.ndarr
 
 
 # -- one fold --------------------------------------------------------------------------------------------------------
+def physics_residuals(fields: np.ndarray, real: np.ndarray, gb_frac, lengths, scheme: str) -> dict:
+    """The physics and the two-point statistics of a method's fields (N, 3, 3, nx, ny) against the atomistic
+    ones of the same case (2D, per unit of the line-z column, x and y fractional):
+
+    - ``content_error``: the largest |net Burgers content per unit boundary length| of a slab that differs from
+      the atomistic one (mean over the relaxed states, which share it), over the larger of the atomistic slab
+      contents, averaged over the samples (0 = every boundary carries the atomistic Burgers content);
+    - ``div_residual``: the relative divergence residual ||div α|| / ||∇α|| with the dataset's difference
+      scheme, averaged over the samples (0 = a compatible field, as the atomistic fields are);
+    - ``correlation``: the distance between the normalised two-point autocorrelations along x and y of the
+      method's ensemble and of the atomistic one (``nyegan.gan.metrics.correlation_distance``, 0 to 2)."""
+    from nyegan import fieldops
+    from nyegan.content import slab_content
+    from nyegan.gan.metrics import correlation_distance
+
+    f, r = torch.from_numpy(as_2d(fields)), torch.from_numpy(as_2d(real))
+    L = torch.as_tensor(np.asarray(lengths, dtype=np.float64)[:2])
+
+    def content(a):
+        return slab_content(a, torch.as_tensor(np.asarray(gb_frac, dtype=np.float64)).expand(len(a), 2),
+                            L[1].expand(len(a)), 2)  # fmt: skip
+
+    c_real = content(r).mean(dim=0)
+    scale = float(c_real.abs().max())
+    c_err = (content(f) - c_real).abs().amax(dim=(1, 2))
+    return {
+        "content_error": float(c_err.mean()) / scale if scale > 0 else float("nan"),
+        "div_residual": float(fieldops.relative_divergence(f, L.expand(len(f), 2), 2, scheme).mean()),
+        "correlation": correlation_distance(f, r, 2),
+    }
+
+
 def leave_one_out(real: np.ndarray, gb_frac, lengths, stiffness: np.ndarray, scheme: str) -> dict | None:
     """The ``other_state`` reference: each microstate of one boundary scored against the others (metrics
     averaged over the left-out states); None with fewer than two states."""
@@ -258,6 +291,7 @@ def run_fold(ds_fold: xr.Dataset, settings: GanSettings, seeds, workdir: Path, n
             for method, f in fields.items():
                 m = compare(f, real, gbf, float(L[1]), train=train_alpha)
                 m["stress"] = stress_error(f, real, L, C, scheme, gbf)
+                m |= physics_residuals(f, real, gbf, L, scheme)
                 found = cores_found(
                     f, given.get(method, d["cores"][0]), L, d["burgers_box"][0]
                 )  # the cores it was given
@@ -380,6 +414,9 @@ def run_benchmark(dataset_path, out_dir, settings: GanSettings, folds: int = 3, 
         "spread 1 = samples as diverse as the relaxed microstates; "
         "memorisation < 1 = closer to training than to the truth; "
         "cores_found 1 = every dislocation of a boundary + dislocation cell drawn where it is, 0 = none; "
+        "content_error 0 = each boundary's Burgers content that of the atomistic field (relative to it); "
+        "div_residual 0 = div alpha = 0 (relative to the field's gradient); "
+        "correlation 0 = the atomistic two-point autocorrelations along x and y (at most 2); "
         "other_state = each relaxed microstate scored against the others of its boundary (the floor)",
     }
     write_json(out_dir / "benchmark.json", json.loads(json.dumps(result, default=float)))
@@ -419,8 +456,9 @@ def figure_cases(per_case: dict, examples: dict, per_regime: int = 1, extra=()) 
 
 
 def summary_table(result: dict, metrics=("mean_yz", "detail_yz", "detail_xz", "spectrum_yz", "period",
-                                          "energy_distance", "coverage", "spread", "stress", "memorisation",
-                                          "cores_found")) -> str:  # fmt: skip
+                                          "energy_distance", "coverage", "spread", "correlation", "stress",
+                                          "memorisation", "cores_found", "content_error",
+                                          "div_residual")) -> str:  # fmt: skip
     """Markdown table: regime × method × metric medians over held-out cases, then the generators' win rates."""
     lines = ["| regime | method | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
     for regime_name, row in result["summary"].items():
